@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Interop: one entry point for users, developers and CI.
+#   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir
+#   ./interop.sh test             run every test against a throwaway PostgreSQL
+#   ./interop.sh bench [opts]     benchmark: raw PostgreSQL baseline vs the server
+#   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
+# Installs what is missing (PostgreSQL via apt when root or sudo is available).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '[interop] %s\n' "$*" >&2; }
+die() { printf '[interop] error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- prerequisites
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1; fi
+}
+
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is required (https://dot.net); 'dotnet' is not on PATH."
+}
+
+ensure_postgres() {
+  PGBIN="$(pg_bindir)"
+  if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+    log "PostgreSQL server binaries not found; installing them with apt"
+    if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+           as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql postgresql-contrib; } >&2; then
+      die "PostgreSQL server is missing and could not be installed (needs root or sudo).
+  Install it yourself: sudo apt-get install postgresql postgresql-contrib
+  or point the server at an existing database: export ConnectionStrings__Interop='Host=...;Database=...;Username=...;Password=...'"
+    fi
+    PGBIN="$(pg_bindir)"
+  fi
+  [ "$(id -u)" != 0 ] || id postgres >/dev/null 2>&1 || die "running as root but there is no 'postgres' system user to run the database as."
+}
+
+# Marten 9.58 -> Weasel.Postgresql -> Patched.DistributedLock.Postgres needs Patched.DistributedLock.Core
+# [1.0.11,1.1.0), which the registry may lack. Then we repack the MIT-licensed DistributedLock.Core 1.0.9
+# as Patched.DistributedLock.Core 1.0.99 into the local folder feed named in nuget.config. Where the
+# genuine 1.0.11 exists, NuGet takes it (lowest applicable version wins), so the stand-in is inert.
+ensure_standin() {
+  local feed="$ROOT/.nuget-local"
+  mkdir -p "$feed"
+  [ -f "$feed/.ready" ] && return 0
+  local tmp; tmp="$(mktemp -d)"
+  cat > "$tmp/probe.csproj" <<'EOF'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageReference Include="Patched.DistributedLock.Core" Version="[1.0.11,1.1.0)" /></ItemGroup>
+</Project>
+EOF
+  if dotnet restore "$tmp/probe.csproj" --packages "$tmp/pkgs" >/dev/null 2>&1; then
+    log "registry provides Patched.DistributedLock.Core; no stand-in needed"
+  else
+    log "preparing local NuGet stand-in Patched.DistributedLock.Core 1.0.99 (from DistributedLock.Core 1.0.9, MIT)"
+    mkdir -p "$tmp/src" "$tmp/pack"
+    cat > "$tmp/src/src.csproj" <<'EOF'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageReference Include="DistributedLock.Core" Version="1.0.9" /></ItemGroup>
+</Project>
+EOF
+    dotnet restore "$tmp/src/src.csproj" --packages "$tmp/pkgs" >&2 || die "could not restore DistributedLock.Core 1.0.9 from the NuGet registry"
+    local lib; lib="$(ls -d "$tmp"/pkgs/distributedlock.core/1.0.9/lib)"
+    mkdir -p "$tmp/pack/lib"
+    for tfm in net8.0 netstandard2.0 netstandard2.1; do cp -r "$lib/$tfm" "$tmp/pack/lib/"; done
+    cat > "$tmp/pack/standin.nuspec" <<'EOF'
+<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>Patched.DistributedLock.Core</id>
+    <version>1.0.99</version>
+    <authors>Michael Adelson (repacked locally by Interop set-up)</authors>
+    <license type="expression">MIT</license>
+    <description>Local stand-in: DistributedLock.Core 1.0.9 repacked under the id Patched.DistributedLock.Core.</description>
+    <dependencies>
+      <group targetFramework="net8.0" />
+      <group targetFramework=".NETStandard2.0"><dependency id="Microsoft.Bcl.AsyncInterfaces" version="8.0.0" /></group>
+      <group targetFramework=".NETStandard2.1" />
+    </dependencies>
+  </metadata>
+  <files><file src="lib/**" target="lib" /></files>
+</package>
+EOF
+    cat > "$tmp/pack/standin.csproj" <<'EOF'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <TargetFramework>net10.0</TargetFramework>
+    <NuspecFile>standin.nuspec</NuspecFile>
+    <IncludeBuildOutput>false</IncludeBuildOutput>
+    <NoWarn>NU5100;NU5128;NU5039</NoWarn>
+  </PropertyGroup>
+</Project>
+EOF
+    dotnet pack "$tmp/pack/standin.csproj" -o "$feed" >/dev/null || die "could not pack the Patched.DistributedLock.Core stand-in"
+  fi
+  touch "$feed/.ready"
+  rm -rf "$tmp"
+}
+
+build() {
+  log "building (Release)"
+  dotnet build Interop.sln -c Release -nologo -v q -clp:ErrorsOnly >&2 || die "build failed"
+}
+
+# ---------------------------------------------------------------- private PostgreSQL clusters
+pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+free_port() {
+  local p start=$((54330 + RANDOM % 600))
+  for p in $(seq "$start" $((start + 200))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  die "no free local port found for PostgreSQL"
+}
+
+# start_cluster DIR [extra postgres -c settings...]; sets PG_PORT, PG_PASSWORD, PG_DIR
+start_cluster() {
+  PG_DIR="$1"; shift
+  local base; base="$(dirname "$PG_DIR")"
+  mkdir -p "$base"
+  if [ ! -f "$PG_DIR/PG_VERSION" ]; then
+    log "initialising private PostgreSQL cluster in $PG_DIR"
+    mkdir -p "$PG_DIR"
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$base/pg.password"
+    chmod 600 "$base/pg.password"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR" "$base/pg.password"; fi
+    chmod 700 "$PG_DIR"
+    pg_run "$PGBIN/initdb" -D "$PG_DIR" -U interop --pwfile="$base/pg.password" \
+      --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --no-locale >"$base/initdb.log" 2>&1 \
+      || { cat "$base/initdb.log" >&2; die "initdb failed"; }
+  fi
+  PG_PASSWORD="$(cat "$base/pg.password")"
+  PG_PORT="$(free_port)"
+  local opts="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB"
+  local s; for s in "$@"; do opts="$opts -c $s"; done
+  pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w -t 60 -o "$opts" start >/dev/null \
+    || { tail -n 30 "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+  PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d postgres -tAq \
+    -c "select 1 from pg_database where datname='interop'" | grep -q 1 \
+    || PGPASSWORD="$PG_PASSWORD" "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U interop interop
+  log "PostgreSQL listening on 127.0.0.1:$PG_PORT"
+}
+
+stop_cluster() {
+  [ -n "${PG_DIR:-}" ] && [ -f "$PG_DIR/postmaster.pid" ] && pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+conn_string() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=interop;Password=$PG_PASSWORD;Database=${1:-interop}"; }
+
+# The private cluster lives under .data/ unless the postgres user cannot reach it (repo under /root).
+data_dir() {
+  local d="$ROOT/.data"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+    d="/var/lib/interop/$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+    log "postgres cannot reach $ROOT; keeping the private cluster in $d"
+  fi
+  echo "$d"
+}
+
+synthea_dir() {
+  if [ -n "${INTEROP_SYNTHEA_DIR:-}" ]; then echo "$INTEROP_SYNTHEA_DIR"
+  elif [ -d "$ROOT/../shared/data/synthea-r4" ]; then (cd "$ROOT/../shared/data/synthea-r4" && pwd)
+  fi
+}
+
+# ---------------------------------------------------------------- commands
+cmd_serve() {
+  ensure_dotnet; ensure_standin; build
+  export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8080}"
+  if [ -z "${ConnectionStrings__Interop:-}" ]; then
+    ensure_postgres
+    trap stop_cluster EXIT
+    start_cluster "$(data_dir)/pg"
+    export ConnectionStrings__Interop="$(conn_string)"
+  fi
+  log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)"
+  # Run from the output folder so appsettings.json there is the content root.
+  (cd src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll "$@") || true
+}
+
+cmd_test() {
+  ensure_dotnet; ensure_postgres; ensure_standin; build
+  tmp="$(mktemp -d /tmp/interop-test.XXXXXX)"; chmod 755 "$tmp"
+  trap 'stop_cluster; rm -rf "$tmp"' EXIT
+  # A throwaway cluster: durability off, it is deleted afterwards.
+  start_cluster "$tmp/pg" fsync=off synchronous_commit=off full_page_writes=off
+  export INTEROP_TEST_PG="$(conn_string postgres)"
+  local synthea; synthea="$(synthea_dir)"
+  if [ -n "$synthea" ]; then export INTEROP_SYNTHEA_DIR="$synthea"; else log "no Synthea folder found: tests that need it will be reported as skipped"; fi
+  local rc=0
+  dotnet test tests/Interop.Tests/Interop.Tests.csproj -c Release --no-build \
+    --logger "trx;LogFileName=$tmp/results.trx" --logger "console;verbosity=normal" "$@" || rc=$?
+  if [ -f "$tmp/results.trx" ]; then
+    local counters; counters="$(grep -o '<Counters [^>]*>' "$tmp/results.trx" | head -n 1)"
+    local total passed failed
+    total="$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")"
+    passed="$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")"
+    failed="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
+    echo "tests: $passed passed, $failed failed, $((total - passed - failed)) skipped"
+  fi
+  return "$rc"
+}
+
+cmd_bench() {
+  ensure_dotnet; ensure_postgres; ensure_standin; build
+  tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
+  server_pid=""
+  trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; stop_cluster; rm -rf "$tmp"' EXIT
+  # Default durability (fsync and synchronous_commit on): the figures are what a user would get.
+  start_cluster "$tmp/pg"
+  local port; port="$(free_port)"
+  ConnectionStrings__Interop="$(conn_string)" ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
+    bash -c 'cd src/Interop.Server/bin/Release/net10.0 && exec dotnet Interop.Server.dll' >"$tmp/server.log" 2>&1 &
+  server_pid=$!
+  local i; for i in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server did not start"; }
+    sleep 0.5
+  done
+  mkdir -p "$ROOT/.bench"
+  dotnet tests/Interop.Bench/bin/Release/net10.0/Interop.Bench.dll \
+    --url "http://127.0.0.1:$port/fhir" --pg "$(conn_string)" --out "$ROOT/.bench/results.json" \
+    ${INTEROP_SYNTHEA_DIR:+--synthea "$INTEROP_SYNTHEA_DIR"} "$@"
+}
+
+case "${1:-}" in
+  serve) shift; cmd_serve "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  standin) ensure_dotnet; ensure_standin ;;
+  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

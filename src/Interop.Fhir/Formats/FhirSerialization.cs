@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Xml;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Utility;
+using Interop.Fhir.Errors;
+
+namespace Interop.Fhir.Formats;
+
+/// <summary>
+/// Parsing and writing FHIR JSON and XML with the Firely SDK. Incoming content is parsed strictly and every
+/// problem the SDK reports becomes one OperationOutcome issue with its location; stored content (already
+/// validated) is parsed leniently.
+/// </summary>
+public static class FhirSerialization
+{
+    private static readonly FhirJsonDeserializer StrictJson = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    private static readonly FhirXmlDeserializer StrictXml = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    private static readonly FhirJsonDeserializer TrustedJson = new(new DeserializerSettings().UsingMode(DeserializationMode.Ostrich));
+    private static readonly BaseFhirJsonSerializer FhirJsonOut = new(ModelInfo.ModelInspector);
+    private static readonly BaseFhirXmlSerializer FhirXmlOut = new(ModelInfo.ModelInspector);
+
+    // FHIR JSON is served as application/fhir+json, never embedded in HTML: keep non-ASCII text (names in
+    // Chinese, accents) readable instead of \u-escaped.
+    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+    private static readonly JsonWriterOptions Indented = Compact with { Indented = true };
+
+    private static readonly XmlReaderSettings SafeXml = new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreComments = true, IgnoreWhitespace = true,
+    };
+
+    public static Resource Parse(ReadOnlySpan<byte> body, FhirFormat format) =>
+        format == FhirFormat.Json ? ParseJson(body) : ParseXml(body);
+
+    public static Resource ParseJson(ReadOnlySpan<byte> body)
+    {
+        Resource? resource;
+        IEnumerable<CodedException> issues;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+            StrictJson.TryDeserializeResource(ref reader, out resource, out issues);
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
+                $"The body is not valid JSON: {e.Message}", e.LineNumber is { } line ? $"line {line + 1}" : null);
+        }
+        return Accept(resource, issues);
+    }
+
+    public static Resource ParseXml(ReadOnlySpan<byte> body)
+    {
+        Resource? resource;
+        IEnumerable<CodedException> issues;
+        try
+        {
+            using var stream = new MemoryStream(body.ToArray(), writable: false);
+            using var reader = XmlReader.Create(stream, SafeXml);
+            StrictXml.TryDeserializeResource(reader, out resource, out issues);
+        }
+        catch (XmlException e)
+        {
+            throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
+                $"The body is not valid XML: {e.Message}", $"line {e.LineNumber}, position {e.LinePosition}");
+        }
+        return Accept(resource, issues);
+    }
+
+    private static Resource Accept(Resource? resource, IEnumerable<CodedException>? issues)
+    {
+        var outcome = new OperationOutcome();
+        foreach (var issue in issues ?? [])
+        {
+            var extended = issue as ExtendedCodedException;
+            var severity = extended?.IssueSeverity ?? OperationOutcome.IssueSeverity.Error;
+            if (severity is OperationOutcome.IssueSeverity.Information or OperationOutcome.IssueSeverity.Warning) continue;
+            outcome.Issue.Add(Outcomes.Issue(severity, extended?.IssueType ?? OperationOutcome.IssueType.Invalid,
+                $"{issue.ErrorCode}: {extended?.BaseErrorMessage ?? issue.Message}", Location(extended)));
+        }
+        if (outcome.Issue.Count > 0) throw new FhirException(400, outcome);
+        return resource ?? throw FhirException.BadRequest("The body does not contain a FHIR resource.");
+    }
+
+    private static string? Location(ExtendedCodedException? e)
+    {
+        if (e is null) return null;
+        if (!string.IsNullOrEmpty(e.InstancePath)) return e.InstancePath;
+        return e.LineNumber is > 0 ? $"line {e.LineNumber}, position {e.Position}" : null;
+    }
+
+    /// <summary>Parses JSON this server stored itself (already validated on the way in).</summary>
+    public static Resource ParseStored(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(bytes);
+        TrustedJson.TryDeserializeResource(ref reader, out var resource, out _);
+        return resource ?? throw new InvalidOperationException("Stored resource JSON could not be parsed.");
+    }
+
+    /// <summary>Compact JSON, the form that is stored and served verbatim.</summary>
+    public static string ToJson(Base resource)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer, Compact)) FhirJsonOut.Serialize(resource, writer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static void Write(Base resource, OutputOptions options, Stream output)
+    {
+        var filter = Filter(options);
+        if (options.Format == FhirFormat.Json)
+        {
+            using var writer = new Utf8JsonWriter(output, options.Pretty ? Indented : Compact);
+            FhirJsonOut.Serialize(resource, writer, filter);
+        }
+        else
+        {
+            using var writer = XmlWriter.Create(output, new XmlWriterSettings
+            {
+                Indent = options.Pretty, Encoding = new UTF8Encoding(false), OmitXmlDeclaration = false,
+            });
+            FhirXmlOut.Serialize(resource, writer, filter);
+        }
+    }
+
+    private static Func<SerializationFilter>? Filter(OutputOptions options)
+    {
+        if (options.Elements is { Length: > 0 } elements) return SerializationFilter.ForElementsFactory(elements);
+        return options.Summary switch
+        {
+            SummaryMode.True => SerializationFilter.ForSummary,
+            SummaryMode.Text => SerializationFilter.ForText,
+            SummaryMode.Data => SerializationFilter.ForData,
+            _ => null,
+        };
+    }
+}

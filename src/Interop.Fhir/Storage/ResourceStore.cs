@@ -1,0 +1,213 @@
+using System.Text.RegularExpressions;
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Formats;
+using Marten;
+using JasperFx;
+using Npgsql;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>Who is writing: recorded on every version (and as a meta.tag) for access policies and audit.</summary>
+public sealed record WriteContext(string Writer)
+{
+    public const string TagSystem = "urn:interop:writer";
+    public static readonly WriteContext Anonymous = new("anonymous");
+}
+
+/// <summary>
+/// Create, update and delete as versioned writes, each in one database transaction (one round trip):
+/// the new immutable version row and the current-state row are saved together. Two writers that compute
+/// the same next version collide on the version row's primary key, so exactly one of them wins.
+/// </summary>
+public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db)
+{
+    private const int MaxRetries = 8;
+
+    [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$")]
+    private static partial Regex IdPattern();
+
+    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
+
+    public static string NewId() => Guid.CreateVersion7().ToString();
+
+    public Task<StoredVersion> Create(Resource resource, WriteContext context, CancellationToken ct)
+    {
+        resource.Id = NewId();
+        return Save(resource, previous: null, "POST", context, ct);
+    }
+
+    /// <summary>Update, or create with the client's id. Returns the new version and whether it was created.</summary>
+    public async Task<(StoredVersion Version, bool Created)> Update(Resource resource, int? ifMatch, WriteContext context, CancellationToken ct)
+    {
+        if (!IsValidId(resource.Id)) throw FhirException.BadRequest($"'{resource.Id}' is not a valid resource id ([A-Za-z0-9-.]{{1,64}}).", $"{resource.TypeName}.id");
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await ReadCurrent(resource.TypeName, resource.Id, ct);
+            CheckPrecondition(current, ifMatch, resource.TypeName, resource.Id);
+            try
+            {
+                var saved = await Save(resource, current, "PUT", context, ct);
+                return (saved, current is null || current.Deleted);
+            }
+            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries) { }
+            catch (Exception e) when (IsVersionCollision(e))
+            {
+                throw FhirException.PreconditionFailed($"{resource.TypeName}/{resource.Id} was changed by another request at the same time; read it again and retry.");
+            }
+        }
+    }
+
+    /// <summary>Writes a tombstone version. Returns null when the resource was already deleted.</summary>
+    public async Task<StoredVersion?> Delete(string type, string id, int? ifMatch, WriteContext context, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+            CheckPrecondition(current, ifMatch, type, id);
+            if (current.Deleted) return null;
+            try
+            {
+                return await SaveTombstone(current, context, ct);
+            }
+            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries) { }
+            catch (Exception e) when (IsVersionCollision(e))
+            {
+                throw FhirException.PreconditionFailed($"{type}/{id} was changed by another request at the same time; read it again and retry.");
+            }
+        }
+    }
+
+    private static void CheckPrecondition(StoredVersion? current, int? ifMatch, string type, string id)
+    {
+        if (ifMatch is null) return;
+        if (current is null) throw FhirException.PreconditionFailed($"If-Match: {type}/{id} does not exist.");
+        if (current.VersionId != ifMatch)
+            throw FhirException.PreconditionFailed($"If-Match: W/\"{ifMatch}\" is not the current version of {type}/{id} (current is W/\"{current.VersionId}\").");
+    }
+
+    private async Task<StoredVersion> Save(Resource resource, StoredVersion? previous, string method, WriteContext context, CancellationToken ct)
+    {
+        var version = (previous?.VersionId ?? 0) + 1;
+        var now = Now();
+        Stamp(resource, version, now, context);
+        var json = FhirSerialization.ToJson(resource);
+        var type = resource.TypeName;
+        await using var session = store.LightweightSession();
+        session.Insert(new ResourceVersionDoc
+        {
+            Id = $"{type}/{resource.Id}/{version}", Key = $"{type}/{resource.Id}", ResourceType = type, ResourceId = resource.Id,
+            VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Json = json,
+        });
+        var current = new ResourceDoc
+        {
+            Id = $"{type}/{resource.Id}", ResourceType = type, ResourceId = resource.Id, VersionId = version,
+            LastUpdated = now, Writer = context.Writer, Json = json,
+        };
+        if (previous is null) session.Insert(current); else session.Store(current);
+        await session.SaveChangesAsync(ct);
+        return new StoredVersion(type, resource.Id, version, now, false, method, json);
+    }
+
+    private async Task<StoredVersion> SaveTombstone(StoredVersion current, WriteContext context, CancellationToken ct)
+    {
+        var version = current.VersionId + 1;
+        var now = Now();
+        await using var session = store.LightweightSession();
+        session.Insert(new ResourceVersionDoc
+        {
+            Id = $"{current.Key}/{version}", Key = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id,
+            VersionId = version, LastUpdated = now, Deleted = true, Method = "DELETE", Writer = context.Writer,
+        });
+        session.Store(new ResourceDoc
+        {
+            Id = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
+            LastUpdated = now, Deleted = true, Writer = context.Writer,
+        });
+        await session.SaveChangesAsync(ct);
+        return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
+    }
+
+    // PostgreSQL keeps microseconds; FHIR instants are shown to the millisecond. Truncate once so the
+    // stored JSON, the columns and the Last-Modified header agree.
+    private static DateTimeOffset Now()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+    }
+
+    private static void Stamp(Resource resource, int version, DateTimeOffset now, WriteContext context)
+    {
+        resource.Meta ??= new Meta();
+        resource.Meta.VersionId = version.ToString();
+        resource.Meta.LastUpdated = now;
+        resource.Meta.Tag.RemoveAll(t => t.System == WriteContext.TagSystem);
+        resource.Meta.Tag.Add(new Coding(WriteContext.TagSystem, context.Writer));
+    }
+
+    private static bool IsVersionCollision(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is DocumentAlreadyExistsException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }) return true;
+        return false;
+    }
+
+    // ------------------------------------------------------------------ reads (raw SQL, no Marten deserialisation)
+
+    public async Task<StoredVersion?> ReadCurrent(string type, string id, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json' from {StorageSetup.CurrentTable} where id = $1");
+        cmd.Parameters.AddWithValue($"{type}/{id}");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        var deleted = reader.GetBoolean(2);
+        return new StoredVersion(type, id, reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), deleted,
+            deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3));
+    }
+
+    public async Task<StoredVersion?> ReadVersion(string type, string id, int version, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"select {VersionColumns} from {StorageSetup.VersionTable} where id = $1");
+        cmd.Parameters.AddWithValue($"{type}/{id}/{version}");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadVersionRow(reader) : null;
+    }
+
+    private const string VersionColumns =
+        "resource_type, data->>'ResourceId', (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Method', data->>'Json'";
+
+    private static StoredVersion ReadVersionRow(NpgsqlDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetFieldValue<DateTimeOffset>(3), r.GetBoolean(4), r.GetString(5),
+        r.IsDBNull(6) ? null : r.GetString(6));
+
+    /// <summary>
+    /// One page of history, newest first. <paramref name="query"/>.Snapshot bounds the set so that writes made
+    /// after the first page cannot shift later pages (no entry skipped or repeated).
+    /// </summary>
+    public async Task<HistoryPage> History(HistoryQuery query, CancellationToken ct)
+    {
+        var where = new List<string> { "last_updated <= $1" };
+        var parameters = new List<object> { query.Snapshot };
+        if (query.Since is { } since) { parameters.Add(since); where.Add($"last_updated >= ${parameters.Count}"); }
+        if (query.Type is { } type && query.Id is { } id) { parameters.Add($"{type}/{id}"); where.Add($"key = ${parameters.Count}"); }
+        else if (query.Type is { } onlyType) { parameters.Add(onlyType); where.Add($"resource_type = ${parameters.Count}"); }
+        var order = query.Id is not null ? "(data->>'VersionId')::int desc" : "last_updated desc, id desc";
+        parameters.Add(query.Count + 1);
+        parameters.Add(query.Offset);
+        var sql = $"select {VersionColumns} from {StorageSetup.VersionTable} where {string.Join(" and ", where)} " +
+                  $"order by {order} limit ${parameters.Count - 1} offset ${parameters.Count}";
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        var rows = new List<StoredVersion>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) rows.Add(ReadVersionRow(reader));
+        var more = rows.Count > query.Count;
+        if (more) rows.RemoveAt(rows.Count - 1);
+        return new HistoryPage(rows, more);
+    }
+}
+
+public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Since, DateTimeOffset Snapshot, int Offset, int Count);
+
+public sealed record HistoryPage(IReadOnlyList<StoredVersion> Entries, bool HasMore);

@@ -1,0 +1,46 @@
+using Interop.Fhir.Storage;
+using Interop.Server.Rest;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
+
+namespace Interop.Server.Hosting;
+
+public static class InteropSetup
+{
+    public static WebApplicationBuilder AddInterop(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Interop");
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new InvalidOperationException(
+                "No database configured: set ConnectionStrings__Interop, or start the server with ./interop.sh serve, which runs a private PostgreSQL.");
+
+        builder.Services.Configure<FhirOptions>(builder.Configuration.GetSection("Fhir"));
+        // The FHIR layer enforces its own body limit (413 with an OperationOutcome).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
+        builder.Services.AddFhirStorage(connectionString);
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Interop FHIR R4 server",
+                Version = "v1",
+                Description = "FHIR R4 REST API. Resources are described by a generic schema; see http://hl7.org/fhir/R4 for each type.",
+            });
+        });
+        return builder;
+    }
+
+    public static WebApplication UseInterop(this WebApplication app)
+    {
+        app.UseMiddleware<FhirErrorMiddleware>();
+        app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePage);
+        app.UseSwagger();
+        app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapFhirApi();
+        return app;
+    }
+}

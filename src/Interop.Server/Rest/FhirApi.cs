@@ -1,0 +1,46 @@
+namespace Interop.Server.Rest;
+
+/// <summary>A generic resource in the OpenAPI document: every FHIR type has resourceType and id.</summary>
+public sealed class FhirResource
+{
+    /// <summary>The FHIR resource type, e.g. Patient.</summary>
+    public string ResourceType { get; set; } = "";
+    public string? Id { get; set; }
+}
+
+public static class FhirApi
+{
+
+    public static void MapFhirApi(this IEndpointRouteBuilder app)
+    {
+        var fhir = app.MapGroup("/fhir");
+
+        fhir.MapGet("/metadata", CapabilityEndpoint.Get).WithTags("System")
+            .WithSummary("CapabilityStatement: what this server implements").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
+        fhir.MapGet("/_history", HistoryEndpoints.System).WithTags("System")
+            .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
+
+        fhir.MapPost("/{type}", CrudEndpoints.Create).WithTags("Type").WithSummary("Create a resource")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithTags("Type")
+            .WithSummary("History of all resources of a type").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+
+        fhir.MapGet("/{type}/{id}", CrudEndpoints.Read).WithTags("Instance").WithSummary("Read the current version")
+            .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPut("/{type}/{id}", CrudEndpoints.Update).WithTags("Instance").WithSummary("Update, or create with this id")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapDelete("/{type}/{id}", CrudEndpoints.Delete).WithTags("Instance").WithSummary("Delete (a tombstone version)")
+            .Produces(204).ProducesFhirErrors();
+        fhir.MapGet("/{type}/{id}/_history", HistoryEndpoints.Instance).WithTags("Instance")
+            .WithSummary("All versions of one resource").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/{type}/{id}/_history/{vid}", CrudEndpoints.VRead).WithTags("Instance")
+            .WithSummary("Read one version").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+    }
+
+    private static RouteHandlerBuilder ProducesFhirErrors(this RouteHandlerBuilder builder)
+    {
+        foreach (var status in new[] { 400, 404, 406, 409, 410, 412, 413, 415, 422 })
+            builder.Produces<FhirResource>(status, FhirHttp.JsonType, FhirHttp.XmlType);
+        return builder;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Storage;
+using Interop.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Interop.Server.Rest;
+
+/// <summary>
+/// history-instance, history-type, history-system. Pages are bounded by a snapshot instant fixed on the
+/// first page (carried in the links as _snapshot), so pages neither skip nor repeat entries while writes go on.
+/// </summary>
+public static class HistoryEndpoints
+{
+    public static Task<IResult> System(HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct) =>
+        Run(ctx, store, options.Value, null, null, ct);
+
+    public static Task<IResult> Type(string type, HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct)
+    {
+        ResourceTypes.Require(type);
+        return Run(ctx, store, options.Value, type, null, ct);
+    }
+
+    public static async Task<IResult> Instance(string type, string id, HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct)
+    {
+        ResourceTypes.Require(type);
+        if (await store.ReadCurrent(type, id, ct) is null) throw FhirException.NotFound($"{type}/{id} does not exist.");
+        return await Run(ctx, store, options.Value, type, id, ct);
+    }
+
+    private static async Task<IResult> Run(HttpContext ctx, ResourceStore store, FhirOptions options, string? type, string? id, CancellationToken ct)
+    {
+        FhirHttp.Output(ctx);
+        var q = ctx.Request.Query;
+        var count = Math.Min(IntParam(q, "_count", options.DefaultPageSize, min: 0), options.MaxPageSize);
+        var offset = IntParam(q, "_offset", 0, min: 0);
+        var since = InstantParam(q, "_since");
+        var snapshot = InstantParam(q, "_snapshot") ?? DateTimeOffset.UtcNow;
+        var page = await store.History(new HistoryQuery(type, id, since, snapshot, offset, count), ct);
+
+        var baseUrl = FhirHttp.BaseUrl(ctx);
+        var path = baseUrl + (type is null ? "" : "/" + type) + (id is null ? "" : "/" + id) + "/_history";
+        string Link(int at) =>
+            $"{path}?_count={count}&_snapshot={Uri.EscapeDataString(snapshot.ToString("O"))}&_offset={at}" +
+            (since is { } s ? $"&_since={Uri.EscapeDataString(s.ToString("O"))}" : "");
+        var links = new List<(string, string)> { ("self", Link(offset)) };
+        if (page.HasMore) links.Add(("next", Link(offset + count)));
+        if (offset > 0) links.Add(("previous", Link(Math.Max(0, offset - count))));
+
+        var entries = page.Entries.Select(v => new BundleEntryModel(
+            $"{baseUrl}/{v.ResourceType}/{v.Id}", v,
+            RequestMethod: v.Method,
+            RequestUrl: v.Method == "POST" ? v.ResourceType : $"{v.ResourceType}/{v.Id}",
+            ResponseStatus: v.Method switch { "POST" => "201 Created", "DELETE" => "204 No Content", _ => v.VersionId == 1 ? "201 Created" : "200 OK" }))
+            .ToList();
+        int? total = id is not null && offset == 0 && !page.HasMore ? entries.Count : null;
+        return new BundleResult(new BundleModel(Bundle.BundleType.History, total, links, entries));
+    }
+
+    private static int IntParam(IQueryCollection q, string name, int fallback, int min)
+    {
+        if (!q.TryGetValue(name, out var raw)) return fallback;
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min)
+            throw FhirException.BadRequest($"{name} must be a whole number ≥ {min}, not '{raw}'.", name);
+        return value;
+    }
+
+    private static DateTimeOffset? InstantParam(IQueryCollection q, string name)
+    {
+        if (!q.TryGetValue(name, out var raw)) return null;
+        if (!DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value))
+            throw FhirException.BadRequest($"{name} must be an instant such as 2026-01-31T12:00:00Z, not '{raw}'.", name);
+        return value;
+    }
+}
