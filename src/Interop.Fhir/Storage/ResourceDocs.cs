@@ -16,8 +16,8 @@ public sealed class ResourceDoc
     /// <summary>The client (institution system) that wrote this version; access policies key on it.</summary>
     public string Writer { get; set; } = "";
     public string? Json { get; set; }
-    /// <summary>Search index extracted at write time (filled by the Search capability).</summary>
-    public SearchIndexData? Index { get; set; }
+    // The search index of this version lives in the ix_* tables (Storage/SearchSchema), keyed by Id and
+    // written in the same transaction.
 }
 
 /// <summary>One immutable version of a resource (Marten document, id "{type}/{id}/{version}"): the history.</summary>
@@ -35,11 +35,6 @@ public sealed class ResourceVersionDoc
     public string Method { get; set; } = "";
     public string Writer { get; set; } = "";
     public string? Json { get; set; }
-}
-
-/// <summary>Placeholder for the extracted search values; the Search capability defines its content.</summary>
-public sealed class SearchIndexData
-{
 }
 
 /// <summary>What a read returns: one version with its metadata and stored JSON (null for a deletion).</summary>

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
+using Interop.Fhir.Search;
 using Marten;
 using JasperFx;
 using Npgsql;
@@ -22,7 +23,8 @@ public sealed record WriteContext(string Writer)
 /// </summary>
 public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db)
 {
-    private const int MaxRetries = 8;
+    // Writers racing on one resource without If-Match retry on the new current version, with jitter.
+    private const int MaxRetries = 30;
 
     [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$")]
     private static partial Regex IdPattern();
@@ -50,7 +52,10 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
                 var saved = await Save(resource, current, "PUT", context, ct);
                 return (saved, current is null || current.Deleted);
             }
-            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries) { }
+            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries)
+            {
+                await Backoff(attempt, ct);
+            }
             catch (Exception e) when (IsVersionCollision(e))
             {
                 throw FhirException.PreconditionFailed($"{resource.TypeName}/{resource.Id} was changed by another request at the same time; read it again and retry.");
@@ -70,13 +75,19 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             {
                 return await SaveTombstone(current, context, ct);
             }
-            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries) { }
+            catch (Exception e) when (IsVersionCollision(e) && ifMatch is null && attempt < MaxRetries)
+            {
+                await Backoff(attempt, ct);
+            }
             catch (Exception e) when (IsVersionCollision(e))
             {
                 throw FhirException.PreconditionFailed($"{type}/{id} was changed by another request at the same time; read it again and retry.");
             }
         }
     }
+
+    private static Task Backoff(int attempt, CancellationToken ct) =>
+        Task.Delay(Random.Shared.Next(1, 2 + Math.Min(attempt, 10) * 3), ct);
 
     private static void CheckPrecondition(StoredVersion? current, int? ifMatch, string type, string id)
     {
@@ -93,6 +104,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         Stamp(resource, version, now, context);
         var json = FhirSerialization.ToJson(resource);
         var type = resource.TypeName;
+        var index = IndexExtractor.Extract(resource, json);
         await using var session = store.LightweightSession();
         session.Insert(new ResourceVersionDoc
         {
@@ -105,6 +117,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             LastUpdated = now, Writer = context.Writer, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
+        IndexWriter.QueueReplace(session, current.Id, type, index, existed: previous is not null);
         await session.SaveChangesAsync(ct);
         return new StoredVersion(type, resource.Id, version, now, false, method, json);
     }
@@ -124,6 +137,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             Id = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
             LastUpdated = now, Deleted = true, Writer = context.Writer,
         });
+        IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
         await session.SaveChangesAsync(ct);
         return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
     }

@@ -28,6 +28,7 @@ public static class StorageSetup
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ResourceStore>();
+        services.AddHostedService<SearchSchemaStartup>();
         return services;
     }
 
@@ -39,6 +40,8 @@ public static class StorageSetup
         // Hot columns are duplicated out of the jsonb body so reads and history never parse it for filtering.
         options.Schema.For<ResourceDoc>()
             .Duplicate(x => x.ResourceType)
+            .Duplicate(x => x.ResourceId)
+            .Duplicate(x => x.Deleted)
             .Duplicate(x => x.LastUpdated);
         options.Schema.For<ResourceVersionDoc>()
             .Duplicate(x => x.Key)

@@ -1,3 +1,4 @@
+using Interop.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Storage;
 

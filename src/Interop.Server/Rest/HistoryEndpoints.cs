@@ -1,3 +1,4 @@
+using Interop.Fhir.Model;
 using System.Globalization;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;

@@ -1,7 +1,7 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 
-namespace Interop.Server.Rest;
+namespace Interop.Fhir.Model;
 
 /// <summary>The concrete R4 resource types this server stores (all of them).</summary>
 public static class ResourceTypes

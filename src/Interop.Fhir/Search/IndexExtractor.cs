@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Hl7.Fhir.FhirPath;
+using Hl7.Fhir.Model;
+using Interop.Fhir.Model;
+
+namespace Interop.Fhir.Search;
+
+/// <summary>
+/// Evaluates every search parameter of a resource's type on the resource (compiled FHIRPath) and turns
+/// the values into index rows: strings normalised, codings and identifiers as tokens, dates as ranges...
+/// </summary>
+public static partial class IndexExtractor
+{
+    public static IndexRows Extract(Resource resource, string json)
+    {
+        var rows = new IndexRows();
+        var node = resource.ToPocoNode(ModelInfo.ModelInspector);
+        var context = new FhirEvaluationContext { Resource = node, RootResource = node, ElementResolver = ResolveStub };
+        foreach (var param in SearchParamRegistry.For(resource.TypeName).Values)
+        {
+            if (param.Compiled is null) continue;
+            List<PocoNode> values;
+            try
+            {
+                values = param.Compiled.Invoke([node], context).ToList();
+            }
+            catch (Exception e) when (e is InvalidCastException or InvalidOperationException or ArgumentException or FormatException)
+            {
+                continue; // An expression the SDK cannot evaluate on this instance: the parameter has no value here.
+            }
+            foreach (var value in values)
+            {
+                if (param.Type == SearchParamType.Composite) AddComposite(rows, param, value, context);
+                else if (value.Poco is { } poco) Add(rows, param, poco);
+            }
+        }
+        rows.Narrative = resource is DomainResource { Text.Div: { } div } ? StripTags(div) : "";
+        rows.Content = ContentText(json);
+        return rows;
+    }
+
+    // resolve() in expressions like "subject.where(resolve() is Patient)": an empty instance of the
+    // referenced type is enough to answer the type test.
+    private static PocoNode ResolveStub(string reference)
+    {
+        var type = ReferenceType(reference);
+        return type is null ? null! : ((Resource)Activator.CreateInstance(ModelInfo.GetTypeForFhirType(type)!)!).ToPocoNode(ModelInfo.ModelInspector);
+    }
+
+    private static string? ReferenceType(string reference)
+    {
+        var parts = reference.Split('/');
+        for (var i = parts.Length - 2; i >= 0; i--)
+            if (ResourceTypes.All.Contains(parts[i])) return parts[i];
+        return null;
+    }
+
+    private static void Add(IndexRows rows, SearchParam param, Base value)
+    {
+        var name = param.Name;
+        switch (param.Type)
+        {
+            case SearchParamType.String:
+                foreach (var s in Strings(value)) rows.Strings.Add((name, Normalize(s), s));
+                break;
+            case SearchParamType.Token:
+                AddTokens(rows, name, value);
+                break;
+            case SearchParamType.Date:
+                if (DateRange(value) is var (lo, hi)) rows.Dates.Add((name, lo, hi));
+                break;
+            case SearchParamType.Number:
+                if (Number(value) is { } n) rows.Numbers.Add((name, n));
+                break;
+            case SearchParamType.Quantity:
+                if (value is Quantity { Value: { } qv } q) rows.Quantities.Add((name, q.System, q.Code, q.Unit, qv));
+                else if (value is Money { Value: { } mv } money) rows.Quantities.Add((name, "urn:iso:std:iso:4217", money.Currency?.ToString(), null, mv));
+                break;
+            case SearchParamType.Reference:
+                AddReference(rows, name, value);
+                break;
+            case SearchParamType.Uri:
+                if (value is PrimitiveType { ObjectValue: { } uri }) rows.Uris.Add((name, uri.ToString()!));
+                break;
+        }
+    }
+
+    private static void AddTokens(IndexRows rows, string name, Base value)
+    {
+        switch (value)
+        {
+            case Coding c:
+                rows.Tokens.Add((name, c.System, c.Code, NormalizeOrNull(c.Display), null));
+                break;
+            case CodeableConcept cc:
+                foreach (var c in cc.Coding) rows.Tokens.Add((name, c.System, c.Code, NormalizeOrNull(c.Display ?? cc.Text), null));
+                if (cc.Coding.Count == 0 && cc.Text is { } text) rows.Tokens.Add((name, null, null, Normalize(text), null));
+                break;
+            case Identifier id:
+                var typeKeys = id.Type?.Coding.Select(t => $"{t.System}|{t.Code}").ToList() ?? [];
+                rows.Tokens.Add((name, id.System, id.Value, NormalizeOrNull(id.Type?.Text), typeKeys.FirstOrDefault()));
+                foreach (var extra in typeKeys.Skip(1)) rows.Tokens.Add((name, id.System, id.Value, null, extra));
+                break;
+            case ContactPoint cp:
+                rows.Tokens.Add((name, cp.System?.ToString().ToLowerInvariant(), cp.Value, null, null));
+                break;
+            case FhirBoolean b when b.Value is { } bv:
+                rows.Tokens.Add((name, null, bv ? "true" : "false", null, null));
+                break;
+            case PrimitiveType { ObjectValue: { } v } p:
+                rows.Tokens.Add((name, null, p is Code or Id or FhirString or FhirUri ? p.ToString() : Convert.ToString(v, CultureInfo.InvariantCulture), null, null));
+                break;
+        }
+    }
+
+    private static void AddReference(IndexRows rows, string name, Base value)
+    {
+        switch (value)
+        {
+            case ResourceReference r:
+                if (r.Reference is { } reference) rows.References.Add(ParseReference(name, reference));
+                if (r.Identifier is { } identifier) rows.Tokens.Add((name + ":identifier", identifier.System, identifier.Value, null, null));
+                break;
+            case PrimitiveType { ObjectValue: { } canonical }:
+                rows.References.Add((name, null, null, canonical.ToString()));
+                break;
+        }
+    }
+
+    /// <summary>"Type/id" and "Type/id/_history/n" become a target; anything else (absolute, urn:, #) is kept as url.</summary>
+    public static (string Param, string? TargetType, string? TargetId, string? Url) ParseReference(string name, string reference)
+    {
+        var parts = reference.Split('/');
+        if (!reference.Contains(':') && parts.Length is 2 or 4 && ResourceTypes.All.Contains(parts[0]))
+            return (name, parts[0], parts[1], null);
+        return (name, null, null, reference);
+    }
+
+    private static void AddComposite(IndexRows rows, SearchParam param, PocoNode element, FhirEvaluationContext context)
+    {
+        if (param.Components.Count != 2 || param.Components[0].Type != SearchParamType.Token) return;
+        var first = new IndexRows();
+        foreach (var v in param.Components[0].Compiled.Invoke([element], context)) if (v.Poco is { } b) AddTokens(first, "c", b);
+        var second = param.Components[1].Compiled.Invoke([element], context).Select(n => n.Poco).OfType<Base>().ToList();
+        foreach (var (_, system, code, _, _) in first.Tokens)
+        foreach (var v in second)
+        {
+            CompositeRow? row = param.Components[1].Type switch
+            {
+                SearchParamType.Quantity when v is Quantity { Value: { } qv } q => new CompositeRow(param.Name, system, code, q.System, q.Code ?? q.Unit, qv),
+                SearchParamType.Number when Number(v) is { } n => new CompositeRow(param.Name, system, code, Number: n),
+                SearchParamType.Date when DateRange(v) is var (lo, hi) => new CompositeRow(param.Name, system, code, Lo: lo, Hi: hi),
+                SearchParamType.String => new CompositeRow(param.Name, system, code, Text: Normalize(Strings(v).FirstOrDefault() ?? "")),
+                SearchParamType.Token => TokenComposite(param.Name, system, code, v),
+                _ => null,
+            };
+            if (row is not null) rows.Composites.Add(row);
+        }
+    }
+
+    private static CompositeRow? TokenComposite(string name, string? system, string? code, Base v)
+    {
+        var tokens = new IndexRows();
+        AddTokens(tokens, "v", v);
+        return tokens.Tokens.Count == 0 ? null : new CompositeRow(name, system, code, tokens.Tokens[0].System, tokens.Tokens[0].Code);
+    }
+
+    private static IEnumerable<string> Strings(Base value) => value switch
+    {
+        HumanName n => new[] { n.Family, n.Text }.Concat(n.Given).Concat(n.Prefix).Concat(n.Suffix).OfType<string>(),
+        Address a => new[] { a.City, a.District, a.State, a.PostalCode, a.Country, a.Text }.Concat(a.Line).OfType<string>(),
+        PrimitiveType { ObjectValue: { } v } => [Convert.ToString(v, CultureInfo.InvariantCulture)!],
+        _ => [],
+    };
+
+    private static (DateTimeOffset, DateTimeOffset)? DateRange(Base value)
+    {
+        switch (value)
+        {
+            case Date or FhirDateTime or Instant or FhirString when value is PrimitiveType p:
+                var text = p is Instant { Value: { } instant } ? instant.ToString("o") : p.ToString();
+                return FhirDates.TryParse(text, out var lo, out var hi) ? (lo, hi) : null;
+            case Period period:
+                DateTimeOffset start = FhirDates.MinValue, end = FhirDates.MaxValue;
+                if (period.Start is { } s && FhirDates.TryParse(s, out var sLo, out _)) start = sLo;
+                if (period.End is { } e && FhirDates.TryParse(e, out _, out var eHi)) end = eHi;
+                return period.Start is null && period.End is null ? null : (start, end);
+            case Timing timing:
+                var events = timing.Event.Select(ev => FhirDates.TryParse(ev, out var l, out var h) ? (l, h) : ((DateTimeOffset, DateTimeOffset)?)null).OfType<(DateTimeOffset, DateTimeOffset)>().ToList();
+                if (timing.Repeat?.Bounds is Period bounds && DateRange(bounds) is { } b) events.Add(b);
+                return events.Count == 0 ? null : (events.Min(x => x.Item1), events.Max(x => x.Item2));
+            default:
+                return null;
+        }
+    }
+
+    private static decimal? Number(Base value) => value switch
+    {
+        FhirDecimal { Value: { } d } => d,
+        Integer { Value: { } i } => i,
+        UnsignedInt { Value: { } u } => u,
+        PositiveInt { Value: { } p } => p,
+        Integer64 { Value: { } l } => l,
+        Quantity { Value: { } q } => q,
+        _ => null,
+    };
+
+    /// <summary>Case- and accent-insensitive form: lower case, diacritics removed, whitespace collapsed.</summary>
+    public static string Normalize(string text)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var sb = new StringBuilder(decomposed.Length);
+        var space = false;
+        foreach (var c in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark) continue;
+            if (char.IsWhiteSpace(c)) { space = sb.Length > 0; continue; }
+            if (space) { sb.Append(' '); space = false; }
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString().Normalize(NormalizationForm.FormC);
+    }
+
+    private static string? NormalizeOrNull(string? text) => text is null ? null : Normalize(text);
+
+    [GeneratedRegex("<[^>]+>")]
+    private static partial Regex Tags();
+
+    private static string StripTags(string xhtml) => System.Net.WebUtility.HtmlDecode(Tags().Replace(xhtml, " "));
+
+    [GeneratedRegex("""(?<!\\)"((?:[^"\\]|\\.)*)"(?!\s*:)""")]
+    private static partial Regex JsonStringValues();
+
+    /// <summary>The text of a resource for _content: every string value of its JSON (no keys).</summary>
+    private static string ContentText(string json)
+    {
+        var sb = new StringBuilder();
+        foreach (Match m in JsonStringValues().Matches(json)) sb.Append(m.Groups[1].Value).Append(' ');
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using Interop.Fhir.Search;
+using Marten;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>
+/// Replaces a resource's index rows inside the Marten session's transaction: one SQL statement (data-modifying
+/// CTEs, arrays unnested) so a write stays one round trip.
+/// </summary>
+public static class IndexWriter
+{
+    private const string S = StorageSetup.Schema;
+
+    public static void QueueReplace(IDocumentSession session, string key, string type, IndexRows? rows, bool existed)
+    {
+        var sql = new StringBuilder("with ");
+        var args = new List<object?>();
+        var n = 0;
+        void Cte(string body, params object?[] values)
+        {
+            if (n++ > 0) sql.Append(", ");
+            sql.Append($"c{n} as ({body})");
+            args.AddRange(values);
+        }
+
+        if (existed)
+            foreach (var table in SearchSchema.Tables) Cte($"delete from {S}.{table} where rkey = ?", key);
+
+        if (rows is not null)
+        {
+            if (rows.Strings.Count > 0)
+                Cte($"insert into {S}.ix_string (rkey, rtype, param, value, exact) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[])",
+                    key, type, rows.Strings.Select(r => r.Param).ToArray(), rows.Strings.Select(r => r.Value).ToArray(), rows.Strings.Select(r => r.Exact).ToArray());
+            if (rows.Tokens.Count > 0)
+                Cte($"insert into {S}.ix_token (rkey, rtype, param, system, code, text, type_key) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
+                    key, type, rows.Tokens.Select(r => r.Param).ToArray(), rows.Tokens.Select(r => r.System).ToArray(), rows.Tokens.Select(r => r.Code).ToArray(),
+                    rows.Tokens.Select(r => r.Text).ToArray(), rows.Tokens.Select(r => r.TypeKey).ToArray());
+            if (rows.Dates.Count > 0)
+                Cte($"insert into {S}.ix_date (rkey, rtype, param, lo, hi) select ?, ?, * from unnest(?::text[], ?::timestamptz[], ?::timestamptz[])",
+                    key, type, rows.Dates.Select(r => r.Param).ToArray(), rows.Dates.Select(r => r.Lo).ToArray(), rows.Dates.Select(r => r.Hi).ToArray());
+            if (rows.Numbers.Count > 0)
+                Cte($"insert into {S}.ix_number (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::numeric[])",
+                    key, type, rows.Numbers.Select(r => r.Param).ToArray(), rows.Numbers.Select(r => r.Value).ToArray());
+            if (rows.Quantities.Count > 0)
+                Cte($"insert into {S}.ix_quantity (rkey, rtype, param, system, code, unit, value) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[])",
+                    key, type, rows.Quantities.Select(r => r.Param).ToArray(), rows.Quantities.Select(r => r.System).ToArray(), rows.Quantities.Select(r => r.Code).ToArray(),
+                    rows.Quantities.Select(r => r.Unit).ToArray(), rows.Quantities.Select(r => r.Value).ToArray());
+            if (rows.References.Count > 0)
+                Cte($"insert into {S}.ix_reference (rkey, rtype, param, target_type, target_id, target_key, url) select ?, ?, p, t, i, t || '/' || i, u from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as x(p, t, i, u)",
+                    key, type, rows.References.Select(r => r.Param).ToArray(), rows.References.Select(r => r.TargetType).ToArray(),
+                    rows.References.Select(r => r.TargetId).ToArray(), rows.References.Select(r => r.Url).ToArray());
+            if (rows.Uris.Count > 0)
+                Cte($"insert into {S}.ix_uri (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::text[])",
+                    key, type, rows.Uris.Select(r => r.Param).ToArray(), rows.Uris.Select(r => r.Value).ToArray());
+            if (rows.Composites.Count > 0)
+                Cte($"insert into {S}.ix_composite (rkey, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::timestamptz[], ?::timestamptz[], ?::text[])",
+                    key, type, rows.Composites.Select(r => r.Param).ToArray(), rows.Composites.Select(r => r.System).ToArray(), rows.Composites.Select(r => r.Code).ToArray(),
+                    rows.Composites.Select(r => r.ValueSystem).ToArray(), rows.Composites.Select(r => r.ValueCode).ToArray(), rows.Composites.Select(r => r.Number).ToArray(),
+                    rows.Composites.Select(r => r.Lo).ToArray(), rows.Composites.Select(r => r.Hi).ToArray(), rows.Composites.Select(r => r.Text).ToArray());
+            Cte($"insert into {S}.ix_text (rkey, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
+                key, type, rows.Narrative, rows.Content);
+        }
+        if (n == 0) return;
+        sql.Append(" select 1");
+        session.QueueSqlCommand(sql.ToString(), args.Select(a => a ?? DBNull.Value).ToArray());
+    }
+}

@@ -1,0 +1,75 @@
+using Npgsql;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>
+/// The search index tables, one per parameter type (the layout HAPI and Microsoft's server use), keyed by
+/// the resource key "{type}/{id}" of the current version. Created idempotently at start; index names do not
+/// start with mt_ so Marten's own migration leaves them alone.
+/// </summary>
+public static class SearchSchema
+{
+    public const string S = StorageSetup.Schema;
+
+    public static readonly string Ddl = $"""
+        create extension if not exists pg_trgm;
+        create table if not exists {S}.ix_string (rkey text not null, rtype text not null, param text not null, value text not null, exact text not null);
+        create index if not exists ix_string_lookup on {S}.ix_string (rtype, param, value text_pattern_ops);
+        create index if not exists ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
+        create index if not exists ix_string_rkey on {S}.ix_string (rkey);
+
+        create table if not exists {S}.ix_token (rkey text not null, rtype text not null, param text not null, system text, code text, text text, type_key text);
+        create index if not exists ix_token_lookup on {S}.ix_token (rtype, param, code, system);
+        create index if not exists ix_token_text on {S}.ix_token (rtype, param, text text_pattern_ops) where text is not null;
+        create index if not exists ix_token_rkey on {S}.ix_token (rkey);
+
+        create table if not exists {S}.ix_date (rkey text not null, rtype text not null, param text not null, lo timestamptz not null, hi timestamptz not null);
+        create index if not exists ix_date_lookup on {S}.ix_date (rtype, param, lo, hi);
+        create index if not exists ix_date_hi on {S}.ix_date (rtype, param, hi);
+        create index if not exists ix_date_rkey on {S}.ix_date (rkey);
+
+        create table if not exists {S}.ix_number (rkey text not null, rtype text not null, param text not null, value numeric not null);
+        create index if not exists ix_number_lookup on {S}.ix_number (rtype, param, value);
+        create index if not exists ix_number_rkey on {S}.ix_number (rkey);
+
+        create table if not exists {S}.ix_quantity (rkey text not null, rtype text not null, param text not null, system text, code text, unit text, value numeric not null);
+        create index if not exists ix_quantity_lookup on {S}.ix_quantity (rtype, param, code, value);
+        create index if not exists ix_quantity_rkey on {S}.ix_quantity (rkey);
+
+        create table if not exists {S}.ix_reference (rkey text not null, rtype text not null, param text not null, target_type text, target_id text, target_key text, url text);
+        create index if not exists ix_reference_lookup on {S}.ix_reference (rtype, param, target_key);
+        create index if not exists ix_reference_id on {S}.ix_reference (rtype, param, target_id);
+        create index if not exists ix_reference_target on {S}.ix_reference (target_key);
+        create index if not exists ix_reference_url on {S}.ix_reference (rtype, param, url) where url is not null;
+        create index if not exists ix_reference_rkey on {S}.ix_reference (rkey);
+
+        create table if not exists {S}.ix_uri (rkey text not null, rtype text not null, param text not null, value text not null);
+        create index if not exists ix_uri_lookup on {S}.ix_uri (rtype, param, value text_pattern_ops);
+        create index if not exists ix_uri_rkey on {S}.ix_uri (rkey);
+
+        create table if not exists {S}.ix_composite (rkey text not null, rtype text not null, param text not null, system text, code text,
+            v_system text, v_code text, v_number numeric, v_lo timestamptz, v_hi timestamptz, v_text text);
+        create index if not exists ix_composite_lookup on {S}.ix_composite (rtype, param, code, system);
+        create index if not exists ix_composite_rkey on {S}.ix_composite (rkey);
+
+        create table if not exists {S}.ix_text (rkey text not null, rtype text not null, narrative tsvector, content tsvector);
+        create index if not exists ix_text_narrative on {S}.ix_text using gin (narrative);
+        create index if not exists ix_text_content on {S}.ix_text using gin (content);
+        create index if not exists ix_text_rkey on {S}.ix_text (rkey);
+
+        create index if not exists ix_resource_type_id on {S}.mt_doc_resourcedoc (resource_type, id) where not deleted;
+        create index if not exists ix_resource_type_updated on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted;
+        """;
+
+    public static readonly string[] Tables = ["ix_string", "ix_token", "ix_date", "ix_number", "ix_quantity", "ix_reference", "ix_uri", "ix_composite", "ix_text"];
+
+    public static async Task Apply(NpgsqlDataSource db, CancellationToken ct)
+    {
+        // Serialise concurrent start-ups (several server processes on one database).
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using (var lockCmd = new NpgsqlCommand("select pg_advisory_xact_lock(4242001)", connection, tx)) await lockCmd.ExecuteNonQueryAsync(ct);
+        await using (var cmd = new NpgsqlCommand(Ddl, connection, tx)) await cmd.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+}
