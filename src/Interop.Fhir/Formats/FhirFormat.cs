@@ -8,7 +8,12 @@ public sealed record OutputOptions(FhirFormat Format, bool Pretty = false, Summa
     public static readonly OutputOptions Json = new(FhirFormat.Json);
 
     /// <summary>True when stored JSON can be sent as it is, without parsing and re-serialising.</summary>
-    public bool IsVerbatimJson => Format == FhirFormat.Json && !Pretty && Summary == SummaryMode.False && Elements is null;
+    public bool IsVerbatimJson => Format == FhirFormat.Json && !Pretty && !IsSubset;
+
+    public bool IsSubset => Summary is SummaryMode.True or SummaryMode.Text or SummaryMode.Data || Elements is not null;
+
+    /// <summary>The same format without _summary/_elements (for a bundle whose entries were already cut).</summary>
+    public OutputOptions WithoutSubset() => this with { Summary = SummaryMode.False, Elements = null };
 }
 
 public enum SummaryMode { False, True, Text, Data, Count }

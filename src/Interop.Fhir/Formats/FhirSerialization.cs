@@ -110,6 +110,14 @@ public static class FhirSerialization
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>Stored JSON cut down to _summary/_elements (compact JSON; the SDK tags it SUBSETTED).</summary>
+    public static string Subset(string json, OutputOptions options)
+    {
+        var buffer = new ArrayBufferWriter<byte>(json.Length);
+        using (var writer = new Utf8JsonWriter(buffer, Compact)) FhirJsonOut.Serialize(ParseStored(json), writer, Filter(options));
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     public static void Write(Base resource, OutputOptions options, Stream output)
     {
         var filter = Filter(options);

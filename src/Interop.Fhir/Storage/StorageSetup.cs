@@ -28,6 +28,7 @@ public static class StorageSetup
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ResourceStore>();
+        services.AddSingleton<Search.SearchService>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }

@@ -19,11 +19,24 @@ public sealed record BundleModel(
 /// </summary>
 public sealed class BundleResult(BundleModel model) : IResult
 {
+    private BundleModel model = model;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     public async Task ExecuteAsync(HttpContext ctx)
     {
         var negotiated = FhirHttp.Output(ctx);
+        if (negotiated.Options.IsSubset)
+        {
+            // _summary/_elements apply to each matched resource, not to the Bundle around them.
+            var options = negotiated.Options;
+            model = model with
+            {
+                Entries = model.Entries.Select(e => e.Version.Json is { } json && e.SearchMode != "include" && e.Version.ResourceType != "OperationOutcome"
+                    ? e with { Version = e.Version with { Json = FhirSerialization.Subset(json, options) } } : e).ToList(),
+            };
+            negotiated = negotiated with { Options = options.WithoutSubset() };
+        }
         if (!negotiated.Options.IsVerbatimJson)
         {
             await FhirResults.WritePoco(ctx, ToPoco(), 200, negotiated);

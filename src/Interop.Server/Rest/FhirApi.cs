@@ -17,11 +17,21 @@ public static class FhirApi
 
         fhir.MapGet("/metadata", CapabilityEndpoint.Get).WithTags("System")
             .WithSummary("CapabilityStatement: what this server implements").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
+        fhir.MapGet("", SearchEndpoints.System).WithTags("System")
+            .WithSummary("Search across types (_type)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/_search", SearchEndpoints.System).WithTags("System").WithSummary("Search across types, parameters in a form body")
+            .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/_history", HistoryEndpoints.System).WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 
         fhir.MapPost("/{type}", CrudEndpoints.Create).WithTags("Type").WithSummary("Create a resource")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/{type}", SearchEndpoints.Type).WithTags("Type").WithSummary("Search")
+            .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/{type}/_search", SearchEndpoints.Type).WithTags("Type").WithSummary("Search, parameters in a form body")
+            .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/{compartment}/{id}/{type}", SearchEndpoints.Compartment).WithTags("Instance")
+            .WithSummary("Search in a Patient compartment, e.g. /Patient/123/Observation").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithTags("Type")
             .WithSummary("History of all resources of a type").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
 

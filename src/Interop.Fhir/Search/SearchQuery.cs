@@ -1,0 +1,47 @@
+using Hl7.Fhir.Model;
+
+namespace Interop.Fhir.Search;
+
+/// <summary>
+/// A parsed search: criteria (AND), each with OR-ed values, plus result controls. The small expression tree
+/// the SQL builder turns into one query.
+/// </summary>
+public sealed class SearchQuery
+{
+    public required IReadOnlyList<string> Types { get; init; }
+    public List<Criterion> Criteria { get; } = [];
+    public List<SortKey> Sort { get; } = [];
+    public List<IncludeSpec> Includes { get; } = [];
+    public List<IncludeSpec> RevIncludes { get; } = [];
+    public int Count { get; set; }
+    public TotalMode Total { get; set; } = TotalMode.Auto;
+    public Cursor? Cursor { get; set; }
+    /// <summary>Parameters ignored under lenient handling, reported back as warnings.</summary>
+    public List<string> Warnings { get; } = [];
+    /// <summary>The accepted parameters, canonicalised, for self/next links.</summary>
+    public List<KeyValuePair<string, string>> Echo { get; } = [];
+}
+
+public enum TotalMode { Auto, None, Estimate, Accurate }
+
+public abstract record Criterion;
+
+/// <summary>One parameter occurrence: <paramref name="Values"/> are OR-ed (comma-separated in the URL).</summary>
+public sealed record ParamCriterion(SearchParam Param, string? Modifier, IReadOnlyList<string> Values) : Criterion;
+
+/// <summary>subject:Patient.name=x — resources whose reference points at a target matching the inner criterion.</summary>
+public sealed record ChainCriterion(SearchParam Reference, IReadOnlyList<(string TargetType, Criterion Inner)> Targets) : Criterion;
+
+/// <summary>_has:Observation:patient:code=x — resources referenced by a source matching the inner criterion.</summary>
+public sealed record HasCriterion(string SourceType, SearchParam SourceReference, Criterion Inner) : Criterion;
+
+/// <summary>Compartment membership: any of these reference parameters points at <paramref name="TargetKey"/>.</summary>
+public sealed record CompartmentCriterion(IReadOnlyList<string> Params, string TargetKey) : Criterion;
+
+public sealed record SortKey(string Name, SearchParam? Param, bool Descending);
+
+/// <summary>_include=Source:param[:Target] / _revinclude, with :iterate; Param "*" means all reference parameters.</summary>
+public sealed record IncludeSpec(string SourceType, string Param, string? TargetType, bool Iterate);
+
+/// <summary>Keyset position: the sort values and key of the last (or first, going back) row of a page.</summary>
+public sealed record Cursor(bool Forward, IReadOnlyList<string?> Values, string Key);

@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Model;
+
+namespace Interop.Fhir.Search;
+
+/// <summary>
+/// Turns (name, value) pairs into a <see cref="SearchQuery"/>. Unknown parameters are warnings under lenient
+/// handling and 400 under strict; malformed values are always 400 naming the parameter.
+/// </summary>
+public static class SearchQueryParser
+{
+    private static readonly HashSet<string> Ignored = ["_format", "_pretty", "_summary", "_elements"];
+    private static readonly HashSet<string> Unsupported = ["_contained", "_containedType", "_list", "_query", "_filter"];
+
+    public static SearchQuery Parse(IReadOnlyList<string> types, IEnumerable<KeyValuePair<string, string>> parameters, bool strict, int defaultCount, int maxCount)
+    {
+        var query = new SearchQuery { Types = types, Count = defaultCount };
+        foreach (var (name, value) in parameters)
+        {
+            if (Ignored.Contains(name)) continue;
+            switch (name)
+            {
+                case "_count":
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+                        throw FhirException.BadRequest($"_count must be a whole number ≥ 0, not '{value}'.", "_count");
+                    query.Count = Math.Min(count, maxCount);
+                    query.Echo.Add(new(name, query.Count.ToString(CultureInfo.InvariantCulture)));
+                    continue;
+                case "_total":
+                    query.Total = value switch
+                    {
+                        "none" => TotalMode.None, "estimate" => TotalMode.Estimate, "accurate" => TotalMode.Accurate,
+                        _ => throw FhirException.BadRequest($"_total must be none, estimate or accurate; not '{value}'.", "_total"),
+                    };
+                    query.Echo.Add(new(name, value));
+                    continue;
+                case "_sort":
+                    ParseSort(query, value);
+                    query.Echo.Add(new(name, value));
+                    continue;
+                case "_include" or "_include:iterate" or "_include:recurse":
+                    query.Includes.Add(ParseInclude(name, value, name != "_include", reverse: false, query.Types));
+                    query.Echo.Add(new(name, value));
+                    continue;
+                case "_revinclude" or "_revinclude:iterate" or "_revinclude:recurse":
+                    query.RevIncludes.Add(ParseInclude(name, value, name != "_revinclude", reverse: true, query.Types));
+                    query.Echo.Add(new(name, value));
+                    continue;
+                case "_cursor":
+                    query.Cursor = DecodeCursor(value);
+                    continue;
+                case "_type":
+                    continue; // resolved by the caller into Types
+            }
+            if (Unsupported.Contains(name.Split(':')[0]))
+            {
+                Unknown(query, strict, name, $"Parameter '{name}' is not supported by this server.");
+                continue;
+            }
+            var criterion = ParseCriterion(query.Types, name, value, strict, query);
+            if (criterion is not null)
+            {
+                query.Criteria.Add(criterion);
+                query.Echo.Add(new(name, value));
+            }
+        }
+        return query;
+    }
+
+    private static void Unknown(SearchQuery query, bool strict, string name, string message)
+    {
+        if (strict) throw FhirException.BadRequest(message + " (Prefer: handling=strict)", name);
+        query.Warnings.Add(message + " It was ignored.");
+    }
+
+    /// <summary>Parses one "name[:modifier][.chain]" = value pair against every searched type.</summary>
+    private static Criterion? ParseCriterion(IReadOnlyList<string> types, string name, string value, bool strict, SearchQuery query)
+    {
+        // A system search over several types uses the definition of the first type that has the parameter.
+        foreach (var type in types)
+        {
+            var criterion = TryParse(type, name, value, out var problem);
+            if (criterion is not null) return criterion;
+            if (problem is not null && types.Count == 1)
+            {
+                Unknown(query, strict, name, problem);
+                return null;
+            }
+        }
+        Unknown(query, strict, name, $"Unknown search parameter '{name}' for {string.Join(", ", types)}.");
+        return null;
+    }
+
+    internal static Criterion? TryParse(string type, string name, string value, out string? problem)
+    {
+        problem = null;
+        if (name.StartsWith("_has:", StringComparison.Ordinal)) return ParseHas(type, name, value, out problem);
+
+        var dot = name.IndexOf('.');
+        var head = dot < 0 ? name : name[..dot];
+        var colon = head.IndexOf(':');
+        var paramName = colon < 0 ? head : head[..colon];
+        var modifier = colon < 0 ? null : head[(colon + 1)..];
+        var param = SearchParamRegistry.Find(type, paramName);
+        if (param is null)
+        {
+            problem = $"Unknown search parameter '{paramName}' for {type}.";
+            return null;
+        }
+        if (dot >= 0)
+        {
+            if (param.Type != SearchParamType.Reference)
+                throw FhirException.BadRequest($"'{paramName}' is not a reference parameter, so it cannot be chained.", name);
+            var rest = name[(dot + 1)..];
+            var targets = modifier is not null ? [modifier] : param.Targets.Where(ResourceTypes.All.Contains).ToList();
+            var inner = new List<(string, Criterion)>();
+            foreach (var target in targets)
+            {
+                ResourceTypes.Require(target);
+                var c = TryParse(target, rest, value, out _);
+                if (c is not null) inner.Add((target, c));
+            }
+            if (inner.Count == 0)
+                throw FhirException.BadRequest($"Chained parameter '{rest}' is not defined for any target of {type}.{paramName} ({string.Join(", ", targets)}).", name);
+            return new ChainCriterion(param, inner);
+        }
+        ValidateModifier(param, modifier, name);
+        var values = SplitValues(value);
+        if (values.Count == 0) throw FhirException.BadRequest($"Parameter '{name}' has no value.", name);
+        var criterion = new ParamCriterion(param, modifier, values);
+        SearchSql.Validate(criterion, name);
+        return criterion;
+    }
+
+    private static Criterion? ParseHas(string type, string name, string value, out string? problem)
+    {
+        problem = null;
+        // _has:SourceType:referenceParam:rest
+        var parts = name.Split(':', 4);
+        if (parts.Length < 4)
+            throw FhirException.BadRequest($"'{name}' must have the form _has:Type:reference:parameter.", name);
+        var (sourceType, referenceName, rest) = (parts[1], parts[2], parts[3]);
+        if (!ResourceTypes.All.Contains(sourceType)) throw FhirException.BadRequest($"'{sourceType}' in {name} is not a resource type.", name);
+        var reference = SearchParamRegistry.Find(sourceType, referenceName);
+        if (reference is not { Type: SearchParamType.Reference })
+            throw FhirException.BadRequest($"'{referenceName}' is not a reference parameter of {sourceType}.", name);
+        var inner = TryParse(sourceType, rest, value, out var innerProblem)
+                    ?? throw FhirException.BadRequest(innerProblem ?? $"Cannot search {sourceType} by '{rest}'.", name);
+        return new HasCriterion(sourceType, reference, inner);
+    }
+
+    private static readonly Dictionary<SearchParamType, string[]> Modifiers = new()
+    {
+        [SearchParamType.String] = ["exact", "contains", "missing"],
+        [SearchParamType.Token] = ["not", "text", "missing", "of-type"],
+        [SearchParamType.Date] = ["missing"],
+        [SearchParamType.Number] = ["missing"],
+        [SearchParamType.Quantity] = ["missing"],
+        [SearchParamType.Reference] = ["missing", "identifier"],
+        [SearchParamType.Uri] = ["below", "above", "missing"],
+        [SearchParamType.Composite] = ["missing"],
+        [SearchParamType.Special] = [],
+    };
+
+    private static void ValidateModifier(SearchParam param, string? modifier, string name)
+    {
+        if (modifier is null) return;
+        if (param.Type == SearchParamType.Reference && ResourceTypes.All.Contains(modifier)) return;
+        if (!Modifiers[param.Type].Contains(modifier))
+            throw FhirException.BadRequest(
+                $"Modifier ':{modifier}' is not supported for {param.Type.ToString().ToLowerInvariant()} parameter '{param.Name}' (supported: {string.Join(", ", Modifiers[param.Type].Select(m => ":" + m))}).", name);
+        if (param.Name == "_id" && modifier is not ("not" or "missing"))
+            throw FhirException.BadRequest($"Modifier ':{modifier}' is not supported for _id.", name);
+    }
+
+    /// <summary>Splits on commas not escaped with a backslash; unescapes \, \$ \| \\ .</summary>
+    public static List<string> SplitValues(string value)
+    {
+        var values = new List<string>();
+        var current = new StringBuilder();
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c == '\\' && i + 1 < value.Length && value[i + 1] is ',' or '\\') { current.Append(value[++i]); continue; }
+            if (c == ',') { values.Add(current.ToString()); current.Clear(); continue; }
+            current.Append(c);
+        }
+        values.Add(current.ToString());
+        return values.Where(v => v.Length > 0).ToList();
+    }
+
+    private static void ParseSort(SearchQuery query, string value)
+    {
+        foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var descending = raw.StartsWith('-');
+            var name = raw.TrimStart('-');
+            if (name is "_id" or "_lastUpdated") { query.Sort.Add(new SortKey(name, null, descending)); continue; }
+            var param = query.Types.Select(t => SearchParamRegistry.Find(t, name)).FirstOrDefault(p => p is not null);
+            if (param is null || param.Type is SearchParamType.Composite or SearchParamType.Special)
+                throw FhirException.BadRequest($"Cannot sort by '{name}': not a sortable search parameter of {string.Join(", ", query.Types)}.", "_sort");
+            query.Sort.Add(new SortKey(name, param, descending));
+        }
+    }
+
+    private static IncludeSpec ParseInclude(string name, string value, bool iterate, bool reverse, IReadOnlyList<string> types)
+    {
+        if (value == "*") return new IncludeSpec("*", "*", null, iterate);
+        var parts = value.Split(':');
+        if (parts.Length is < 2 or > 3 || !ResourceTypes.All.Contains(parts[0]))
+            throw FhirException.BadRequest($"{name} must be Type:parameter[:TargetType] or *, not '{value}'.", name);
+        if (parts[1] != "*" && SearchParamRegistry.Find(parts[0], parts[1]) is not { Type: SearchParamType.Reference })
+            throw FhirException.BadRequest($"'{parts[1]}' is not a reference parameter of {parts[0]}.", name);
+        if (parts.Length == 3 && !ResourceTypes.All.Contains(parts[2]))
+            throw FhirException.BadRequest($"'{parts[2]}' in {name} is not a resource type.", name);
+        if (!reverse && !iterate && !types.Contains(parts[0]))
+            throw FhirException.BadRequest($"{name}={value}: {parts[0]} is not a searched type (use :iterate to include from included resources).", name);
+        return new IncludeSpec(parts[0], parts[1], parts.Length == 3 ? parts[2] : null, iterate);
+    }
+
+    public static string EncodeCursor(Cursor cursor) =>
+        Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new object?[] { cursor.Forward, cursor.Key, cursor.Values }))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static Cursor DecodeCursor(string value)
+    {
+        try
+        {
+            var b64 = value.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
+            var doc = JsonDocument.Parse(Convert.FromBase64String(b64)).RootElement;
+            return new Cursor(doc[0].GetBoolean(), doc[2].EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? null : e.GetString()).ToList(), doc[1].GetString()!);
+        }
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            throw FhirException.BadRequest("_cursor is not a paging cursor issued by this server.", "_cursor");
+        }
+    }
+}

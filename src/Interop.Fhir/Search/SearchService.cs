@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Interop.Fhir.Model;
+using Interop.Fhir.Storage;
+using Npgsql;
+
+namespace Interop.Fhir.Search;
+
+public sealed record SearchHit(StoredVersion Version, bool Included);
+
+public sealed record SearchResult(
+    IReadOnlyList<SearchHit> Hits, int? Total, Cursor? Next, Cursor? Previous, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// Runs a search: one SQL query for the page (keyset-paged on the sort keys plus the resource key, so pages
+/// neither skip nor repeat rows while data changes), then one query per include level.
+/// </summary>
+public sealed class SearchService(NpgsqlDataSource db)
+{
+    /// <summary>Included resources per search at most; past it an OperationOutcome warning says so.</summary>
+    public int MaxIncluded { get; init; } = 1000;
+
+    public async Task<SearchResult> Search(SearchQuery query, string baseUrl, bool countOnly, CancellationToken ct)
+    {
+        var warnings = new List<string>(query.Warnings);
+        var p = new SqlParams();
+        var sql = new SearchSql(p, baseUrl);
+        var where = Where(query, sql, p);
+
+        int? total = null;
+        if (countOnly || query.Total == TotalMode.Accurate) total = await Count(where, p, ct);
+        else if (query.Total == TotalMode.Estimate) total = await Estimate(where, p, ct);
+        if (countOnly) return new SearchResult([], total, null, null, warnings);
+
+        // Sort keys (plus the key as the last tie-breaker) drive both ORDER BY and the keyset condition.
+        var forward = query.Cursor?.Forward ?? true;
+        var keys = query.Sort.Select(k => (Sql: sql.SortExpression(k, "r", out var type), Type: type, k.Descending)).ToList();
+        keys.Add(("r.id", "text", false));
+        var pageWhere = where;
+        if (query.Cursor is { } cursor) pageWhere += " and " + Keyset(keys, cursor, p);
+        var order = string.Join(", ", keys.Select((k, i) => $"s{i} {((k.Descending ^ !forward) ? "desc" : "asc")}"));
+        var select = string.Join(", ", keys.Select((k, i) => $"({k.Sql}) as s{i}"));
+        var page = $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json', {select} " +
+                   $"from {SearchSql.ResourceTable} r where {pageWhere} order by {order} limit {p.Add(query.Count + 1)}";
+
+        var rows = new List<(StoredVersion Version, string?[] SortValues)>();
+        await using (var cmd = db.CreateCommand(page))
+        {
+            p.CopyTo(cmd);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var values = new string?[keys.Count];
+                for (var i = 0; i < keys.Count; i++) values[i] = reader.IsDBNull(6 + i) ? null : SortValue(reader.GetValue(6 + i));
+                rows.Add((ReadVersion(reader), values));
+            }
+        }
+        var more = rows.Count > query.Count;
+        if (more) rows.RemoveAt(rows.Count - 1);
+        if (!forward) rows.Reverse();
+
+        Cursor? next = null, previous = null;
+        if (rows.Count > 0)
+        {
+            var first = rows[0];
+            var last = rows[^1];
+            if (forward ? more : query.Cursor is not null) next = new Cursor(true, last.SortValues[..^1], last.Version.Key);
+            if (forward ? query.Cursor is not null : more) previous = new Cursor(false, first.SortValues[..^1], first.Version.Key);
+        }
+        if (total is null && query.Total == TotalMode.Auto && query.Cursor is null && !more) total = rows.Count;
+
+        var hits = rows.Select(r => new SearchHit(r.Version, false)).ToList();
+        await Include(query, hits, warnings, ct);
+        return new SearchResult(hits, total, next, previous, warnings);
+    }
+
+    private static string Where(SearchQuery query, SearchSql sql, SqlParams p)
+    {
+        var parts = new List<string>
+        {
+            query.Types.Count == 1 ? $"r.resource_type = {p.Add(query.Types[0])}" : $"r.resource_type = any({p.Add(query.Types.ToArray())})",
+            "not r.deleted",
+        };
+        var type = query.Types[0];
+        foreach (var criterion in query.Criteria)
+            parts.Add(query.Types.Count == 1 ? sql.Condition(criterion, "r", type) : AnyType(query.Types, criterion, sql, p));
+        return string.Join(" and ", parts);
+    }
+
+    // Across several types a criterion holds when it holds for the row's own type.
+    private static string AnyType(IReadOnlyList<string> types, Criterion criterion, SearchSql sql, SqlParams p) =>
+        "(" + string.Join(" or ", types.Select(t => $"(r.resource_type = {p.Add(t)} and {sql.Condition(criterion, "r", t)})")) + ")";
+
+    private static string Keyset(List<(string Sql, string Type, bool Descending)> keys, Cursor cursor, SqlParams p)
+    {
+        var values = cursor.Values.Append(cursor.Key).ToList();
+        if (values.Count != keys.Count) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
+        var ors = new List<string>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var ands = new List<string>();
+            for (var j = 0; j < i; j++) ands.Add($"({keys[j].Sql}) = {p.Add(values[j])}::{keys[j].Type}");
+            var op = keys[i].Descending ^ !cursor.Forward ? "<" : ">";
+            ands.Add($"({keys[i].Sql}) {op} {p.Add(values[i])}::{keys[i].Type}");
+            ors.Add("(" + string.Join(" and ", ands) + ")");
+        }
+        return "(" + string.Join(" or ", ors) + ")";
+    }
+
+    private static string? SortValue(object value) => value switch
+    {
+        DateTime dt => dt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+        DateTimeOffset dto => dto.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        decimal d => d.ToString(CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture),
+    };
+
+    private async Task<int> Count(string where, SqlParams p, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"select count(*) from {SearchSql.ResourceTable} r where {where}");
+        p.CopyTo(cmd);
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
+    private async Task<int> Estimate(string where, SqlParams p, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"explain (format json) select 1 from {SearchSql.ResourceTable} r where {where}");
+        p.CopyTo(cmd);
+        var plan = (string)(await cmd.ExecuteScalarAsync(ct))!;
+        return (int)JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan").GetProperty("Plan Rows").GetDouble();
+    }
+
+    private static StoredVersion ReadVersion(NpgsqlDataReader r) =>
+        new(r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetFieldValue<DateTimeOffset>(4), false, "GET", r.GetString(5));
+
+    // ---------------------------------------------------------------- _include / _revinclude
+
+    private async Task Include(SearchQuery query, List<SearchHit> hits, List<string> warnings, CancellationToken ct)
+    {
+        if (query.Includes.Count == 0 && query.RevIncludes.Count == 0) return;
+        var seen = hits.Select(h => h.Version.Key).ToHashSet();
+        var frontier = hits.Select(h => h.Version.Key).ToList();
+        var firstRound = true;
+        var included = 0;
+        while (frontier.Count > 0)
+        {
+            var includes = query.Includes.Where(i => firstRound || i.Iterate).ToList();
+            var revIncludes = query.RevIncludes.Where(i => firstRound || i.Iterate).ToList();
+            if (includes.Count == 0 && revIncludes.Count == 0) break;
+            var keys = new HashSet<string>();
+            foreach (var spec in includes) keys.UnionWith(await IncludedKeys(spec, frontier, ct));
+            foreach (var spec in revIncludes) keys.UnionWith(await RevIncludedKeys(spec, frontier, ct));
+            keys.ExceptWith(seen);
+            if (included + keys.Count > MaxIncluded)
+            {
+                warnings.Add($"Only {MaxIncluded} included resources are returned per search; {included + keys.Count - MaxIncluded} more were left out. Narrow the search or page with a smaller _count.");
+                keys = keys.Take(MaxIncluded - included).ToHashSet();
+            }
+            var fetched = await Fetch(keys, ct);
+            foreach (var v in fetched) hits.Add(new SearchHit(v, true));
+            included += fetched.Count;
+            seen.UnionWith(keys);
+            frontier = fetched.Select(v => v.Key).ToList();
+            firstRound = false;
+            if (included >= MaxIncluded) break;
+        }
+    }
+
+    private async Task<List<string>> IncludedKeys(IncludeSpec spec, List<string> sources, CancellationToken ct)
+    {
+        var sql = new StringBuilder($"select distinct x.target_key from {StorageSetup.Schema}.ix_reference x where x.rkey = any($1) and x.target_key is not null");
+        var args = new List<object> { sources.ToArray() };
+        if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
+        if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
+        if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }
+        return await Keys(sql.ToString(), args, ct);
+    }
+
+    private async Task<List<string>> RevIncludedKeys(IncludeSpec spec, List<string> targets, CancellationToken ct)
+    {
+        var sql = new StringBuilder($"select distinct x.rkey from {StorageSetup.Schema}.ix_reference x where x.target_key = any($1)");
+        var args = new List<object> { targets.ToArray() };
+        if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
+        if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
+        if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }
+        return await Keys(sql.ToString(), args, ct);
+    }
+
+    private async Task<List<string>> Keys(string sql, List<object> args, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var a in args) cmd.Parameters.AddWithValue(a);
+        var keys = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) keys.Add(reader.GetString(0));
+        return keys;
+    }
+
+    public async Task<List<StoredVersion>> Fetch(IEnumerable<string> keys, CancellationToken ct)
+    {
+        var array = keys.ToArray();
+        if (array.Length == 0) return [];
+        await using var cmd = db.CreateCommand(
+            $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.id = any($1) and not r.deleted order by r.id");
+        cmd.Parameters.AddWithValue(array);
+        var result = new List<StoredVersion>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) result.Add(ReadVersion(reader));
+        return result;
+    }
+
+    /// <summary>Reference parameters of <paramref name="type"/> that put it in a patient's compartment.</summary>
+    public static IReadOnlyList<string> PatientCompartmentParams(string type) =>
+        SearchParamRegistry.For(type).Values
+            .Where(sp => sp.Type == SearchParamType.Reference && sp.Targets.Contains("Patient") && sp.Targets.Count <= 20)
+            .Select(sp => sp.Name).ToList();
+}

@@ -1,0 +1,258 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Storage;
+using NpgsqlTypes;
+
+namespace Interop.Fhir.Search;
+
+/// <summary>
+/// Turns criteria into SQL conditions on a resource-table alias. Each parameter becomes a semi-join into its
+/// index table (served by that table's (rtype, param, value) index); chains and _has nest whole searches.
+/// </summary>
+public sealed class SearchSql(SqlParams p, string baseUrl)
+{
+    private const string S = StorageSetup.Schema;
+    public const string ResourceTable = StorageSetup.CurrentTable;
+    private int _depth;
+
+    /// <summary>Parses every value once so malformed input is a 400 before any SQL runs.</summary>
+    public static void Validate(ParamCriterion c, string name)
+    {
+        var sql = new SearchSql(new SqlParams(), "");
+        sql.Condition(c, "r", c.Param.Resource, name);
+    }
+
+    public string Condition(Criterion criterion, string alias, string type, string? name = null) => criterion switch
+    {
+        ParamCriterion c => Param(c, alias, type, name ?? c.Param.Name),
+        ChainCriterion c => Chain(c, alias, type),
+        HasCriterion c => Has(c, alias, type),
+        CompartmentCriterion c =>
+            $"{alias}.id in (select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_key = {p.Add(c.TargetKey)})",
+        _ => throw new ArgumentOutOfRangeException(nameof(criterion)),
+    };
+
+    /// <summary>select r.id from the resource table where ... : the keys of the resources of a type matching a criterion.</summary>
+    public string KeysMatching(string type, Criterion criterion)
+    {
+        var alias = "r" + ++_depth;
+        return $"select {alias}.id from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
+    }
+
+    private string Chain(ChainCriterion c, string alias, string type)
+    {
+        var targets = string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)));
+        return $"{alias}.id in (select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_key in ({targets}))";
+    }
+
+    private string Has(HasCriterion c, string alias, string type) =>
+        $"{alias}.id in (select x.target_key from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
+        $"and x.target_type = {p.Add(type)} and x.rkey in ({KeysMatching(c.SourceType, c.Inner)}))";
+
+    private string Param(ParamCriterion c, string alias, string type, string name)
+    {
+        var param = c.Param;
+        if (c.Modifier == "missing")
+        {
+            var missing = c.Values[0] switch
+            {
+                "true" => true, "false" => false,
+                _ => throw FhirException.BadRequest($"':missing' takes true or false, not '{c.Values[0]}'.", name),
+            };
+            if (param.IsColumn) return missing ? "false" : "true";
+            var table = param.Type == SearchParamType.Special ? "ix_text" : Table(param);
+            var any = $"{alias}.id in (select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)}" + (table == "ix_text" ? ")" : $" and x.param = {p.Add(param.Name)})");
+            return missing ? $"not {any}" : any;
+        }
+        if (param.Name == "_id")
+        {
+            var ids = p.Add(c.Values.ToArray());
+            return c.Modifier == "not" ? $"{alias}.resource_id <> all({ids})" : $"{alias}.resource_id = any({ids})";
+        }
+        if (param.Name == "_lastUpdated")
+            return Or(c.Values.Select(v => DateCondition(v, $"{alias}.last_updated", $"({alias}.last_updated + interval '1 millisecond')", name)));
+        if (param.Type == SearchParamType.Special)
+        {
+            var column = param.Name == "_text" ? "narrative" : "content";
+            return Or(c.Values.Select(v =>
+                $"{alias}.id in (select x.rkey from {S}.ix_text x where x.rtype = {p.Add(type)} and x.{column} @@ websearch_to_tsquery('simple', {p.Add(v)}))"));
+        }
+        if (param.Type == SearchParamType.Reference && c.Modifier == "identifier")
+            return Sub(alias, type, "ix_token", param.Name + ":identifier", Or(c.Values.Select(TokenCondition)));
+
+        var where = Or(c.Values.Select(v => ValueCondition(param, c.Modifier, v, name)));
+        var sub = Sub(alias, type, Table(param), param.Name, where);
+        return c.Modifier == "not" ? $"not {sub}" : sub;
+    }
+
+    private string Sub(string alias, string type, string table, string param, string where) =>
+        $"{alias}.id in (select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where}))";
+
+    private static string Table(SearchParam param) => "ix_" + param.Table.ToString().ToLowerInvariant();
+
+    private static string Or(IEnumerable<string> parts)
+    {
+        var list = parts.ToList();
+        return list.Count == 1 ? list[0] : "(" + string.Join(" or ", list) + ")";
+    }
+
+    private string ValueCondition(SearchParam param, string? modifier, string value, string name)
+    {
+        switch (param.Type)
+        {
+            case SearchParamType.String:
+                var normalized = IndexExtractor.Normalize(value);
+                return modifier switch
+                {
+                    "exact" => $"x.exact = {p.Add(value)}",
+                    "contains" => $"x.value like {p.Add("%" + SearchValues.LikePrefix(normalized) + "%")}",
+                    _ => $"x.value like {p.Add(SearchValues.LikePrefix(normalized) + "%")}",
+                };
+            case SearchParamType.Token:
+                if (modifier == "text") return $"x.text like {p.Add(SearchValues.LikePrefix(IndexExtractor.Normalize(value)) + "%")}";
+                if (modifier == "of-type")
+                {
+                    var parts = value.Split('|');
+                    if (parts.Length != 3) throw FhirException.BadRequest($"':of-type' takes system|code|value, not '{value}'.", name);
+                    return $"(x.type_key = {p.Add(parts[0] + "|" + parts[1])} and x.code = {p.Add(parts[2])})";
+                }
+                return TokenCondition(value);
+            case SearchParamType.Date:
+                return DateCondition(value, "x.lo", "x.hi", name);
+            case SearchParamType.Number:
+                var (prefix, number, lo, hi) = SearchValues.Number(value, name);
+                return NumberCondition(prefix, number, lo, hi, "x.value");
+            case SearchParamType.Quantity:
+                var q = SearchValues.Quantity(value, name);
+                var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.value");
+                if (q.Code is not null) { var code = p.Add(q.Code); cond += $" and (x.code = {code} or x.unit = {code})"; }
+                if (q.System is not null) cond += $" and x.system = {p.Add(q.System)}";
+                return "(" + cond + ")";
+            case SearchParamType.Reference:
+                return ReferenceCondition(modifier, value);
+            case SearchParamType.Uri:
+                return modifier switch
+                {
+                    "below" => $"x.value like {p.Add(SearchValues.LikePrefix(value) + "%")}",
+                    "above" => $"{p.Add(value)} like (x.value || '%')",
+                    _ => $"x.value = {p.Add(value)}",
+                };
+            case SearchParamType.Composite:
+                return CompositeCondition(param, value, name);
+            default:
+                throw FhirException.BadRequest($"Parameter '{name}' cannot be searched this way.", name);
+        }
+    }
+
+    private string TokenCondition(string value)
+    {
+        var (hasSystem, system, code) = SearchValues.Token(value);
+        if (!hasSystem) return $"x.code = {p.Add(code)}";
+        if (code is null) return system is null ? "true" : $"x.system = {p.Add(system)}";
+        return system is null
+            ? $"(x.system is null and x.code = {p.Add(code)})"
+            : $"(x.system = {p.Add(system)} and x.code = {p.Add(code)})";
+    }
+
+    private string ReferenceCondition(string? typeModifier, string value)
+    {
+        if (value.StartsWith(baseUrl + "/", StringComparison.Ordinal) && baseUrl != "") value = value[(baseUrl.Length + 1)..];
+        if (value.Contains("://") || value.StartsWith("urn:", StringComparison.Ordinal))
+            return $"x.url = {p.Add(value)}";
+        var parts = value.Split('/');
+        if (typeModifier is not null)
+            return parts.Length == 1 ? $"x.target_key = {p.Add(typeModifier + "/" + value)}" : $"x.target_key = {p.Add(value)}";
+        if (parts.Length >= 2) return $"x.target_key = {p.Add(parts[0] + "/" + parts[1])}";
+        return $"x.target_id = {p.Add(value)}";
+    }
+
+    private string DateCondition(string raw, string lo, string hi, string name)
+    {
+        var (prefix, slo, shi) = SearchValues.Date(raw, name);
+        string A(DateTimeOffset d) => p.Add(d, NpgsqlDbType.TimestampTz);
+        return prefix switch
+        {
+            "eq" => $"({lo} >= {A(slo)} and {hi} <= {A(shi)})",
+            "ne" => $"not ({lo} >= {A(slo)} and {hi} <= {A(shi)})",
+            "gt" => $"{hi} > {A(shi)}",
+            "lt" => $"{lo} < {A(slo)}",
+            "ge" => $"{hi} > {A(slo)}",
+            "le" => $"{lo} < {A(shi)}",
+            "sa" => $"{lo} >= {A(shi)}",
+            "eb" => $"{hi} <= {A(slo)}",
+            _ => Approximately(slo, shi, lo, hi, A),
+        };
+    }
+
+    private static string Approximately(DateTimeOffset slo, DateTimeOffset shi, string lo, string hi, Func<DateTimeOffset, string> a)
+    {
+        var gap = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerDay, Math.Abs((DateTimeOffset.UtcNow - slo).Ticks) / 10));
+        return $"({lo} < {a(shi + gap)} and {hi} > {a(slo - gap)})";
+    }
+
+    private string NumberCondition(string prefix, decimal value, decimal lo, decimal hi, string column)
+    {
+        string A(decimal d) => p.Add(d, NpgsqlDbType.Numeric);
+        return prefix switch
+        {
+            "eq" => $"({column} >= {A(lo)} and {column} < {A(hi)})",
+            "ne" => $"not ({column} >= {A(lo)} and {column} < {A(hi)})",
+            "gt" or "sa" => $"{column} > {A(value)}",
+            "lt" or "eb" => $"{column} < {A(value)}",
+            "ge" => $"{column} >= {A(value)}",
+            "le" => $"{column} <= {A(value)}",
+            _ => $"({column} >= {A(value - Math.Abs(value) * 0.1m)} and {column} <= {A(value + Math.Abs(value) * 0.1m)})",
+        };
+    }
+
+    private string CompositeCondition(SearchParam param, string value, string name)
+    {
+        var parts = value.Split('$');
+        if (parts.Length != 2) throw FhirException.BadRequest($"Composite '{name}' takes two values joined by $, not '{value}'.", name);
+        var (hasSystem, system, code) = SearchValues.Token(parts[0]);
+        var first = hasSystem && system is not null ? $"x.system = {p.Add(system)} and x.code = {p.Add(code)}" : $"x.code = {p.Add(code)}";
+        var second = param.Components[1].Type switch
+        {
+            SearchParamType.Quantity => QuantityComposite(parts[1], name),
+            SearchParamType.Number => NumberComposite(parts[1], name),
+            SearchParamType.Date => DateCondition(parts[1], "x.v_lo", "x.v_hi", name),
+            SearchParamType.String => $"x.v_text like {p.Add(SearchValues.LikePrefix(IndexExtractor.Normalize(parts[1])) + "%")}",
+            _ => TokenCondition(parts[1]).Replace("x.system", "x.v_system").Replace("x.code", "x.v_code"),
+        };
+        return $"({first} and {second})";
+    }
+
+    private string QuantityComposite(string raw, string name)
+    {
+        var q = SearchValues.Quantity(raw, name);
+        var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.v_number");
+        if (q.Code is not null) cond += $" and x.v_code = {p.Add(q.Code)}";
+        if (q.System is not null) cond += $" and x.v_system = {p.Add(q.System)}";
+        return cond;
+    }
+
+    private string NumberComposite(string raw, string name)
+    {
+        var (prefix, number, lo, hi) = SearchValues.Number(raw, name);
+        return NumberCondition(prefix, number, lo, hi, "x.v_number");
+    }
+
+    /// <summary>A sort key as an SQL expression (never null: missing values sort as the smallest).</summary>
+    public string SortExpression(SortKey key, string alias, out string sqlType)
+    {
+        if (key.Name == "_lastUpdated") { sqlType = "timestamptz"; return $"{alias}.last_updated"; }
+        if (key.Name == "_id") { sqlType = "text"; return $"{alias}.resource_id"; }
+        var param = key.Param!;
+        var agg = key.Descending ? "max" : "min";
+        var (column, type, floor) = param.Type switch
+        {
+            SearchParamType.Date => (key.Descending ? "hi" : "lo", "timestamptz", "'-infinity'::timestamptz"),
+            SearchParamType.Number or SearchParamType.Quantity => ("value", "numeric", "'-Infinity'::numeric"),
+            SearchParamType.Token => ("code", "text", "''"),
+            SearchParamType.Reference => ("target_key", "text", "''"),
+            _ => ("value", "text", "''"),
+        };
+        sqlType = type;
+        return $"coalesce((select {agg}(x.{column}) from {S}.{Table(param)} x where x.rkey = {alias}.id and x.param = {p.Add(param.Name)}), {floor})";
+    }
+}
