@@ -3,6 +3,7 @@
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
 #   ./interop.sh bench [opts]     benchmark: raw PostgreSQL baseline vs the server
+#   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
 set -euo pipefail
@@ -231,10 +232,23 @@ cmd_bench() {
     ${INTEROP_SYNTHEA_DIR:+--synthea "$INTEROP_SYNTHEA_DIR"} "$@"
 }
 
+# Runs a server command (reindex, import) against ConnectionStrings__Interop or the private cluster.
+cmd_tool() {
+  ensure_dotnet; ensure_standin; build
+  if [ -z "${ConnectionStrings__Interop:-}" ]; then
+    ensure_postgres
+    trap stop_cluster EXIT
+    start_cluster "$(data_dir)/pg"
+    export ConnectionStrings__Interop="$(conn_string)"
+  fi
+  (cd src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll "$@")
+}
+
 case "${1:-}" in
+  reindex) cmd_tool "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   standin) ensure_dotnet; ensure_standin ;;
-  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -230,14 +230,13 @@ public static partial class IndexExtractor
 
     private static string StripTags(string xhtml) => System.Net.WebUtility.HtmlDecode(Tags().Replace(xhtml, " "));
 
-    [GeneratedRegex("""(?<!\\)"((?:[^"\\]|\\.)*)"(?!\s*:)""")]
-    private static partial Regex JsonStringValues();
-
-    /// <summary>The text of a resource for _content: every string value of its JSON (no keys).</summary>
+    /// <summary>The text of a resource for _content: every string value of its JSON (property names left out).</summary>
     private static string ContentText(string json)
     {
         var sb = new StringBuilder();
-        foreach (Match m in JsonStringValues().Matches(json)) sb.Append(m.Groups[1].Value).Append(' ');
+        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+        while (reader.Read())
+            if (reader.TokenType == System.Text.Json.JsonTokenType.String) sb.Append(reader.GetString()).Append(' ');
         return sb.ToString();
     }
 }

@@ -1,6 +1,7 @@
 using Interop.Fhir.Model;
 using System.Collections.Concurrent;
 using Hl7.Fhir.Model;
+using Interop.Fhir.Search;
 
 namespace Interop.Server.Rest;
 
@@ -29,12 +30,25 @@ public static class CapabilityEndpoint
             Interaction =
             [
                 new CapabilityStatement.SystemInteractionComponent { Code = CapabilityStatement.SystemRestfulInteraction.HistorySystem },
+                new CapabilityStatement.SystemInteractionComponent { Code = CapabilityStatement.SystemRestfulInteraction.SearchSystem },
             ],
         };
+        rest.SearchParam.Add(new CapabilityStatement.SearchParamComponent
+        {
+            Name = "_type", Type = SearchParamType.Token, Documentation = "Resource types for a system search (GET /fhir?_type=...).",
+        });
         foreach (var type in ResourceTypes.All.Order(StringComparer.Ordinal))
         {
+            var parameters = SearchParamRegistry.For(type).Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+            var references = parameters.Where(p => p.Type == SearchParamType.Reference).ToList();
             rest.Resource.Add(new CapabilityStatement.ResourceComponent
             {
+                SearchParam = parameters.Select(p => new CapabilityStatement.SearchParamComponent
+                {
+                    Name = p.Name, Definition = p.Url, Type = p.Type, Documentation = Modifiers(p),
+                }).ToList(),
+                SearchInclude = ["*", .. references.Select(p => $"{type}:{p.Name}")],
+                SearchRevInclude = ["*"],
                 Type = type,
                 Profile = $"http://hl7.org/fhir/StructureDefinition/{type}",
                 Versioning = CapabilityStatement.ResourceVersionPolicy.Versioned,
@@ -50,6 +64,7 @@ public static class CapabilityEndpoint
                     Interaction(CapabilityStatement.TypeRestfulInteraction.Create),
                     Interaction(CapabilityStatement.TypeRestfulInteraction.HistoryInstance),
                     Interaction(CapabilityStatement.TypeRestfulInteraction.HistoryType),
+                    Interaction(CapabilityStatement.TypeRestfulInteraction.SearchType),
                 ],
             });
         }
@@ -68,6 +83,17 @@ public static class CapabilityEndpoint
             Rest = [rest],
         };
     }
+
+    private static string Modifiers(SearchParam p) => p.Type switch
+    {
+        SearchParamType.String => "Modifiers: :exact :contains :missing. Default: case- and accent-insensitive starts-with.",
+        SearchParamType.Token => "Modifiers: :not :text :missing" + (p.Name == "identifier" ? " :of-type" : "") + ".",
+        SearchParamType.Reference => "Modifiers: :[Type] :identifier :missing; chaining (name.param) and _has.",
+        SearchParamType.Uri => "Modifiers: :below :above :missing.",
+        SearchParamType.Date or SearchParamType.Number or SearchParamType.Quantity => "Prefixes eq ne gt lt ge le sa eb ap; :missing.",
+        SearchParamType.Composite => "Value: first$second, e.g. http://loinc.org|8480-6$gt140.",
+        _ => "PostgreSQL full text (websearch syntax).",
+    };
 
     private static CapabilityStatement.ResourceInteractionComponent Interaction(CapabilityStatement.TypeRestfulInteraction code) =>
         new() { Code = code };
