@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
-using Interop.Fhir.Formats;
-using Interop.Fhir.Search;
 using Marten;
 using JasperFx;
 using Npgsql;
@@ -97,75 +95,30 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             throw FhirException.PreconditionFailed($"If-Match: W/\"{ifMatch}\" is not the current version of {type}/{id} (current is W/\"{current.VersionId}\").");
     }
 
+    public WriteBatch Begin() => new(store.LightweightSession());
+
     private async Task<StoredVersion> Save(Resource resource, StoredVersion? previous, string method, WriteContext context, CancellationToken ct)
     {
-        var version = (previous?.VersionId ?? 0) + 1;
-        var now = Now();
-        Stamp(resource, version, now, context);
-        var json = FhirSerialization.ToJson(resource);
-        var type = resource.TypeName;
-        var index = IndexExtractor.Extract(resource, json);
-        await using var session = store.LightweightSession();
-        session.Insert(new ResourceVersionDoc
-        {
-            Id = $"{type}/{resource.Id}/{version}", Key = $"{type}/{resource.Id}", ResourceType = type, ResourceId = resource.Id,
-            VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Json = json,
-        });
-        var current = new ResourceDoc
-        {
-            Id = $"{type}/{resource.Id}", ResourceType = type, ResourceId = resource.Id, VersionId = version,
-            LastUpdated = now, Writer = context.Writer, Json = json,
-        };
-        if (previous is null) session.Insert(current); else session.Store(current);
-        IndexWriter.QueueReplace(session, current.Id, type, index, existed: previous is not null);
-        await session.SaveChangesAsync(ct);
-        return new StoredVersion(type, resource.Id, version, now, false, method, json);
+        await using var batch = Begin();
+        var saved = batch.Put(resource, previous, method, context);
+        await batch.Commit(ct);
+        return saved;
     }
 
     private async Task<StoredVersion> SaveTombstone(StoredVersion current, WriteContext context, CancellationToken ct)
     {
-        var version = current.VersionId + 1;
-        var now = Now();
-        await using var session = store.LightweightSession();
-        session.Insert(new ResourceVersionDoc
-        {
-            Id = $"{current.Key}/{version}", Key = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id,
-            VersionId = version, LastUpdated = now, Deleted = true, Method = "DELETE", Writer = context.Writer,
-        });
-        session.Store(new ResourceDoc
-        {
-            Id = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
-            LastUpdated = now, Deleted = true, Writer = context.Writer,
-        });
-        IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
-        await session.SaveChangesAsync(ct);
-        return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
+        await using var batch = Begin();
+        var saved = batch.Tombstone(current, context);
+        await batch.Commit(ct);
+        return saved;
     }
 
-    // PostgreSQL keeps microseconds; FHIR instants are shown to the millisecond. Truncate once so the
-    // stored JSON, the columns and the Last-Modified header agree.
-    private static DateTimeOffset Now()
-    {
-        var now = DateTimeOffset.UtcNow;
-        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
-    }
-
-    private static void Stamp(Resource resource, int version, DateTimeOffset now, WriteContext context)
-    {
-        resource.Meta ??= new Meta();
-        resource.Meta.VersionId = version.ToString();
-        resource.Meta.LastUpdated = now;
-        resource.Meta.Tag.RemoveAll(t => t.System == WriteContext.TagSystem);
-        resource.Meta.Tag.Add(new Coding(WriteContext.TagSystem, context.Writer));
-    }
-
-    private static bool IsVersionCollision(Exception e)
+    public static bool IsVersionCollision(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
             if (x is DocumentAlreadyExistsException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }) return true;
         return false;
     }
-
     // ------------------------------------------------------------------ reads (raw SQL, no Marten deserialisation)
 
     public async Task<StoredVersion?> ReadCurrent(string type, string id, CancellationToken ct)

@@ -29,6 +29,7 @@ public static class StorageSetup
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ResourceStore>();
         services.AddSingleton<Search.SearchService>();
+        services.AddSingleton<Transactions.ConditionalMatcher>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }

@@ -1,21 +1,55 @@
 using Interop.Fhir.Model;
 using Interop.Fhir.Errors;
+using Hl7.Fhir.Model;
 using Interop.Fhir.Storage;
+using Interop.Fhir.Transactions;
 
 namespace Interop.Server.Rest;
 
 /// <summary>create, read, vread, update, delete (http://hl7.org/fhir/R4/http.html).</summary>
 public static class CrudEndpoints
 {
-    public static async Task<IResult> Create(string type, HttpContext ctx, ResourceStore store, CancellationToken ct)
+    public static async Task<IResult> Create(string type, HttpContext ctx, ResourceStore store, TransactionProcessor processor, CancellationToken ct)
     {
         ResourceTypes.Require(type);
         FhirHttp.Output(ctx);
         var writer = FhirHttp.Writer(ctx);
         var resource = await FhirHttp.ReadResource(ctx);
         RequireBodyType(resource.TypeName, type);
+        var ifNoneExist = ctx.Request.Headers["If-None-Exist"].ToString();
+        if (!string.IsNullOrEmpty(ifNoneExist))
+        {
+            // Conditional create: 0 matches create, 1 returns the match (200), more than one is 412.
+            var outcome = await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.POST, type, resource, IfNoneExist: ifNoneExist), ct);
+            var existing = outcome.Status.StartsWith("200");
+            return FhirResults.Version(outcome.Version!, existing ? 200 : 201, VersionUrl(ctx, outcome.Version!), honourPrefer: true);
+        }
         var saved = await store.Create(resource, writer, ct);
         return FhirResults.Version(saved, 201, VersionUrl(ctx, saved), honourPrefer: true);
+    }
+
+    public static async Task<IResult> ConditionalUpdate(string type, HttpContext ctx, TransactionProcessor processor, CancellationToken ct)
+    {
+        ResourceTypes.Require(type);
+        FhirHttp.Output(ctx);
+        var query = ctx.Request.QueryString.Value?.TrimStart('?');
+        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(405, $"PUT /{type} needs search criteria (conditional update) or an id: PUT /{type}/{{id}}.");
+        var ifMatch = FhirHttp.IfMatch(ctx.Request);
+        var resource = await FhirHttp.ReadResource(ctx);
+        RequireBodyType(resource.TypeName, type);
+        var outcome = await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.PUT, $"{type}?{query}", resource, ifMatch), ct);
+        var created = outcome.Status.StartsWith("201");
+        return FhirResults.Version(outcome.Version!, created ? 201 : 200, created ? VersionUrl(ctx, outcome.Version!) : null, honourPrefer: true);
+    }
+
+    public static async Task<IResult> ConditionalDelete(string type, HttpContext ctx, TransactionProcessor processor, CancellationToken ct)
+    {
+        ResourceTypes.Require(type);
+        FhirHttp.Output(ctx);
+        var query = ctx.Request.QueryString.Value?.TrimStart('?');
+        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(405, $"DELETE /{type} needs search criteria (conditional delete) or an id: DELETE /{type}/{{id}}.");
+        await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.DELETE, $"{type}?{query}", null), ct);
+        return Results.NoContent();
     }
 
     public static async Task<IResult> Read(string type, string id, HttpContext ctx, ResourceStore store, CancellationToken ct)

@@ -21,6 +21,8 @@ public static class FhirApi
             .WithSummary("Search across types (_type)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/_search", SearchEndpoints.System).WithTags("System").WithSummary("Search across types, parameters in a form body")
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("", TransactionEndpoints.Process).WithTags("System").WithSummary("Transaction or batch Bundle")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/_history", HistoryEndpoints.System).WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 
@@ -28,6 +30,10 @@ public static class FhirApi
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{type}", SearchEndpoints.Type).WithTags("Type").WithSummary("Search")
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPut("/{type}", CrudEndpoints.ConditionalUpdate).WithTags("Type").WithSummary("Conditional update: PUT /Type?criteria")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapDelete("/{type}", CrudEndpoints.ConditionalDelete).WithTags("Type").WithSummary("Conditional delete: DELETE /Type?criteria")
+            .Produces(204).ProducesFhirErrors();
         fhir.MapPost("/{type}/_search", SearchEndpoints.Type).WithTags("Type").WithSummary("Search, parameters in a form body")
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{compartment}/{id}/{type}", SearchEndpoints.Compartment).WithTags("Instance")

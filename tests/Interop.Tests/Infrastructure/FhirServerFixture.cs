@@ -22,7 +22,7 @@ public class FhirServerFixture : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Settings a derived fixture wants to change (configuration keys, e.g. Fhir:MaxBodyBytes).</summary>
     protected virtual IDictionary<string, string> Settings => new Dictionary<string, string>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await using var admin = new NpgsqlConnection(AdminConnectionString);
         await admin.OpenAsync();

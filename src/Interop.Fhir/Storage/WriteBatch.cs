@@ -1,0 +1,86 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Formats;
+using Interop.Fhir.Search;
+using Marten;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>
+/// A unit of work: new versions (their history row, current row and index rows) queued into one Marten session
+/// and committed as one database transaction in one round trip. A transaction bundle is one batch; a
+/// single create/update/delete is a batch of one.
+/// </summary>
+public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
+{
+    private readonly HashSet<string> _keys = [];
+
+    /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
+    public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
+    {
+        var type = resource.TypeName;
+        var key = $"{type}/{resource.Id}";
+        if (!_keys.Add(key)) throw Errors.FhirException.BadRequest($"{key} is written twice in one transaction.");
+        var version = (previous?.VersionId ?? 0) + 1;
+        var now = Clock.Now();
+        Stamp(resource, version, now, context);
+        var json = FhirSerialization.ToJson(resource);
+        session.Insert(new ResourceVersionDoc
+        {
+            Id = $"{key}/{version}", Key = key, ResourceType = type, ResourceId = resource.Id,
+            VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Json = json,
+        });
+        var current = new ResourceDoc
+        {
+            Id = key, ResourceType = type, ResourceId = resource.Id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
+        };
+        if (previous is null) session.Insert(current); else session.Store(current);
+        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null);
+        return new StoredVersion(type, resource.Id, version, now, false, method, json);
+    }
+
+    /// <summary>Queues a deletion (a tombstone version) of <paramref name="current"/>.</summary>
+    public StoredVersion Tombstone(StoredVersion current, WriteContext context)
+    {
+        if (!_keys.Add(current.Key)) throw Errors.FhirException.BadRequest($"{current.Key} is written twice in one transaction.");
+        var version = current.VersionId + 1;
+        var now = Clock.Now();
+        session.Insert(new ResourceVersionDoc
+        {
+            Id = $"{current.Key}/{version}", Key = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id,
+            VersionId = version, LastUpdated = now, Deleted = true, Method = "DELETE", Writer = context.Writer,
+        });
+        session.Store(new ResourceDoc
+        {
+            Id = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
+            LastUpdated = now, Deleted = true, Writer = context.Writer,
+        });
+        IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
+        return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
+    }
+
+    public bool IsEmpty => _keys.Count == 0;
+
+    public Task Commit(CancellationToken ct) => session.SaveChangesAsync(ct);
+
+    public ValueTask DisposeAsync() => session.DisposeAsync();
+
+    private static void Stamp(Resource resource, int version, DateTimeOffset now, WriteContext context)
+    {
+        resource.Meta ??= new Meta();
+        resource.Meta.VersionId = version.ToString();
+        resource.Meta.LastUpdated = now;
+        resource.Meta.Tag.RemoveAll(t => t.System == WriteContext.TagSystem);
+        resource.Meta.Tag.Add(new Coding(WriteContext.TagSystem, context.Writer));
+    }
+}
+
+public static class Clock
+{
+    // PostgreSQL keeps microseconds; FHIR instants are shown to the millisecond. Truncate once so the
+    // stored JSON, the columns and the Last-Modified header agree.
+    public static DateTimeOffset Now()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+    }
+}

@@ -1,0 +1,33 @@
+using Interop.Fhir.Errors;
+using Interop.Fhir.Search;
+using Interop.Fhir.Storage;
+
+namespace Interop.Fhir.Transactions;
+
+/// <summary>Finds the resources a conditional operation or conditional reference ("Type?query") names.</summary>
+public sealed class ConditionalMatcher(SearchService search)
+{
+    /// <summary>Up to <paramref name="limit"/> + 1 current matches (enough to tell 0, 1 and many apart).</summary>
+    public async Task<IReadOnlyList<StoredVersion>> Match(string type, string query, string baseUrl, CancellationToken ct, int limit = 1)
+    {
+        var pairs = Parse(query);
+        if (pairs.Count == 0) throw FhirException.BadRequest($"A conditional operation on {type} needs search criteria.");
+        var parsed = SearchQueryParser.Parse([type], pairs, strict: true, limit + 1, limit + 1);
+        parsed.Total = TotalMode.None;
+        var result = await search.Search(parsed, baseUrl, countOnly: false, ct);
+        return result.Hits.Where(h => !h.Included).Select(h => h.Version).ToList();
+    }
+
+    /// <summary>The lock key for criteria: type and parameters in a canonical order.</summary>
+    public static string LockKey(string type, string query) =>
+        type + "?" + string.Join("&", Parse(query).Select(kv => kv.Key + "=" + kv.Value).Order(StringComparer.Ordinal));
+
+    public static List<KeyValuePair<string, string>> Parse(string query) =>
+        query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(part =>
+            {
+                var eq = part.IndexOf('=');
+                string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
+                return eq < 0 ? new KeyValuePair<string, string>(Decode(part), "") : new(Decode(part[..eq]), Decode(part[(eq + 1)..]));
+            }).ToList();
+}

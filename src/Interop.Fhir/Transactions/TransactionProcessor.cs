@@ -1,0 +1,256 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Formats;
+using Interop.Fhir.Search;
+using Interop.Fhir.Storage;
+using Npgsql;
+
+namespace Interop.Fhir.Transactions;
+
+/// <summary>
+/// Transactions (all or nothing, one database transaction) and batches (each entry on its own), and the
+/// conditional create/update/delete that single REST calls route through here too.
+/// Order within a transaction: DELETE, POST, PUT, then GET after the commit. urn:uuid/urn:oid fullUrls and
+/// conditional references are replaced by the assigned or matched ids in every reference of every entry.
+/// </summary>
+public sealed class TransactionProcessor(ResourceStore store, ConditionalMatcher matcher, SearchService search, NpgsqlDataSource db)
+{
+    public bool AllowMultipleDelete { get; set; }
+    private const int MaxAttempts = 5;
+
+    public async Task<List<EntryOutcome>> Transaction(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    {
+        await using var locks = await ConditionalLocks.Acquire(db, entries.Select(LockKey).OfType<string>(), ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            // Each attempt works on fresh copies: ids and references are rewritten in place.
+            var copies = entries.Select(e => e with { Resource = (Resource?)e.Resource?.DeepCopy() }).ToList();
+            try
+            {
+                return await TransactionOnce(copies, context, baseUrl, ct);
+            }
+            catch (Exception e) when (ResourceStore.IsVersionCollision(e) && attempt < MaxAttempts && entries.All(x => x.IfMatch is null))
+            {
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+            }
+            catch (Exception e) when (ResourceStore.IsVersionCollision(e))
+            {
+                throw FhirException.Of(409, OperationOutcome.IssueType.Conflict, "A resource in the transaction was changed by another request at the same time; nothing was stored. Retry.");
+            }
+        }
+    }
+
+    /// <summary>Each entry as its own transaction; failures become that entry's OperationOutcome.</summary>
+    public async Task<List<EntryOutcome>> Batch(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    {
+        var outcomes = new List<EntryOutcome>();
+        foreach (var entry in entries)
+        {
+            try
+            {
+                outcomes.Add((await Transaction([entry with { Index = 0 }], context, baseUrl, ct))[0] with { Index = entry.Index });
+            }
+            catch (FhirException e)
+            {
+                outcomes.Add(new EntryOutcome(entry.Index, StatusText(e.Status), Outcome: e.Outcome));
+            }
+        }
+        return outcomes;
+    }
+
+    private static string? LockKey(EntryRequest e)
+    {
+        var (type, id, query, _) = e.Target;
+        if (e.Method == Bundle.HTTPVerb.POST && !string.IsNullOrEmpty(e.IfNoneExist)) return ConditionalMatcher.LockKey(type, e.IfNoneExist);
+        if (e.Method is Bundle.HTTPVerb.PUT or Bundle.HTTPVerb.DELETE && id is null && query is not null) return ConditionalMatcher.LockKey(type, query);
+        return null;
+    }
+
+    private async Task<List<EntryOutcome>> TransactionOnce(List<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    {
+        if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.PATCH or Bundle.HTTPVerb.HEAD) is { } unsupported)
+            throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
+        var outcomes = new EntryOutcome?[entries.Count];
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal); // fullUrl -> Type/id
+        var writes = new List<(EntryRequest Entry, StoredVersion? Previous, string Method)>();
+        await using var batch = store.Begin();
+
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.DELETE))
+            await Entry(e, async () =>
+            {
+                foreach (var (slot, current) in await DeleteTargets(e, baseUrl, ct))
+                    outcomes[slot] = current is null || current.Deleted
+                        ? new EntryOutcome(e.Index, "204 No Content")
+                        : new EntryOutcome(e.Index, "204 No Content", batch.Tombstone(current, context));
+            }, e.Index);
+
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.POST))
+            await Entry(e, async () =>
+            {
+                var (type, _, _, _) = e.Target;
+                RequireType(e, type);
+                if (!string.IsNullOrEmpty(e.IfNoneExist))
+                {
+                    var matches = await matcher.Match(type, e.IfNoneExist, baseUrl, ct);
+                    if (matches.Count > 1) throw FhirException.PreconditionFailed($"If-None-Exist '{e.IfNoneExist}' matches more than one {type}.");
+                    if (matches.Count == 1)
+                    {
+                        if (e.FullUrl is not null) ids[e.FullUrl] = matches[0].Key;
+                        outcomes[e.Index] = new EntryOutcome(e.Index, "200 OK", matches[0]);
+                        return;
+                    }
+                }
+                e.Resource!.Id = ResourceStore.NewId();
+                if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{e.Resource.Id}";
+                writes.Add((e, null, "POST"));
+            }, e.Index);
+
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.PUT))
+            await Entry(e, async () =>
+            {
+                var (type, id, query, _) = e.Target;
+                RequireType(e, type);
+                if (id is null)
+                {
+                    if (query is null) throw FhirException.BadRequest("A PUT needs Type/id or Type?criteria in its URL.");
+                    var matches = await matcher.Match(type, query, baseUrl, ct);
+                    if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional update '{e.Url}' matches more than one {type}.");
+                    id = matches.Count == 1 ? matches[0].Id : e.Resource!.Id ?? ResourceStore.NewId();
+                    if (matches.Count == 1 && e.Resource!.Id is { } bodyId && bodyId != id)
+                        throw FhirException.BadRequest($"The id in the body ('{bodyId}') is not the id of the resource the criteria match ('{id}').", $"{type}.id");
+                }
+                if (e.Resource!.Id is { } given && given != id)
+                    throw FhirException.BadRequest($"The id in the body ('{given}') does not match the id in the URL ('{id}').", $"{type}.id");
+                if (!ResourceStore.IsValidId(id)) throw FhirException.BadRequest($"'{id}' is not a valid resource id ([A-Za-z0-9-.]{{1,64}}).", $"{type}.id");
+                e.Resource.Id = id;
+                var previous = await store.ReadCurrent(type, id, ct);
+                CheckIfMatch(e, previous, type, id);
+                if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
+                writes.Add((e, previous, "PUT"));
+            }, e.Index);
+
+        foreach (var (e, _, _) in writes)
+            await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, ct), e.Index);
+
+        foreach (var (e, previous, method) in writes)
+        {
+            var saved = batch.Put(e.Resource!, previous, method, context);
+            outcomes[e.Index] = new EntryOutcome(e.Index, previous is null || previous.Deleted ? "201 Created" : "200 OK", saved);
+        }
+        if (!batch.IsEmpty) await batch.Commit(ct);
+
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.GET))
+        {
+            try { outcomes[e.Index] = await Get(e, baseUrl, ct); }
+            catch (FhirException x) { outcomes[e.Index] = new EntryOutcome(e.Index, StatusText(x.Status), Outcome: x.Outcome); }
+        }
+        return outcomes.Select((o, i) => o ?? new EntryOutcome(i, "200 OK")).ToList();
+    }
+
+    private async Task<List<(int, StoredVersion?)>> DeleteTargets(EntryRequest e, string baseUrl, CancellationToken ct)
+    {
+        var (type, id, query, _) = e.Target;
+        if (id is not null)
+        {
+            var current = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+            CheckIfMatch(e, current, type, id);
+            return [(e.Index, current)];
+        }
+        if (query is null) throw FhirException.BadRequest("A DELETE needs Type/id or Type?criteria in its URL.");
+        var matches = await matcher.Match(type, query, baseUrl, ct, limit: AllowMultipleDelete ? 1000 : 1);
+        if (matches.Count > 1 && !AllowMultipleDelete)
+            throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than one {type}; deleting several is switched off (Fhir:AllowMultipleDelete).");
+        if (matches.Count > 1000) throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than 1000 resources.");
+        return matches.Count == 0 ? [(e.Index, null)] : matches.Select(m => (e.Index, (StoredVersion?)m)).ToList();
+    }
+
+    private async Task<EntryOutcome> Get(EntryRequest e, string baseUrl, CancellationToken ct)
+    {
+        var (type, id, query, version) = e.Target;
+        if (id is not null)
+        {
+            var found = version is { } v ? await store.ReadVersion(type, id, v, ct) : await store.ReadCurrent(type, id, ct);
+            if (found is null) throw FhirException.NotFound($"{type}/{id} does not exist.");
+            if (found.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
+            return new EntryOutcome(e.Index, "200 OK", found, FhirSerialization.ParseStored(found.Json!));
+        }
+        var parsed = SearchQueryParser.Parse([type], ConditionalMatcher.Parse(query ?? ""), strict: false, 50, 1000);
+        var result = await search.Search(parsed, baseUrl, false, ct);
+        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = result.Total };
+        foreach (var hit in result.Hits)
+            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = $"{baseUrl}/{hit.Version.Key}", Resource = FhirSerialization.ParseStored(hit.Version.Json!) });
+        return new EntryOutcome(e.Index, "200 OK", Resource: bundle);
+    }
+
+    private static void RequireType(EntryRequest e, string type)
+    {
+        if (e.Resource!.TypeName != type)
+            throw FhirException.BadRequest($"The resource is a {e.Resource.TypeName} but request.url names {type}.", "resourceType");
+    }
+
+    private static void CheckIfMatch(EntryRequest e, StoredVersion? current, string type, string id)
+    {
+        if (e.IfMatch is not { } expected) return;
+        if (current is null || current.VersionId != expected)
+            throw FhirException.PreconditionFailed($"If-Match W/\"{expected}\" is not the current version of {type}/{id}" + (current is null ? " (it does not exist)." : $" (current is W/\"{current.VersionId}\")."));
+    }
+
+    /// <summary>Replaces fullUrl references by the assigned ids and resolves conditional references.</summary>
+    private async Task RewriteReferences(Resource resource, Dictionary<string, string> ids, string baseUrl, CancellationToken ct)
+    {
+        foreach (var reference in References(resource))
+        {
+            var value = reference.Reference;
+            if (value is null || value.StartsWith('#')) continue;
+            if (ids.TryGetValue(value, out var assigned)) { reference.Reference = assigned; continue; }
+            var q = value.IndexOf('?');
+            if (q > 0 && Model.ResourceTypes.All.Contains(value[..q]))
+            {
+                var matches = await matcher.Match(value[..q], value[(q + 1)..], baseUrl, ct);
+                if (matches.Count != 1)
+                    throw FhirException.PreconditionFailed($"Conditional reference '{value}' matches {(matches.Count == 0 ? "no" : "more than one")} resource; it must match exactly one.");
+                reference.Reference = matches[0].Key;
+                continue;
+            }
+            if (value.StartsWith("urn:uuid:", StringComparison.Ordinal) || value.StartsWith("urn:oid:", StringComparison.Ordinal))
+                throw FhirException.BadRequest($"Reference '{value}' names no entry of this bundle.");
+        }
+    }
+
+    private static IEnumerable<ResourceReference> References(Base node)
+    {
+        foreach (var child in node.Children())
+        {
+            if (child is ResourceReference r) yield return r;
+            foreach (var nested in References(child)) yield return nested;
+        }
+    }
+
+    /// <summary>Runs one entry's step; a failure names the entry (index and fullUrl).</summary>
+    private static async Task Entry(EntryRequest e, Func<Task> step, int index)
+    {
+        try
+        {
+            await step();
+        }
+        catch (FhirException x)
+        {
+            var outcome = new OperationOutcome();
+            foreach (var issue in x.Outcome.Issue)
+            {
+                var copy = (OperationOutcome.IssueComponent)issue.DeepCopy();
+                copy.Diagnostics = $"Bundle {e.Label}: {issue.Diagnostics}";
+                copy.Expression = issue.Expression.Any() ? issue.Expression.Select(ex => $"Bundle.entry[{index}].resource.{ex}").ToList() : [$"Bundle.entry[{index}]"];
+                outcome.Issue.Add(copy);
+            }
+            throw new FhirException(x.Status, outcome);
+        }
+    }
+
+    public static string StatusText(int status) => status switch
+    {
+        200 => "200 OK", 201 => "201 Created", 204 => "204 No Content", 400 => "400 Bad Request", 404 => "404 Not Found",
+        405 => "405 Method Not Allowed", 409 => "409 Conflict", 410 => "410 Gone", 412 => "412 Precondition Failed",
+        422 => "422 Unprocessable Entity", _ => status.ToString(),
+    };
+}

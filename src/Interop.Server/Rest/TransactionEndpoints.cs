@@ -1,0 +1,67 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Formats;
+using Interop.Fhir.Storage;
+using Interop.Fhir.Transactions;
+using Interop.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Interop.Server.Rest;
+
+/// <summary>POST /fhir with a transaction or batch Bundle (http://hl7.org/fhir/R4/http.html#transaction).</summary>
+public static class TransactionEndpoints
+{
+    public static async Task<IResult> Process(HttpContext ctx, TransactionProcessor processor, IOptions<FhirOptions> options, CancellationToken ct)
+    {
+        FhirHttp.Output(ctx);
+        var writer = FhirHttp.Writer(ctx);
+        var resource = await FhirHttp.ReadResource(ctx);
+        if (resource is not Bundle { Type: Bundle.BundleType.Transaction or Bundle.BundleType.Batch } bundle)
+            throw FhirException.BadRequest("POST to the base URL takes a Bundle of type transaction or batch.", "Bundle.type");
+        if (bundle.Entry.Count > options.Value.MaxBundleEntries)
+            throw FhirException.Of(413, OperationOutcome.IssueType.TooCostly,
+                $"The bundle has {bundle.Entry.Count} entries; the limit is {options.Value.MaxBundleEntries} (setting Fhir:MaxBundleEntries).");
+        var baseUrl = FhirHttp.BaseUrl(ctx);
+        var entries = EntryRequest.FromBundle(bundle, baseUrl);
+        var transaction = bundle.Type == Bundle.BundleType.Transaction;
+        var outcomes = transaction
+            ? await processor.Transaction(entries, writer, baseUrl, ct)
+            : await processor.Batch(entries, writer, baseUrl, ct);
+        // Entries carry their resources only when asked (Prefer: return=representation); GET entries always do.
+        var representation = ctx.Request.Headers["Prefer"].ToString().Contains("return=representation", StringComparison.OrdinalIgnoreCase);
+        return FhirResults.Resource(Response(outcomes, transaction, baseUrl, representation));
+    }
+
+    private static Bundle Response(List<EntryOutcome> outcomes, bool transaction, string baseUrl, bool representation)
+    {
+        var response = new Bundle
+        {
+            Id = Guid.NewGuid().ToString(),
+            Type = transaction ? Bundle.BundleType.TransactionResponse : Bundle.BundleType.BatchResponse,
+            Meta = new Meta { LastUpdated = DateTimeOffset.UtcNow },
+        };
+        foreach (var o in outcomes.OrderBy(o => o.Index))
+        {
+            var entry = new Bundle.EntryComponent { Response = new Bundle.ResponseComponent { Status = o.Status, Outcome = o.Outcome } };
+            if (o.Version is { } v)
+            {
+                entry.FullUrl = $"{baseUrl}/{v.Key}";
+                entry.Response.Location = $"{baseUrl}/{v.Key}/_history/{v.VersionId}";
+                entry.Response.Etag = v.ETag;
+                entry.Response.LastModified = v.LastUpdated;
+                if (representation && o.Resource is null && v.Json is { } json)
+                    entry.Resource = FhirSerialization.ParseStored(json);
+            }
+            if (o.Resource is not null) entry.Resource = o.Resource;
+            response.Entry.Add(entry);
+        }
+        return response;
+    }
+
+    /// <summary>A single REST interaction run through the processor (conditional create, update, delete).</summary>
+    public static async Task<EntryOutcome> Single(HttpContext ctx, TransactionProcessor processor, EntryRequest entry, CancellationToken ct)
+    {
+        var outcomes = await processor.Transaction([entry], FhirHttp.Writer(ctx), FhirHttp.BaseUrl(ctx), ct);
+        return outcomes[0];
+    }
+}
