@@ -1,6 +1,8 @@
 using Interop.Fhir.Model;
 using Interop.Fhir.Errors;
 using Hl7.Fhir.Model;
+using Interop.Fhir.Formats;
+using Interop.Fhir.Patch;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 
@@ -102,6 +104,61 @@ public static class CrudEndpoints
         var tombstone = await store.Delete(type, id, FhirHttp.IfMatch(ctx.Request), FhirHttp.Writer(ctx), ct);
         if (tombstone is not null) ctx.Response.Headers.ETag = tombstone.ETag;
         return Results.NoContent();
+    }
+
+    /// <summary>PATCH with JSON Patch (application/json-patch+json) or FHIRPath Patch (a Parameters body).</summary>
+    public static async Task<IResult> Patch(string type, string id, HttpContext ctx, ResourceStore store, CancellationToken ct)
+    {
+        ResourceTypes.Require(type);
+        FhirHttp.Output(ctx);
+        var writer = FhirHttp.Writer(ctx);
+        var ifMatch = FhirHttp.IfMatch(ctx.Request);
+        var jsonPatch = ctx.Request.ContentType?.StartsWith("application/json-patch+json", StringComparison.OrdinalIgnoreCase) == true;
+        var format = jsonPatch ? FhirFormat.Json : FhirHttp.BodyFormat(ctx.Request);
+        var body = await FhirHttp.ReadBody(ctx);
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+            if (current.Deleted) throw Deleted(current);
+            if (ifMatch is { } expected && expected != current.VersionId)
+                throw FhirException.PreconditionFailed($"If-Match: W/\"{expected}\" is not the current version of {type}/{id} (current is W/\"{current.VersionId}\").");
+            var patched = jsonPatch ? ApplyJsonPatch(current.Json!, body.Span) : ApplyFhirPathPatch(current.Json!, body.Span, format);
+            if (patched.TypeName != type || patched.Id != id)
+                throw FhirException.Of(422, OperationOutcome.IssueType.BusinessRule, "A patch may not change the resource type or id.", $"{type}.id");
+            try
+            {
+                // The patch was computed on this version: store it only on top of this version.
+                var (saved, _) = await store.Update(patched, current.VersionId, writer, ct);
+                return FhirResults.Version(saved, 200, honourPrefer: true);
+            }
+            catch (FhirException e) when (e.Status == 412 && ifMatch is null && attempt < 5) { }
+        }
+    }
+
+    private static Resource ApplyJsonPatch(string json, ReadOnlySpan<byte> patch) =>
+        Revalidate(System.Text.Encoding.UTF8.GetBytes(JsonPatch.Apply(json, patch)));
+
+    private static Resource ApplyFhirPathPatch(string json, ReadOnlySpan<byte> body, FhirFormat format)
+    {
+        if (FhirSerialization.Parse(body, format) is not Parameters parameters)
+            throw FhirException.BadRequest("A FHIRPath Patch body is a Parameters resource; JSON Patch needs Content-Type application/json-patch+json.", "resourceType");
+        var resource = FhirSerialization.ParseStored(json);
+        FhirPathPatch.Apply(resource, parameters);
+        return Revalidate(System.Text.Encoding.UTF8.GetBytes(FhirSerialization.ToJson(resource)));
+    }
+
+    /// <summary>The patched resource is parsed strictly like any update; an invalid result is 422 and nothing is stored.</summary>
+    private static Resource Revalidate(byte[] json)
+    {
+        try
+        {
+            return FhirSerialization.ParseJson(json);
+        }
+        catch (FhirException e) when (e.Status == 400)
+        {
+            foreach (var issue in e.Outcome.Issue) issue.Diagnostics = "The patched resource is invalid: " + issue.Diagnostics;
+            throw new FhirException(422, e.Outcome);
+        }
     }
 
     private static void RequireBodyType(string bodyType, string urlType)

@@ -45,6 +45,8 @@ public static class FhirApi
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPut("/{type}/{id}", CrudEndpoints.Update).WithTags("Instance").WithSummary("Update, or create with this id")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPatch("/{type}/{id}", CrudEndpoints.Patch).WithTags("Instance").WithSummary("Patch: JSON Patch or FHIRPath Patch (Parameters)")
+            .Accepts<FhirResource>("application/json-patch+json", [FhirHttp.JsonType, .. FhirHttp.BodyTypes]).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapDelete("/{type}/{id}", CrudEndpoints.Delete).WithTags("Instance").WithSummary("Delete (a tombstone version)")
             .Produces(204).ProducesFhirErrors();
         fhir.MapGet("/{type}/{id}/_history", HistoryEndpoints.Instance).WithTags("Instance")

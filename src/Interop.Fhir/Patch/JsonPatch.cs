@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Interop.Fhir.Errors;
+
+namespace Interop.Fhir.Patch;
+
+/// <summary>JSON Patch (RFC 6902) applied to a resource's JSON: add, remove, replace, move, copy, test.</summary>
+public static class JsonPatch
+{
+    public static string Apply(string resourceJson, ReadOnlySpan<byte> patchJson)
+    {
+        JsonArray operations;
+        try
+        {
+            operations = JsonNode.Parse(patchJson) as JsonArray ?? throw FhirException.BadRequest("A JSON Patch document is an array of operations.");
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.BadRequest($"The JSON Patch document is not valid JSON: {e.Message}");
+        }
+        var document = JsonNode.Parse(resourceJson)!;
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var where = $"operation {i}";
+            if (operations[i] is not JsonObject op || op["op"]?.GetValue<string>() is not { } kind || op["path"]?.GetValue<string>() is not { } path)
+                throw FhirException.BadRequest($"JSON Patch {where} needs 'op' and 'path'.", $"[{i}]");
+            try
+            {
+                document = kind switch
+                {
+                    "add" => Add(document, path, Value(op, where)),
+                    "remove" => Remove(document, path, out _),
+                    "replace" => Add(Remove(document, path, out _), path, Value(op, where)),
+                    "move" => Move(document, From(op, where), path),
+                    "copy" => Add(document, path, Get(document, From(op, where)).DeepClone()),
+                    "test" => Test(document, path, Value(op, where)),
+                    _ => throw FhirException.BadRequest($"JSON Patch {where}: unknown op '{kind}'.", $"[{i}].op"),
+                };
+            }
+            catch (PatchException e)
+            {
+                throw FhirException.Of(e.Failed ? 412 : 400, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}): {e.Message}", $"[{i}]");
+            }
+        }
+        return document.ToJsonString();
+    }
+
+    private sealed class PatchException(string message, bool failed = false) : Exception(message)
+    {
+        public bool Failed { get; } = failed;
+    }
+
+    private static JsonNode? Value(JsonObject op, string where) =>
+        op.ContainsKey("value") ? op["value"]?.DeepClone() : throw FhirException.BadRequest($"JSON Patch {where} needs a 'value'.");
+
+    private static string From(JsonObject op, string where) =>
+        op["from"]?.GetValue<string>() ?? throw FhirException.BadRequest($"JSON Patch {where} needs 'from'.");
+
+    private static List<string> Tokens(string path)
+    {
+        if (path == "") return [];
+        if (!path.StartsWith('/')) throw new PatchException("a JSON Pointer starts with '/'");
+        return path[1..].Split('/').Select(t => t.Replace("~1", "/").Replace("~0", "~")).ToList();
+    }
+
+    private static JsonNode Get(JsonNode document, string path)
+    {
+        var node = document;
+        foreach (var token in Tokens(path))
+            node = Child(node, token) ?? throw new PatchException($"'{path}' does not exist");
+        return node;
+    }
+
+    private static JsonNode? Child(JsonNode node, string token) => node switch
+    {
+        JsonObject o => o[token],
+        JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count => a[i],
+        _ => null,
+    };
+
+    private static (JsonNode Parent, string Last) Parent(JsonNode document, string path)
+    {
+        var tokens = Tokens(path);
+        if (tokens.Count == 0) throw new PatchException("the whole document cannot be the target");
+        var parent = document;
+        foreach (var token in tokens[..^1]) parent = Child(parent, token) ?? throw new PatchException($"the parent of '{path}' does not exist");
+        return (parent, tokens[^1]);
+    }
+
+    private static JsonNode Add(JsonNode document, string path, JsonNode? value)
+    {
+        var (parent, last) = Parent(document, path);
+        switch (parent)
+        {
+            case JsonObject o:
+                o[last] = value;
+                break;
+            case JsonArray a when last == "-":
+                a.Add(value);
+                break;
+            case JsonArray a when int.TryParse(last, out var i) && i >= 0 && i <= a.Count:
+                a.Insert(i, value);
+                break;
+            default:
+                throw new PatchException($"cannot add at '{path}'");
+        }
+        return document;
+    }
+
+    private static JsonNode Remove(JsonNode document, string path, out JsonNode? removed)
+    {
+        var (parent, last) = Parent(document, path);
+        switch (parent)
+        {
+            case JsonObject o when o.ContainsKey(last):
+                removed = o[last];
+                o.Remove(last);
+                break;
+            case JsonArray a when int.TryParse(last, out var i) && i >= 0 && i < a.Count:
+                removed = a[i];
+                a.RemoveAt(i);
+                break;
+            default:
+                throw new PatchException($"'{path}' does not exist");
+        }
+        return document;
+    }
+
+    private static JsonNode Move(JsonNode document, string from, string path)
+    {
+        Remove(document, from, out var value);
+        return Add(document, path, value);
+    }
+
+    private static JsonNode Test(JsonNode document, string path, JsonNode? expected)
+    {
+        if (!JsonNode.DeepEquals(Get(document, path), expected)) throw new PatchException("the value differs", failed: true);
+        return document;
+    }
+}
