@@ -3,11 +3,13 @@
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
 #   ./interop.sh bench [opts]     benchmark: raw PostgreSQL baseline vs the server
+#   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CALLER_DIR="$PWD"
 cd "$ROOT"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -241,14 +243,16 @@ cmd_tool() {
     start_cluster "$(data_dir)/pg"
     export ConnectionStrings__Interop="$(conn_string)"
   fi
-  (cd src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll "$@")
+  local extra=()
+  [ "$1" = import ] && extra=(--state-dir "$(data_dir)")
+  (cd src/Interop.Server/bin/Release/net10.0 && INTEROP_CALLER_DIR="$CALLER_DIR" dotnet Interop.Server.dll "$@" "${extra[@]}")
 }
 
 case "${1:-}" in
-  reindex) cmd_tool "$@" ;;
+  reindex|import) cmd_tool "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   standin) ensure_dotnet; ensure_standin ;;
-  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

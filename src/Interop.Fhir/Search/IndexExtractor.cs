@@ -16,11 +16,18 @@ public static partial class IndexExtractor
     public static IndexRows Extract(Resource resource, string json)
     {
         var rows = new IndexRows();
-        var node = resource.ToPocoNode(ModelInfo.ModelInspector);
-        var context = new FhirEvaluationContext { Resource = node, RootResource = node, ElementResolver = ResolveStub };
+        PocoNode? node = null;
+        FhirEvaluationContext? context = null;
         foreach (var param in SearchParamRegistry.For(resource.TypeName).Values)
         {
             if (param.Compiled is null) continue;
+            if (param.Fast is { } fast)
+            {
+                foreach (var value in fast.Evaluate(resource)) Add(rows, param, value);
+                continue;
+            }
+            node ??= resource.ToPocoNode(ModelInfo.ModelInspector);
+            context ??= new FhirEvaluationContext { Resource = node, RootResource = node, ElementResolver = ResolveStub };
             List<PocoNode> values;
             try
             {
@@ -45,16 +52,8 @@ public static partial class IndexExtractor
     // referenced type is enough to answer the type test.
     private static PocoNode ResolveStub(string reference)
     {
-        var type = ReferenceType(reference);
+        var type = FastPath.ReferenceType(reference);
         return type is null ? null! : ((Resource)Activator.CreateInstance(ModelInfo.GetTypeForFhirType(type)!)!).ToPocoNode(ModelInfo.ModelInspector);
-    }
-
-    private static string? ReferenceType(string reference)
-    {
-        var parts = reference.Split('/');
-        for (var i = parts.Length - 2; i >= 0; i--)
-            if (ResourceTypes.All.Contains(parts[i])) return parts[i];
-        return null;
     }
 
     private static void Add(IndexRows rows, SearchParam param, Base value)

@@ -11,6 +11,9 @@ public sealed record SearchParam(
     string Resource, string Name, SearchParamType Type, string Expression, CompiledExpression? Compiled,
     IReadOnlyList<string> Targets, IReadOnlyList<CompositePart> Components, string Url)
 {
+    /// <summary>The direct evaluator when the expression fits its grammar (see <see cref="FastPath"/>).</summary>
+    public FastPath? Fast { get; init; }
+
     /// <summary>Parameters answered from columns of the resource table, not from index rows.</summary>
     public bool IsColumn => Name is "_id" or "_lastUpdated";
 

@@ -44,7 +44,10 @@ public static class SearchParamRegistry
                     .OfType<CompositePart>().ToList();
                 if (def.Type == SearchParamType.Composite && components.Count != def.Component?.Length) continue;
                 map[def.Name] = new SearchParam(type, def.Name, def.Type, expression, Compiler.Compile(expression),
-                    (def.Target ?? []).Select(t => t.ToString()).ToList(), components, def.Url ?? "");
+                    (def.Target ?? []).Select(t => t.ToString()).ToList(), components, def.Url ?? "")
+                {
+                    Fast = def.Type == SearchParamType.Composite ? null : FastPath.TryCompile(type, expression),
+                };
             }
             result[type] = map.ToFrozenDictionary(StringComparer.Ordinal);
         }
@@ -54,7 +57,10 @@ public static class SearchParamRegistry
     private static IEnumerable<SearchParam> Common(string type)
     {
         SearchParam P(string name, SearchParamType t, string expr) =>
-            new(type, name, t, expr, expr == "" ? null : Compiler.Compile(expr), [], [], $"http://hl7.org/fhir/SearchParameter/Resource-{name.TrimStart('_')}");
+            new(type, name, t, expr, expr == "" ? null : Compiler.Compile(expr), [], [], $"http://hl7.org/fhir/SearchParameter/Resource-{name.TrimStart('_')}")
+            {
+                Fast = expr == "" ? null : FastPath.TryCompile(type, expr),
+            };
         yield return P("_id", SearchParamType.Token, "");
         yield return P("_lastUpdated", SearchParamType.Date, "");
         yield return P("_tag", SearchParamType.Token, "meta.tag");

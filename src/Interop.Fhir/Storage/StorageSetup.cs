@@ -30,6 +30,7 @@ public static class StorageSetup
         services.AddSingleton<ResourceStore>();
         services.AddSingleton<Search.SearchService>();
         services.AddSingleton<Transactions.ConditionalMatcher>();
+        services.AddSingleton<Transactions.TransactionProcessor>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }

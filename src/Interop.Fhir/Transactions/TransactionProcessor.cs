@@ -3,6 +3,7 @@ using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Interop.Fhir.Transactions;
@@ -13,9 +14,10 @@ namespace Interop.Fhir.Transactions;
 /// Order within a transaction: DELETE, POST, PUT, then GET after the commit. urn:uuid/urn:oid fullUrls and
 /// conditional references are replaced by the assigned or matched ids in every reference of every entry.
 /// </summary>
-public sealed class TransactionProcessor(ResourceStore store, ConditionalMatcher matcher, SearchService search, NpgsqlDataSource db)
+public sealed class TransactionProcessor(
+    ResourceStore store, ConditionalMatcher matcher, SearchService search, NpgsqlDataSource db, IOptions<TransactionOptions> options)
 {
-    public bool AllowMultipleDelete { get; set; }
+    private bool AllowMultipleDelete => options.Value.AllowMultipleDelete;
     private const int MaxAttempts = 5;
 
     public async Task<List<EntryOutcome>> Transaction(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
@@ -253,4 +255,10 @@ public sealed class TransactionProcessor(ResourceStore store, ConditionalMatcher
         405 => "405 Method Not Allowed", 409 => "409 Conflict", 410 => "410 Gone", 412 => "412 Precondition Failed",
         422 => "422 Unprocessable Entity", _ => status.ToString(),
     };
+}
+
+public sealed class TransactionOptions
+{
+    /// <summary>Whether a conditional delete may delete several resources (otherwise 412).</summary>
+    public bool AllowMultipleDelete { get; set; }
 }

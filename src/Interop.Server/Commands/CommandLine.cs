@@ -1,33 +1,107 @@
+using System.Text.Json;
+using Interop.Fhir.Import;
 using Interop.Fhir.Storage;
+using Interop.Fhir.Transactions;
 using Marten;
 using Npgsql;
 
 namespace Interop.Server.Commands;
 
-/// <summary>Maintenance commands run with the server's configuration instead of serving: reindex.</summary>
+/// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import.</summary>
 public static class CommandLine
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import";
 
     public static async Task<int> Run(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(args[1..]);
+        var builder = Host.CreateApplicationBuilder([]);
         var connectionString = builder.Configuration.GetConnectionString("Interop");
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            Console.Error.WriteLine("No database configured: set ConnectionStrings__Interop (./interop.sh reindex does this for the private cluster).");
+            Console.Error.WriteLine("No database configured: set ConnectionStrings__Interop (./interop.sh does this for the private cluster).");
             return 2;
         }
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddFhirStorage(connectionString);
         using var host = builder.Build();
         await host.StartAsync(); // migrates the schema, creates the index tables
-        var reindexer = new Reindexer(host.Services.GetRequiredService<IDocumentStore>(), host.Services.GetRequiredService<NpgsqlDataSource>());
+        var services = host.Services;
+        try
+        {
+            return args[0] switch
+            {
+                "reindex" => await Reindex(services),
+                _ => await Import(services, args[1..]),
+            };
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static async Task<int> Reindex(IServiceProvider services)
+    {
+        var reindexer = new Reindexer(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<NpgsqlDataSource>());
         var started = DateTime.UtcNow;
         var total = await reindexer.Run(500, done =>
             Console.Error.Write($"\rreindexed {done:N0} resources ({done / Math.Max(0.001, (DateTime.UtcNow - started).TotalSeconds):N0}/s)"), CancellationToken.None);
         Console.Error.WriteLine();
         Console.WriteLine($"reindex: {total:N0} resources in {(DateTime.UtcNow - started).TotalSeconds:N1} s");
-        await host.StopAsync();
         return 0;
+    }
+
+    private static async Task<int> Import(IServiceProvider services, string[] args)
+    {
+        var paths = new List<string>();
+        int parallel = 2, replicate = 1;
+        string? stateDir = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--parallel": parallel = int.Parse(args[++i]); break;
+                case "--replicate": replicate = int.Parse(args[++i]); break;
+                case "--state-dir": stateDir = args[++i]; break;
+                default: paths.Add(Path.GetFullPath(args[i], Environment.GetEnvironmentVariable("INTEROP_CALLER_DIR") ?? Environment.CurrentDirectory)); break;
+            }
+        }
+        if (paths.Count == 0)
+        {
+            Console.Error.WriteLine("usage: import [--parallel N] [--replicate N] [--state-dir DIR] <file or folder>...");
+            return 2;
+        }
+        var db = services.GetRequiredService<NpgsqlDataSource>();
+        string? statePath = null;
+        if (stateDir is not null)
+        {
+            // One state file per database, so resuming never skips work done against another database.
+            await using var cmd = db.CreateCommand("select system_identifier::text || '-' || current_database() from pg_control_system()");
+            statePath = Path.Combine(stateDir, $"import-state-{await cmd.ExecuteScalarAsync()}.json");
+            Directory.CreateDirectory(stateDir);
+        }
+        var importer = new BulkImporter(services.GetRequiredService<TransactionProcessor>(), "");
+        var lastDraw = DateTime.MinValue;
+        var report = await importer.Run(paths, new ImportOptions(parallel, replicate, StatePath: statePath), p =>
+        {
+            if ((DateTime.UtcNow - lastDraw).TotalMilliseconds < 250 && p.Bytes < p.TotalBytes) return;
+            lastDraw = DateTime.UtcNow;
+            var fraction = p.TotalBytes == 0 ? 1 : (double)p.Bytes / p.TotalBytes;
+            var rate = p.Resources / Math.Max(0.001, p.Elapsed.TotalSeconds);
+            var eta = fraction > 0 ? TimeSpan.FromSeconds(p.Elapsed.TotalSeconds * (1 - fraction) / fraction) : TimeSpan.Zero;
+            var bar = new string('#', (int)(fraction * 30)).PadRight(30, '.');
+            Console.Error.Write($"\r[{bar}] {fraction,4:P0}  {p.Resources:N0} resources  {rate:N0}/s  ETA {eta:hh\\:mm\\:ss}   ");
+        }, CancellationToken.None);
+        Console.Error.WriteLine();
+        Console.WriteLine($"import: {report.Resources:N0} resources in {report.Units:N0} transactions, {report.Elapsed.TotalSeconds:N1} s " +
+                          $"({report.Resources / Math.Max(0.001, report.Elapsed.TotalSeconds):N0} resources/s); {report.SkippedUnits:N0} already done earlier; {report.Failures.Count} failed");
+        foreach (var f in report.Failures.Take(50)) Console.WriteLine($"  FAILED {f.File} (copy {f.Replica}, {f.Unit}): {f.Message}");
+        if (statePath is not null)
+        {
+            var reportPath = Path.ChangeExtension(statePath, ".report.json");
+            await File.WriteAllTextAsync(reportPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"report: {reportPath}");
+        }
+        return report.Failures.Count == 0 ? 0 : 1;
     }
 }

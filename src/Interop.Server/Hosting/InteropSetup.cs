@@ -19,12 +19,8 @@ public static class InteropSetup
         // The FHIR layer enforces its own body limit (413 with an OperationOutcome).
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
         builder.Services.AddFhirStorage(connectionString);
-        builder.Services.AddSingleton(sp => new TransactionProcessor(
-            sp.GetRequiredService<ResourceStore>(), sp.GetRequiredService<ConditionalMatcher>(), sp.GetRequiredService<Interop.Fhir.Search.SearchService>(),
-            sp.GetRequiredService<Npgsql.NpgsqlDataSource>())
-        {
-            AllowMultipleDelete = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<FhirOptions>>().Value.AllowMultipleDelete,
-        });
+        builder.Services.PostConfigure<TransactionOptions>(o =>
+            o.AllowMultipleDelete = builder.Configuration.GetValue<bool>("Fhir:AllowMultipleDelete"));
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(o =>
