@@ -31,6 +31,9 @@ public static class StorageSetup
         services.AddSingleton<Search.SearchService>();
         services.AddSingleton<Transactions.ConditionalMatcher>();
         services.AddSingleton<Transactions.TransactionProcessor>();
+        services.AddSingleton<Patients.PatientMatcher>();
+        services.AddSingleton<Patients.PatientMerge>();
+        services.AddSingleton<Patients.PatientEverything>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }

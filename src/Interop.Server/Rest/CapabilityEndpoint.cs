@@ -68,6 +68,23 @@ public static class CapabilityEndpoint
                 ],
             });
         }
+        var patient = rest.Resource.Single(r => r.Type == "Patient");
+        foreach (var (name, doc) in new[]
+                 {
+                     ("match", "Patient/$match: registrations of the same person, scored and graded"),
+                     ("merge", "Patient/$merge: a duplicate becomes replaced-by the survivor (linking; references unchanged)"),
+                     ("everything", "Patient/{id}/$everything: the patient, linked registrations, their compartments and what those reference"),
+                 })
+            patient.Operation.Add(new CapabilityStatement.OperationComponent { Name = name, Definition = $"http://hl7.org/fhir/OperationDefinition/Patient-{name}", Documentation = doc });
+        rest.Interaction.Add(new CapabilityStatement.SystemInteractionComponent { Code = CapabilityStatement.SystemRestfulInteraction.Transaction });
+        rest.Interaction.Add(new CapabilityStatement.SystemInteractionComponent { Code = CapabilityStatement.SystemRestfulInteraction.Batch });
+        foreach (var resource in rest.Resource)
+        {
+            resource.ConditionalCreate = true;
+            resource.ConditionalUpdate = true;
+            resource.ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.Single;
+            resource.Interaction.Add(Interaction(CapabilityStatement.TypeRestfulInteraction.Patch));
+        }
         return new CapabilityStatement
         {
             Url = baseUrl + "/metadata",
