@@ -2,7 +2,8 @@
 # Interop: one entry point for users, developers and CI.
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
-#   ./interop.sh bench [opts]     benchmark: raw PostgreSQL baseline vs the server
+#   ./interop.sh bench [crud|ingest|search] [--workers N] [--seconds S] [--resources N]
+#                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
@@ -212,26 +213,76 @@ cmd_test() {
   return "$rc"
 }
 
-cmd_bench() {
-  ensure_dotnet; ensure_postgres; ensure_standin; build
-  tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
-  server_pid=""
-  trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; stop_cluster; rm -rf "$tmp"' EXIT
-  # Default durability (fsync and synchronous_commit on): the figures are what a user would get.
-  start_cluster "$tmp/pg"
+# Starts the Release server on a free port against $1 (a connection string); sets SERVER_PID, SERVER_URL.
+start_server() {
   local port; port="$(free_port)"
-  ConnectionStrings__Interop="$(conn_string)" ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
+  ConnectionStrings__Interop="$1" ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
     bash -c 'cd src/Interop.Server/bin/Release/net10.0 && exec dotnet Interop.Server.dll' >"$tmp/server.log" 2>&1 &
-  server_pid=$!
-  local i; for i in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server did not start"; }
+  SERVER_PID=$!
+  SERVER_URL="http://127.0.0.1:$port/fhir"
+  local i; for i in $(seq 1 240); do
+    curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server did not start"; }
     sleep 0.5
   done
+  die "server did not become ready"
+}
+
+stop_server() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
+
+bench_tool() { dotnet tests/Interop.Bench/bin/Release/net10.0/Interop.Bench.dll "$@"; }
+
+# The search data set: Synthea replicated with fresh ids to the target size, kept in .bench/search between
+# runs (loading a million resources takes a while; an interrupted load resumes).
+bench_search_data() {
+  local target="$1" synthea; synthea="$(synthea_dir)"
+  [ -n "$synthea" ] || die "the search benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"
+  local dir="$ROOT/.bench/search"; mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then dir="$(data_dir)/bench-search"; mkdir -p "$dir"; fi
+  start_cluster "$dir/pg" shared_buffers=2GB effective_cache_size=12GB maintenance_work_mem=512MB max_wal_size=8GB work_mem=32MB
+  local replicas=$(( (target + 8397) / 8398 ))
+  log "search data set: Synthea x $replicas copies with fresh ids (about $((replicas * 8398)) resources); resumes if interrupted"
+  # From a private copy of the build, so a rebuild during a long load cannot disturb it.
+  rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"
+  (cd "$tmp/loader" && ConnectionStrings__Interop="$(conn_string)" \
+    dotnet Interop.Server.dll import --parallel 2 --replicate "$replicas" --state-dir "$dir" "$synthea")
+  PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d interop -qc "vacuum analyze" >&2
+}
+
+cmd_bench() {
+  local what=all
+  case "${1:-}" in crud|ingest|search|all) what="$1"; shift ;; esac
+  local resources=1000000 args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
+  done
+  ensure_dotnet; ensure_postgres; ensure_standin; build
+  tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
+  SERVER_PID=""
+  trap 'stop_server; stop_cluster; rm -rf "$tmp"' EXIT
   mkdir -p "$ROOT/.bench"
-  dotnet tests/Interop.Bench/bin/Release/net10.0/Interop.Bench.dll \
-    --url "http://127.0.0.1:$port/fhir" --pg "$(conn_string)" --out "$ROOT/.bench/results.json" \
-    ${INTEROP_SYNTHEA_DIR:+--synthea "$INTEROP_SYNTHEA_DIR"} "$@"
+  local synthea; synthea="$(synthea_dir)"
+  if [ "$what" = crud ] || [ "$what" = all ]; then
+    # Default durability (fsync and synchronous commit on): the figures are what a user would get.
+    start_cluster "$tmp/pg"
+    start_server "$(conn_string)"
+    bench_tool crud --url "$SERVER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
+    stop_server; stop_cluster
+  fi
+  if [ "$what" = ingest ] || [ "$what" = all ]; then
+    [ -n "$synthea" ] || die "the ingest benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"
+    start_cluster "$tmp/pg-ingest"
+    start_server "$(conn_string)"
+    bench_tool ingest --url "$SERVER_URL" --pg "$(conn_string)" --synthea "$synthea" --out "$ROOT/.bench/ingest.json" \
+      --bulk "cd $ROOT/src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll import --parallel 2" "${args[@]}"
+    stop_server; stop_cluster
+  fi
+  if [ "$what" = search ] || [ "$what" = all ]; then
+    bench_search_data "$resources"
+    start_server "$(conn_string)"
+    bench_tool search --url "$SERVER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/search.json" "${args[@]}"
+    stop_server; stop_cluster
+  fi
 }
 
 # Runs a server command (reindex, import) against ConnectionStrings__Interop or the private cluster.
@@ -254,5 +305,5 @@ case "${1:-}" in
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   standin) ensure_dotnet; ensure_standin ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

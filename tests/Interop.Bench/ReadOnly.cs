@@ -22,7 +22,7 @@ public static class ReadOnly
             var start = Stopwatch.GetTimestamp();
             using var response = await http.GetAsync($"{baseUrl}/Patient/{ids[Random.Shared.Next(ids.Count)]}", HttpCompletionOption.ResponseContentRead);
             if (response.StatusCode != HttpStatusCode.OK) stats.Error();
-            else stats.Record("read alone", start);
+            else stats.Record("read-by-id alone", start);
         });
         return (stats, elapsed);
     }

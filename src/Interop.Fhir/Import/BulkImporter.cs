@@ -40,6 +40,14 @@ public sealed partial class BulkImporter(TransactionProcessor processor, string 
         await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = ct }, async (item, token) =>
         {
             var size = new FileInfo(item.File).Length;
+            var bundleFile = !item.File.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase);
+            if (bundleFile && state.IsDone(ImportState.Key(item.File, item.Replica, 0)))
+            {
+                // A finished bundle is skipped without reading it.
+                Interlocked.Increment(ref skipped);
+                Interlocked.Add(ref bytes, size);
+                return;
+            }
             foreach (var (chunk, entries, label, error) in Units(item.File, item.Replica, options.ChunkSize))
             {
                 var key = ImportState.Key(item.File, item.Replica, chunk);

@@ -83,9 +83,21 @@ public sealed class SearchService(NpgsqlDataSource db)
             query.Types.Count == 1 ? $"r.resource_type = {p.Add(query.Types[0])}" : $"r.resource_type = any({p.Add(query.Types.ToArray())})",
             "not r.deleted",
         };
+        if (query.Types.Count > 1)
+        {
+            foreach (var criterion in query.Criteria) parts.Add(AnyType(query.Types, criterion, sql, p));
+            return string.Join(" and ", parts);
+        }
+        // Positive lookups become key sets combined with INTERSECT (hash set operations over index-only scans,
+        // whatever the planner guesses about how selective each one is); the rest stay conditions on the row.
         var type = query.Types[0];
+        var keySets = new List<string>();
         foreach (var criterion in query.Criteria)
-            parts.Add(query.Types.Count == 1 ? sql.Condition(criterion, "r", type) : AnyType(query.Types, criterion, sql, p));
+        {
+            if (sql.KeySet(criterion, type) is { } keys) keySets.Add(keys);
+            else parts.Add(sql.Condition(criterion, "r", type));
+        }
+        if (keySets.Count > 0) parts.Add($"r.id in ({string.Join(" intersect ", keySets)})");
         return string.Join(" and ", parts);
     }
 
@@ -150,8 +162,8 @@ public sealed class SearchService(NpgsqlDataSource db)
             var revIncludes = query.RevIncludes.Where(i => firstRound || i.Iterate).ToList();
             if (includes.Count == 0 && revIncludes.Count == 0) break;
             var keys = new HashSet<string>();
-            foreach (var spec in includes) keys.UnionWith(await IncludedKeys(spec, frontier, ct));
-            foreach (var spec in revIncludes) keys.UnionWith(await RevIncludedKeys(spec, frontier, ct));
+            foreach (var spec in includes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: false, ct));
+            foreach (var spec in revIncludes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: true, ct));
             keys.ExceptWith(seen);
             if (included + keys.Count > MaxIncluded)
             {
@@ -168,20 +180,15 @@ public sealed class SearchService(NpgsqlDataSource db)
         }
     }
 
-    private async Task<List<string>> IncludedKeys(IncludeSpec spec, List<string> sources, CancellationToken ct)
+    /// <summary>
+    /// Keys on the other side of the references an include follows: targets of the frontier's references
+    /// (_include), or sources of references to the frontier (_revinclude).
+    /// </summary>
+    private async Task<List<string>> LinkedKeys(IncludeSpec spec, List<string> frontier, bool reverse, CancellationToken ct)
     {
-        var sql = new StringBuilder($"select distinct x.target_key from {StorageSetup.Schema}.ix_reference x where x.rkey = any($1) and x.target_key is not null");
-        var args = new List<object> { sources.ToArray() };
-        if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
-        if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
-        if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }
-        return await Keys(sql.ToString(), args, ct);
-    }
-
-    private async Task<List<string>> RevIncludedKeys(IncludeSpec spec, List<string> targets, CancellationToken ct)
-    {
-        var sql = new StringBuilder($"select distinct x.rkey from {StorageSetup.Schema}.ix_reference x where x.target_key = any($1)");
-        var args = new List<object> { targets.ToArray() };
+        var (result, match) = reverse ? ("x.rkey", "x.target_key") : ("x.target_key", "x.rkey");
+        var sql = new StringBuilder($"select distinct {result} from {StorageSetup.Schema}.ix_reference x where {match} = any($1) and {result} is not null");
+        var args = new List<object> { frontier.ToArray() };
         if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
         if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
         if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }

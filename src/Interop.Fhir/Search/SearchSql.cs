@@ -22,34 +22,54 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         sql.Condition(c, "r", c.Param.Resource, name);
     }
 
-    public string Condition(Criterion criterion, string alias, string type, string? name = null) => criterion switch
+    public string Condition(Criterion criterion, string alias, string type, string? name = null)
     {
-        ParamCriterion c => Param(c, alias, type, name ?? c.Param.Name),
-        ChainCriterion c => Chain(c, alias, type),
-        HasCriterion c => Has(c, alias, type),
+        if (KeySet(criterion, type, name) is { } keys) return $"{alias}.id in ({keys})";
+        return criterion is ParamCriterion c ? ParamCondition(c, alias, type, name ?? c.Param.Name) : throw new ArgumentOutOfRangeException(nameof(criterion));
+    }
+
+    /// <summary>
+    /// The criterion as "select rkey ..." over an index table, or null when it is not a positive lookup
+    /// (:not, :missing, _id, _lastUpdated). Index rows exist only for live current versions, so a key set needs
+    /// no join back to the resource table. Several key sets are combined with INTERSECT.
+    /// </summary>
+    public string? KeySet(Criterion criterion, string type, string? name = null) => criterion switch
+    {
+        ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
+        ChainCriterion c =>
+            $"select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_key in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
+        HasCriterion c =>
+            $"select x.target_key from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
+            $"and x.target_type = {p.Add(type)} and x.rkey in ({KeysMatching(c.SourceType, c.Inner)})",
         CompartmentCriterion c =>
-            $"{alias}.id in (select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_key = {p.Add(c.TargetKey)})",
-        _ => throw new ArgumentOutOfRangeException(nameof(criterion)),
+            $"select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_key = {p.Add(c.TargetKey)}",
+        _ => null,
     };
 
-    /// <summary>select r.id from the resource table where ... : the keys of the resources of a type matching a criterion.</summary>
+    /// <summary>The keys of the live resources of a type matching a criterion.</summary>
     public string KeysMatching(string type, Criterion criterion)
     {
+        if (criterion is not HasCriterion && KeySet(criterion, type) is { } keys) return keys;
         var alias = "r" + ++_depth;
         return $"select {alias}.id from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
     }
 
-    private string Chain(ChainCriterion c, string alias, string type)
+    private string? ParamKeySet(ParamCriterion c, string type, string name)
     {
-        var targets = string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)));
-        return $"{alias}.id in (select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_key in ({targets}))";
+        var param = c.Param;
+        if (c.Modifier is "missing" or "not" || param.IsColumn) return null;
+        if (param.Type == SearchParamType.Special)
+        {
+            var column = param.Name == "_text" ? "narrative" : "content";
+            return $"select x.rkey from {S}.ix_text x where x.rtype = {p.Add(type)} and (" +
+                   string.Join(" or ", c.Values.Select(v => $"x.{column} @@ websearch_to_tsquery('simple', {p.Add(v)})")) + ")";
+        }
+        if (param.Type == SearchParamType.Reference && c.Modifier == "identifier")
+            return Lookup(type, "ix_token", param.Name + ":identifier", Or(c.Values.Select(TokenCondition)));
+        return Lookup(type, Table(param), param.Name, Or(c.Values.Select(v => ValueCondition(param, c.Modifier, v, name))));
     }
 
-    private string Has(HasCriterion c, string alias, string type) =>
-        $"{alias}.id in (select x.target_key from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
-        $"and x.target_type = {p.Add(type)} and x.rkey in ({KeysMatching(c.SourceType, c.Inner)}))";
-
-    private string Param(ParamCriterion c, string alias, string type, string name)
+    private string ParamCondition(ParamCriterion c, string alias, string type, string name)
     {
         var param = c.Param;
         if (c.Modifier == "missing")
@@ -71,22 +91,12 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         }
         if (param.Name == "_lastUpdated")
             return Or(c.Values.Select(v => DateCondition(v, $"{alias}.last_updated", $"({alias}.last_updated + interval '1 millisecond')", name)));
-        if (param.Type == SearchParamType.Special)
-        {
-            var column = param.Name == "_text" ? "narrative" : "content";
-            return Or(c.Values.Select(v =>
-                $"{alias}.id in (select x.rkey from {S}.ix_text x where x.rtype = {p.Add(type)} and x.{column} @@ websearch_to_tsquery('simple', {p.Add(v)}))"));
-        }
-        if (param.Type == SearchParamType.Reference && c.Modifier == "identifier")
-            return Sub(alias, type, "ix_token", param.Name + ":identifier", Or(c.Values.Select(TokenCondition)));
-
-        var where = Or(c.Values.Select(v => ValueCondition(param, c.Modifier, v, name)));
-        var sub = Sub(alias, type, Table(param), param.Name, where);
-        return c.Modifier == "not" ? $"not {sub}" : sub;
+        // :not — resources with no value that matches
+        return $"not {alias}.id in ({ParamKeySet(c with { Modifier = null }, type, name)})";
     }
 
-    private string Sub(string alias, string type, string table, string param, string where) =>
-        $"{alias}.id in (select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where}))";
+    private string Lookup(string type, string table, string param, string where) =>
+        $"select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where})";
 
     private static string Table(SearchParam param) => "ix_" + param.Table.ToString().ToLowerInvariant();
 

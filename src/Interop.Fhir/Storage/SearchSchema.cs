@@ -11,48 +11,59 @@ public static class SearchSchema
 {
     public const string S = StorageSetup.Schema;
 
+    // Lookup indexes cover the key (INCLUDE rkey): a criterion is answered by an index-only scan, never by
+    // fetching scattered heap rows. The (rkey, param) indexes serve deletes on update and sort keys.
     public static readonly string Ddl = $"""
         create extension if not exists pg_trgm;
         create table if not exists {S}.ix_string (rkey text not null, rtype text not null, param text not null, value text not null, exact text not null);
-        create index if not exists ix_string_lookup on {S}.ix_string (rtype, param, value text_pattern_ops);
-        create index if not exists ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
-        create index if not exists ix_string_rkey on {S}.ix_string (rkey);
-
         create table if not exists {S}.ix_token (rkey text not null, rtype text not null, param text not null, system text, code text, text text, type_key text);
-        create index if not exists ix_token_lookup on {S}.ix_token (rtype, param, code, system);
-        create index if not exists ix_token_text on {S}.ix_token (rtype, param, text text_pattern_ops) where text is not null;
-        create index if not exists ix_token_rkey on {S}.ix_token (rkey);
-
         create table if not exists {S}.ix_date (rkey text not null, rtype text not null, param text not null, lo timestamptz not null, hi timestamptz not null);
-        create index if not exists ix_date_lookup on {S}.ix_date (rtype, param, lo, hi);
-        create index if not exists ix_date_hi on {S}.ix_date (rtype, param, hi);
-        create index if not exists ix_date_rkey on {S}.ix_date (rkey);
-
         create table if not exists {S}.ix_number (rkey text not null, rtype text not null, param text not null, value numeric not null);
-        create index if not exists ix_number_lookup on {S}.ix_number (rtype, param, value);
-        create index if not exists ix_number_rkey on {S}.ix_number (rkey);
-
         create table if not exists {S}.ix_quantity (rkey text not null, rtype text not null, param text not null, system text, code text, unit text, value numeric not null);
-        create index if not exists ix_quantity_lookup on {S}.ix_quantity (rtype, param, code, value);
-        create index if not exists ix_quantity_rkey on {S}.ix_quantity (rkey);
-
         create table if not exists {S}.ix_reference (rkey text not null, rtype text not null, param text not null, target_type text, target_id text, target_key text, url text);
-        create index if not exists ix_reference_lookup on {S}.ix_reference (rtype, param, target_key);
-        create index if not exists ix_reference_id on {S}.ix_reference (rtype, param, target_id);
-        create index if not exists ix_reference_target on {S}.ix_reference (target_key);
-        create index if not exists ix_reference_url on {S}.ix_reference (rtype, param, url) where url is not null;
-        create index if not exists ix_reference_rkey on {S}.ix_reference (rkey);
-
         create table if not exists {S}.ix_uri (rkey text not null, rtype text not null, param text not null, value text not null);
-        create index if not exists ix_uri_lookup on {S}.ix_uri (rtype, param, value text_pattern_ops);
-        create index if not exists ix_uri_rkey on {S}.ix_uri (rkey);
-
         create table if not exists {S}.ix_composite (rkey text not null, rtype text not null, param text not null, system text, code text,
             v_system text, v_code text, v_number numeric, v_lo timestamptz, v_hi timestamptz, v_text text);
-        create index if not exists ix_composite_lookup on {S}.ix_composite (rtype, param, code, system);
-        create index if not exists ix_composite_rkey on {S}.ix_composite (rkey);
-
         create table if not exists {S}.ix_text (rkey text not null, rtype text not null, narrative tsvector, content tsvector);
+
+        drop index if exists {S}.ix_string_lookup, {S}.ix_string_rkey, {S}.ix_token_lookup, {S}.ix_token_text, {S}.ix_token_rkey,
+            {S}.ix_date_lookup, {S}.ix_date_hi, {S}.ix_date_rkey, {S}.ix_number_lookup, {S}.ix_number_rkey, {S}.ix_quantity_lookup,
+            {S}.ix_quantity_rkey, {S}.ix_reference_lookup, {S}.ix_reference_id, {S}.ix_reference_target, {S}.ix_reference_rkey,
+            {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey;
+
+        create index if not exists ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rkey);
+        create index if not exists ix_string_exact on {S}.ix_string (rtype, param, exact) include (rkey);
+        create index if not exists ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
+        create index if not exists ix_string_key on {S}.ix_string (rkey, param) include (value);
+
+        create index if not exists ix_token_find on {S}.ix_token (rtype, param, code, system) include (rkey, type_key);
+        create index if not exists ix_token_system on {S}.ix_token (rtype, param, system) include (rkey);
+        create index if not exists ix_token_text_find on {S}.ix_token (rtype, param, text text_pattern_ops) include (rkey) where text is not null;
+        create index if not exists ix_token_key on {S}.ix_token (rkey, param) include (code);
+
+        create index if not exists ix_date_find on {S}.ix_date (rtype, param, lo, hi) include (rkey);
+        create index if not exists ix_date_find_hi on {S}.ix_date (rtype, param, hi, lo) include (rkey);
+        create index if not exists ix_date_key on {S}.ix_date (rkey, param) include (lo, hi);
+
+        create index if not exists ix_number_find on {S}.ix_number (rtype, param, value) include (rkey);
+        create index if not exists ix_number_key on {S}.ix_number (rkey, param) include (value);
+
+        create index if not exists ix_quantity_find on {S}.ix_quantity (rtype, param, code, value) include (rkey, unit, system);
+        create index if not exists ix_quantity_value on {S}.ix_quantity (rtype, param, value) include (rkey, code, unit, system);
+        create index if not exists ix_quantity_key on {S}.ix_quantity (rkey, param) include (value);
+
+        create index if not exists ix_reference_find on {S}.ix_reference (rtype, param, target_key) include (rkey, target_type);
+        create index if not exists ix_reference_find_id on {S}.ix_reference (rtype, param, target_id) include (rkey);
+        create index if not exists ix_reference_target on {S}.ix_reference (target_key) include (rkey, rtype, param, target_type);
+        create index if not exists ix_reference_find_url on {S}.ix_reference (rtype, param, url) include (rkey) where url is not null;
+        create index if not exists ix_reference_key on {S}.ix_reference (rkey, param) include (target_key, target_type);
+
+        create index if not exists ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rkey);
+        create index if not exists ix_uri_key on {S}.ix_uri (rkey, param) include (value);
+
+        create index if not exists ix_composite_find on {S}.ix_composite (rtype, param, code, system) include (rkey, v_system, v_code, v_number, v_lo, v_hi);
+        create index if not exists ix_composite_key on {S}.ix_composite (rkey, param);
+
         create index if not exists ix_text_narrative on {S}.ix_text using gin (narrative);
         create index if not exists ix_text_content on {S}.ix_text using gin (content);
         create index if not exists ix_text_rkey on {S}.ix_text (rkey);

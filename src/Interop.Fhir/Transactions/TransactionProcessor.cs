@@ -37,6 +37,9 @@ public sealed class TransactionProcessor(
             }
             catch (Exception e) when (ResourceStore.IsVersionCollision(e))
             {
+                // With If-Match the client named the version it expects: another writer won, so 412 as for a plain update.
+                if (entries.Any(x => x.IfMatch is not null))
+                    throw FhirException.PreconditionFailed("A resource was changed by another request at the same time (If-Match); nothing was stored.");
                 throw FhirException.Of(409, OperationOutcome.IssueType.Conflict, "A resource in the transaction was changed by another request at the same time; nothing was stored. Retry.");
             }
         }
@@ -50,7 +53,7 @@ public sealed class TransactionProcessor(
         {
             try
             {
-                outcomes.Add((await Transaction([entry with { Index = 0 }], context, baseUrl, ct))[0] with { Index = entry.Index });
+                outcomes.Add((await Transaction([entry], context, baseUrl, ct))[0]);
             }
             catch (FhirException e)
             {
@@ -72,7 +75,7 @@ public sealed class TransactionProcessor(
     {
         if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.PATCH or Bundle.HTTPVerb.HEAD) is { } unsupported)
             throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
-        var outcomes = new EntryOutcome?[entries.Count];
+        var outcomes = new EntryOutcome?[entries.Max(e => e.Index) + 1]; // batch entries keep their bundle index
         var ids = new Dictionary<string, string>(StringComparer.Ordinal); // fullUrl -> Type/id
         var writes = new List<(EntryRequest Entry, StoredVersion? Previous, string Method)>();
         await using var batch = store.Begin();
@@ -146,7 +149,7 @@ public sealed class TransactionProcessor(
             try { outcomes[e.Index] = await Get(e, baseUrl, ct); }
             catch (FhirException x) { outcomes[e.Index] = new EntryOutcome(e.Index, StatusText(x.Status), Outcome: x.Outcome); }
         }
-        return outcomes.Select((o, i) => o ?? new EntryOutcome(i, "200 OK")).ToList();
+        return entries.Select(e => outcomes[e.Index] ?? new EntryOutcome(e.Index, "200 OK")).ToList();
     }
 
     private async Task<List<(int, StoredVersion?)>> DeleteTargets(EntryRequest e, string baseUrl, CancellationToken ct)

@@ -7,8 +7,6 @@ public sealed class FhirOptions
     public long MaxBodyBytes { get; set; } = 10 * 1024 * 1024;
     /// <summary>Most entries a transaction or batch Bundle may have; more get 413.</summary>
     public int MaxBundleEntries { get; set; } = 10_000;
-    /// <summary>Whether a conditional delete may delete several resources (otherwise 412).</summary>
-    public bool AllowMultipleDelete { get; set; }
     public int DefaultPageSize { get; set; } = 50;
     public int MaxPageSize { get; set; } = 1000;
     /// <summary>Public base URL (e.g. https://fhir.example.org/fhir) when behind a proxy; derived from the request otherwise.</summary>
