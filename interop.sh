@@ -154,7 +154,8 @@ start_cluster() {
 }
 
 stop_cluster() {
-  [ -n "${PG_DIR:-}" ] && [ -f "$PG_DIR/postmaster.pid" ] && pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -n "${PG_DIR:-}" ] && [ -f "$PG_DIR/postmaster.pid" ]; then pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true; fi
+  return 0
 }
 
 conn_string() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=interop;Password=$PG_PASSWORD;Database=${1:-interop}"; }
@@ -228,7 +229,11 @@ start_server() {
   die "server did not become ready"
 }
 
-stop_server() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
+# Both stop functions always succeed: they run in EXIT traps under set -e.
+stop_server() {
+  if [ -n "${SERVER_PID:-}" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  SERVER_PID=""
+}
 
 bench_tool() { dotnet tests/Interop.Bench/bin/Release/net10.0/Interop.Bench.dll "$@"; }
 

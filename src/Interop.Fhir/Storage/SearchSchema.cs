@@ -80,7 +80,8 @@ public static class SearchSchema
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await using (var lockCmd = new NpgsqlCommand("select pg_advisory_xact_lock(4242001)", connection, tx)) await lockCmd.ExecuteNonQueryAsync(ct);
-        await using (var cmd = new NpgsqlCommand(Ddl, connection, tx)) await cmd.ExecuteNonQueryAsync(ct);
+        // Building an index on a large existing database takes minutes: no command timeout for the DDL.
+        await using (var cmd = new NpgsqlCommand(Ddl, connection, tx) { CommandTimeout = 0 }) await cmd.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
 }

@@ -21,7 +21,7 @@ public static class CommandLine
             Console.Error.WriteLine("No database configured: set ConnectionStrings__Interop (./interop.sh does this for the private cluster).");
             return 2;
         }
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // a progress line, not start-up chatter
         builder.Services.AddFhirStorage(connectionString);
         using var host = builder.Build();
         await host.StartAsync(); // migrates the schema, creates the index tables
