@@ -185,7 +185,8 @@ public static partial class IndexExtractor
                 DateTimeOffset start = FhirDates.MinValue, end = FhirDates.MaxValue;
                 if (period.Start is { } s && FhirDates.TryParse(s, out var sLo, out _)) start = sLo;
                 if (period.End is { } e && FhirDates.TryParse(e, out _, out var eHi)) end = eHi;
-                return period.Start is null && period.End is null ? null : (start, end);
+                if (period.Start is null && period.End is null) return null;
+                return start <= end ? (start, end) : (end, start); // a reversed period (breaks per-1) still indexes as a range
             case Timing timing:
                 var events = timing.Event.Select(ev => FhirDates.TryParse(ev, out var l, out var h) ? (l, h) : ((DateTimeOffset, DateTimeOffset)?)null).OfType<(DateTimeOffset, DateTimeOffset)>().ToList();
                 if (timing.Repeat?.Bounds is Period bounds && DateRange(bounds) is { } b) events.Add(b);

@@ -38,6 +38,12 @@ public sealed record HasCriterion(string SourceType, SearchParam SourceReference
 /// <summary>Compartment membership: any of these reference parameters points at <paramref name="TargetKey"/>.</summary>
 public sealed record CompartmentCriterion(IReadOnlyList<string> Params, string TargetKey) : Criterion;
 
+/// <summary>
+/// date=geA&amp;date=leB on one parameter, merged into one overlap test on the same index row (as HAPI's date ranges
+/// do): the stored period overlaps [From, To). Answered by the GiST range index instead of two half-open scans.
+/// </summary>
+public sealed record DateRangeCriterion(SearchParam Param, DateTimeOffset From, DateTimeOffset To) : Criterion;
+
 public sealed record SortKey(string Name, SearchParam? Param, bool Descending);
 
 /// <summary>_include=Source:param[:Target] / _revinclude, with :iterate; Param "*" means all reference parameters.</summary>

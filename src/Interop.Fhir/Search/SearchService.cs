@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Model;
 using Interop.Fhir.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Interop.Fhir.Search;
@@ -17,7 +18,7 @@ public sealed record SearchResult(
 /// Runs a search: one SQL query for the page (keyset-paged on the sort keys plus the resource key, so pages
 /// neither skip nor repeat rows while data changes), then one query per include level.
 /// </summary>
-public sealed class SearchService(NpgsqlDataSource db)
+public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase)] NpgsqlDataSource db)
 {
     /// <summary>Included resources per search at most; past it an OperationOutcome warning says so.</summary>
     public int MaxIncluded { get; init; } = 1000;
@@ -27,7 +28,7 @@ public sealed class SearchService(NpgsqlDataSource db)
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
         var sql = new SearchSql(p, baseUrl);
-        var where = Where(query, sql, p);
+        var (where, keySet, rowWhere, verify) = Where(query, sql, p);
 
         int? total = null;
         if (countOnly || query.Total == TotalMode.Accurate) total = await Count(where, p, ct);
@@ -40,6 +41,16 @@ public sealed class SearchService(NpgsqlDataSource db)
         keys.Add(("r.id", "text", false));
         var pageWhere = where;
         if (query.Cursor is { } cursor) pageWhere += " and " + Keyset(keys, cursor, p);
+        if (keySet is not null && query.Sort.Count == 0)
+        {
+            // Ordered by key alone and every criterion is an index lookup: take the page's keys from the index
+            // rows (sorted, limited, the cursor applied there) and read only those resources. Keys that may not be
+            // live resources (reference targets, from _has) are checked before the limit.
+            var (op, dir) = forward ? (">", "asc") : ("<", "desc");
+            var after = query.Cursor is { } c ? $" where k.key {op} {p.Add(c.Key)}" : "";
+            var live = verify ? $" join {SearchSql.ResourceTable} v on v.id = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
+            pageWhere = $"{rowWhere} and r.id in (select distinct k.key from ({keySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";
+        }
         var order = string.Join(", ", keys.Select((k, i) => $"s{i} {((k.Descending ^ !forward) ? "desc" : "asc")}"));
         var select = string.Join(", ", keys.Select((k, i) => $"({k.Sql}) as s{i}"));
         var page = $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json', {select} " +
@@ -76,7 +87,12 @@ public sealed class SearchService(NpgsqlDataSource db)
         return new SearchResult(hits, total, next, previous, warnings);
     }
 
-    private static string Where(SearchQuery query, SearchSql sql, SqlParams p)
+    /// <summary>
+    /// The WHERE clause over the resource table "r"; when every criterion is an index lookup, also the combined
+    /// key set alone (so the page can be cut from the index rows), the clause without it, and whether the keys
+    /// need checking against the resource table (_has yields reference targets, which may be gone).
+    /// </summary>
+    private static (string Where, string? KeySet, string RowWhere, bool Verify) Where(SearchQuery query, SearchSql sql, SqlParams p)
     {
         var parts = new List<string>
         {
@@ -86,19 +102,34 @@ public sealed class SearchService(NpgsqlDataSource db)
         if (query.Types.Count > 1)
         {
             foreach (var criterion in query.Criteria) parts.Add(AnyType(query.Types, criterion, sql, p));
-            return string.Join(" and ", parts);
+            var all = string.Join(" and ", parts);
+            return (all, null, all, false);
         }
-        // Positive lookups become key sets combined with INTERSECT (hash set operations over index-only scans,
-        // whatever the planner guesses about how selective each one is); the rest stay conditions on the row.
+        // Positive lookups become key sets answered by index-only scans; the rest stay conditions on the row.
         var type = query.Types[0];
         var keySets = new List<string>();
-        foreach (var criterion in query.Criteria)
+        var residual = false;
+        var liveKeys = false; // index rows belong to live resources; any key set but _has's is such rows' keys
+        foreach (var criterion in SearchSql.MergeDateRanges(query.Criteria))
         {
-            if (sql.KeySet(criterion, type) is { } keys) keySets.Add(keys);
-            else parts.Add(sql.Condition(criterion, "r", type));
+            if (sql.KeySet(criterion, type) is { } keys)
+            {
+                keySets.Add(keys);
+                liveKeys |= criterion is not HasCriterion;
+            }
+            else
+            {
+                parts.Add(sql.Condition(criterion, "r", type));
+                residual = true;
+            }
         }
-        if (keySets.Count > 0) parts.Add($"r.id in ({string.Join(" intersect ", keySets)})");
-        return string.Join(" and ", parts);
+        var rows = string.Join(" and ", parts);
+        if (keySets.Count == 0) return (rows, null, rows, false);
+        // Joined on the key, so the planner can merge key-ordered index scans (stopping at the page's end) or
+        // hash the small side, as the statistics on the index tables suggest.
+        var combined = keySets.Count == 1 ? keySets[0] :
+            "select k0.key from " + string.Join(" join ", keySets.Select((k, i) => $"({k}) as k{i}(key)" + (i == 0 ? "" : $" on k{i}.key = k0.key")));
+        return ($"{rows} and r.id in ({combined})", residual ? null : combined, rows, !liveKeys);
     }
 
     // Across several types a criterion holds when it holds for the row's own type.

@@ -31,7 +31,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     /// <summary>
     /// The criterion as "select rkey ..." over an index table, or null when it is not a positive lookup
     /// (:not, :missing, _id, _lastUpdated). Index rows exist only for live current versions, so a key set needs
-    /// no join back to the resource table. Several key sets are combined with INTERSECT.
+    /// no join back to the resource table. Several key sets are joined on the key (SearchService).
     /// </summary>
     public string? KeySet(Criterion criterion, string type, string? name = null) => criterion switch
     {
@@ -41,6 +41,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         HasCriterion c =>
             $"select x.target_key from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
             $"and x.target_type = {p.Add(type)} and x.rkey in ({KeysMatching(c.SourceType, c.Inner)})",
+        DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),
         CompartmentCriterion c =>
             $"select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_key = {p.Add(c.TargetKey)}",
         _ => null,
@@ -176,12 +177,46 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         return $"x.target_id = {p.Add(value)}";
     }
 
+    /// <summary>
+    /// Merges the date criteria of one parameter that bound it from below (ge, gt) and above (le, lt) into one
+    /// range criterion; the rest pass through. A resource then needs one value inside the range, where the spec
+    /// would let two different values of a repeating element satisfy the two bounds.
+    /// </summary>
+    public static List<Criterion> MergeDateRanges(IEnumerable<Criterion> criteria)
+    {
+        var list = criteria.ToList();
+        var bounds = list.OfType<ParamCriterion>()
+            .Where(c => c.Param.Type == SearchParamType.Date && !c.Param.IsColumn && c.Modifier is null && c.Values.Count == 1)
+            .Select(c => (Criterion: c, Value: SearchValues.Date(c.Values[0], c.Param.Name)))
+            .ToList();
+        foreach (var group in bounds.GroupBy(b => b.Criterion.Param.Name))
+        {
+            var lower = group.FirstOrDefault(b => b.Value.Prefix is "ge" or "gt");
+            var upper = group.FirstOrDefault(b => b.Value.Prefix is "le" or "lt");
+            if (lower.Criterion is null || upper.Criterion is null) continue;
+            var from = lower.Value.Prefix == "ge" ? lower.Value.Lo : lower.Value.Hi;
+            var to = upper.Value.Prefix == "le" ? upper.Value.Hi : upper.Value.Lo;
+            if (from >= to) continue;
+            var at = list.IndexOf(lower.Criterion);
+            list[at] = new DateRangeCriterion(lower.Criterion.Param, from, to);
+            list.Remove(upper.Criterion);
+        }
+        return list;
+    }
+
+    // The index row's period [lo, hi) overlaps [from, to): hi > from and lo < to, through the GiST range index.
+    private string Overlaps(DateTimeOffset from, DateTimeOffset to) =>
+        $"tstzrange(x.lo, x.hi, '[)') && tstzrange({p.Add(from, NpgsqlDbType.TimestampTz)}, {p.Add(to, NpgsqlDbType.TimestampTz)}, '[)')";
+
     private string DateCondition(string raw, string lo, string hi, string name)
     {
         var (prefix, slo, shi) = SearchValues.Date(raw, name);
         string A(DateTimeOffset d) => p.Add(d, NpgsqlDbType.TimestampTz);
+        var indexRow = lo == "x.lo"; // the ix_date table, which has the range index
         return prefix switch
         {
+            "eq" when indexRow => $"tstzrange(x.lo, x.hi, '[)') <@ tstzrange({A(slo)}, {A(shi)}, '[)')",
+            "ap" when indexRow => Overlaps(slo - ApGap(slo), shi + ApGap(slo)),
             "eq" => $"({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "ne" => $"not ({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "gt" => $"{hi} > {A(shi)}",
@@ -194,9 +229,13 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         };
     }
 
+    // ap: within 10% of the distance from now, at least a day (the spec leaves the width to the server).
+    private static TimeSpan ApGap(DateTimeOffset slo) =>
+        TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerDay, Math.Abs((DateTimeOffset.UtcNow - slo).Ticks) / 10));
+
     private static string Approximately(DateTimeOffset slo, DateTimeOffset shi, string lo, string hi, Func<DateTimeOffset, string> a)
     {
-        var gap = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerDay, Math.Abs((DateTimeOffset.UtcNow - slo).Ticks) / 10));
+        var gap = ApGap(slo);
         return $"({lo} < {a(shi + gap)} and {hi} > {a(slo - gap)})";
     }
 

@@ -11,10 +11,13 @@ public static class SearchSchema
 {
     public const string S = StorageSetup.Schema;
 
-    // Lookup indexes cover the key (INCLUDE rkey): a criterion is answered by an index-only scan, never by
-    // fetching scattered heap rows. The (rkey, param) indexes serve deletes on update and sort keys.
+    // Lookup indexes cover the key: a criterion is answered by an index-only scan, never by fetching scattered
+    // heap rows. Where a criterion is an equality (token, reference, composite code) the key is the last index
+    // column, so its keys come out sorted: criteria combine by merge join and a page stops after _count rows.
+    // The (rkey, param) indexes serve deletes on update and sort keys.
     public static readonly string Ddl = $"""
         create extension if not exists pg_trgm;
+        create extension if not exists btree_gist;
         create table if not exists {S}.ix_string (rkey text not null, rtype text not null, param text not null, value text not null, exact text not null);
         create table if not exists {S}.ix_token (rkey text not null, rtype text not null, param text not null, system text, code text, text text, type_key text);
         create table if not exists {S}.ix_date (rkey text not null, rtype text not null, param text not null, lo timestamptz not null, hi timestamptz not null);
@@ -29,20 +32,23 @@ public static class SearchSchema
         drop index if exists {S}.ix_string_lookup, {S}.ix_string_rkey, {S}.ix_token_lookup, {S}.ix_token_text, {S}.ix_token_rkey,
             {S}.ix_date_lookup, {S}.ix_date_hi, {S}.ix_date_rkey, {S}.ix_number_lookup, {S}.ix_number_rkey, {S}.ix_quantity_lookup,
             {S}.ix_quantity_rkey, {S}.ix_reference_lookup, {S}.ix_reference_id, {S}.ix_reference_target, {S}.ix_reference_rkey,
-            {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey;
+            {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey,
+            {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key;
 
         create index if not exists ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_string_exact on {S}.ix_string (rtype, param, exact) include (rkey);
         create index if not exists ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
         create index if not exists ix_string_key on {S}.ix_string (rkey, param) include (value);
 
-        create index if not exists ix_token_find on {S}.ix_token (rtype, param, code, system) include (rkey, type_key);
+        create index if not exists ix_token_code on {S}.ix_token (rtype, param, code, system, rkey) include (type_key);
         create index if not exists ix_token_system on {S}.ix_token (rtype, param, system) include (rkey);
         create index if not exists ix_token_text_find on {S}.ix_token (rtype, param, text text_pattern_ops) include (rkey) where text is not null;
-        create index if not exists ix_token_key on {S}.ix_token (rkey, param) include (code);
+        create index if not exists ix_token_bykey on {S}.ix_token (rkey, param) include (rtype, code, system); -- also probes from a small key set
 
         create index if not exists ix_date_find on {S}.ix_date (rtype, param, lo, hi) include (rkey);
         create index if not exists ix_date_find_hi on {S}.ix_date (rtype, param, hi, lo) include (rkey);
+        create index if not exists ix_date_bykey on {S}.ix_date (rtype, param, rkey) include (lo, hi);
+        create index if not exists ix_date_range on {S}.ix_date using gist (rtype, param, tstzrange(lo, hi, '[)')) include (rkey, lo, hi);
         create index if not exists ix_date_key on {S}.ix_date (rkey, param) include (lo, hi);
 
         create index if not exists ix_number_find on {S}.ix_number (rtype, param, value) include (rkey);
@@ -52,7 +58,7 @@ public static class SearchSchema
         create index if not exists ix_quantity_value on {S}.ix_quantity (rtype, param, value) include (rkey, code, unit, system);
         create index if not exists ix_quantity_key on {S}.ix_quantity (rkey, param) include (value);
 
-        create index if not exists ix_reference_find on {S}.ix_reference (rtype, param, target_key) include (rkey, target_type);
+        create index if not exists ix_reference_ref on {S}.ix_reference (rtype, param, target_key, rkey) include (target_type);
         create index if not exists ix_reference_find_id on {S}.ix_reference (rtype, param, target_id) include (rkey);
         create index if not exists ix_reference_target on {S}.ix_reference (target_key) include (rkey, rtype, param, target_type);
         create index if not exists ix_reference_find_url on {S}.ix_reference (rtype, param, url) include (rkey) where url is not null;
@@ -61,8 +67,18 @@ public static class SearchSchema
         create index if not exists ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_uri_key on {S}.ix_uri (rkey, param) include (value);
 
-        create index if not exists ix_composite_find on {S}.ix_composite (rtype, param, code, system) include (rkey, v_system, v_code, v_number, v_lo, v_hi);
+        create index if not exists ix_composite_code on {S}.ix_composite (rtype, param, code, system, rkey) include (v_system, v_code, v_number, v_lo, v_hi);
         create index if not exists ix_composite_key on {S}.ix_composite (rkey, param);
+
+        -- The planner needs to know how many rows one (type, parameter, value) has: the columns are correlated.
+        alter table {S}.ix_token alter column code set statistics 1000;
+        alter table {S}.ix_composite alter column code set statistics 1000;
+        create statistics if not exists {S}.ix_token_stats on rtype, param, code, system from {S}.ix_token;
+        create statistics if not exists {S}.ix_string_stats on rtype, param from {S}.ix_string;
+        create statistics if not exists {S}.ix_date_stats on rtype, param from {S}.ix_date;
+        create statistics if not exists {S}.ix_quantity_stats on rtype, param, code from {S}.ix_quantity;
+        create statistics if not exists {S}.ix_reference_stats on rtype, param, target_type from {S}.ix_reference;
+        create statistics if not exists {S}.ix_composite_stats on rtype, param, code, system from {S}.ix_composite;
 
         create index if not exists ix_text_narrative on {S}.ix_text using gin (narrative);
         create index if not exists ix_text_content on {S}.ix_text using gin (content);

@@ -10,6 +10,8 @@ public static class StorageSetup
     public const string Schema = "fhir";
     public const string CurrentTable = Schema + ".mt_doc_resourcedoc";
     public const string VersionTable = Schema + ".mt_doc_resourceversiondoc";
+    /// <summary>The service key of the data source searches run on.</summary>
+    public const string SearchDatabase = "search";
 
     /// <summary>
     /// Registers Marten (schema created or migrated at start), the raw Npgsql data source used for the hot
@@ -24,6 +26,14 @@ public static class StorageSetup
         builder.ConnectionStringBuilder.NoResetOnClose = true;
         var dataSource = builder.Build();
         services.AddSingleton(dataSource);
+        // Searches get their own pool whose sessions always plan with the actual values: a generic plan, which
+        // PostgreSQL may switch a prepared statement to after five runs, cannot know that one code matches 26,000
+        // rows and another 12, and picks plans that are seconds slow for the skewed ones.
+        var searchBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "interop-search" };
+        searchBuilder.ConnectionStringBuilder.MaxAutoPrepare = builder.ConnectionStringBuilder.MaxAutoPrepare; // parsed once, planned each time
+        searchBuilder.ConnectionStringBuilder.NoResetOnClose = true;
+        searchBuilder.ConnectionStringBuilder.Options = (searchBuilder.ConnectionStringBuilder.Options + " -c plan_cache_mode=force_custom_plan").Trim();
+        services.AddKeyedSingleton(SearchDatabase, searchBuilder.Build());
         services.AddMarten(options => ConfigureMarten(options, dataSource))
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();

@@ -95,6 +95,12 @@ public sealed class ParameterTypeTests(FhirServerFixture server) : IClassFixture
         Assert.Equal([contract], await data.Ids("/fhir/EpisodeOfCare?date=ge2026-06-01&date=le2026-06-30")); // overlaps June
         Assert.Equal([open], await data.Ids("/fhir/EpisodeOfCare?date=gt2027-06-01"));
         Assert.Equal(2, (await data.Ids("/fhir/EpisodeOfCare?date=ge2026-12-31")).Count);
+        Assert.Equal([contract], await data.Ids("/fhir/EpisodeOfCare?date=gt2026-06&date=lt2026-12-31")); // strict bounds at their precision
+        Assert.Empty(await data.Ids("/fhir/EpisodeOfCare?date=gt2026-12-31&date=lt2027-01-01"));
+
+        // A reversed period (start after end breaks invariant per-1 but parses) is stored and indexed as a range.
+        var reversed = await data.Create(new EpisodeOfCare { Status = EpisodeOfCare.EpisodeOfCareStatus.Active, Patient = new ResourceReference("Patient/x"), Period = new Period { Start = "2025-12-31", End = "2025-01-01" } });
+        Assert.Equal([reversed], await data.Ids("/fhir/EpisodeOfCare?date=ge2025-06-01&date=le2025-06-30"));
     }
 
     [Fact]

@@ -119,6 +119,52 @@ public sealed class ResultTests(FhirServerFixture server) : IClassFixture<FhirSe
         Assert.Equal([inserted!, ids[1], ids[2]], TestData.Matches(back));
     }
 
+    [Fact]
+    public async Task Paging_in_key_order_across_several_criteria_and_back()
+    {
+        var data = Data();
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++) ids.Add(await data.Create(new Patient { Name = [new HumanName { Family = "Keyorder" }], Gender = AdministrativeGender.Female }));
+        await data.Create(new Patient { Name = [new HumanName { Family = "Keyorder" }], Gender = AdministrativeGender.Male });
+        ids.Sort(StringComparer.Ordinal);
+
+        var first = await data.Search("/fhir/Patient?family=keyorder&gender=female&_count=2");
+        var second = await (await data.Client.GetAsync(Link(first, "next"))).ReadJson();
+        var third = await (await data.Client.GetAsync(Link(second, "next"))).ReadJson();
+        Assert.Equal(ids[..2], TestData.Matches(first));
+        Assert.Equal(ids[2..4], TestData.Matches(second));
+        Assert.Equal(ids[4..], TestData.Matches(third));
+        Assert.Null(Link(third, "next"));
+        var back = await (await data.Client.GetAsync(Link(third, "previous"))).ReadJson();
+        Assert.Equal(ids[2..4], TestData.Matches(back));
+    }
+
+    [Fact]
+    public async Task Has_skips_references_to_deleted_resources_and_pages_fully()
+    {
+        var data = Data();
+        var patients = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var patient = await data.Create(new Patient { Active = true });
+            patients.Add(patient);
+            await data.Create(new Condition { Subject = new ResourceReference($"Patient/{patient}"), Code = new CodeableConcept("http://snomed.info/sct", "73211009") });
+        }
+        patients.Sort(StringComparer.Ordinal);
+        // The first patient in key order is deleted; its condition still points at it.
+        Assert.Equal(HttpStatusCode.NoContent, (await data.Client.DeleteAsync($"/fhir/Patient/{patients[0]}")).StatusCode);
+
+        var seen = new List<string>();
+        var url = data.Scoped("/fhir/Patient?_has:Condition:subject:code=73211009&_count=1");
+        for (var page = 0; url is not null && page < 5; page++)
+        {
+            var bundle = await (await data.Client.GetAsync(url)).ReadJson();
+            seen.AddRange(TestData.Matches(bundle));
+            url = Link(bundle, "next");
+        }
+        Assert.Equal(patients[1..], seen);
+    }
+
     private static string? Link(JsonObject bundle, string relation) =>
         bundle["link"]!.AsArray().FirstOrDefault(l => l!["relation"]!.GetValue<string>() == relation)?["url"]!.GetValue<string>();
 
