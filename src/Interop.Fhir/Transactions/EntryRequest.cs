@@ -52,7 +52,7 @@ public sealed record EntryRequest(
                 if (!int.TryParse(digits, out var v)) throw FhirException.BadRequest($"Entry {i}: ifMatch '{e.Request.IfMatch}' is not a version ETag.", where + ".request.ifMatch");
                 ifMatch = v;
             }
-            if (method is Bundle.HTTPVerb.POST or Bundle.HTTPVerb.PUT && e.Resource is null)
+            if (method is Bundle.HTTPVerb.POST or Bundle.HTTPVerb.PUT or Bundle.HTTPVerb.PATCH && e.Resource is null)
                 throw FhirException.BadRequest($"Entry {i}: a {method} needs a resource.", where + ".resource");
             entries.Add(new EntryRequest(i, e.FullUrl, method, url, e.Resource, ifMatch, e.Request.IfNoneExist));
         }

@@ -1,6 +1,7 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
+using Interop.Fhir.Patch;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Microsoft.Extensions.Options;
@@ -73,7 +74,7 @@ public sealed class TransactionProcessor(
 
     private async Task<List<EntryOutcome>> TransactionOnce(List<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
     {
-        if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.PATCH or Bundle.HTTPVerb.HEAD) is { } unsupported)
+        if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.HEAD) is { } unsupported)
             throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
         var outcomes = new EntryOutcome?[entries.Max(e => e.Index) + 1]; // batch entries keep their bundle index
         var ids = new Dictionary<string, string>(StringComparer.Ordinal); // fullUrl -> Type/id
@@ -132,6 +133,27 @@ public sealed class TransactionProcessor(
                 CheckIfMatch(e, previous, type, id);
                 if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
                 writes.Add((e, previous, "PUT"));
+            }, e.Index);
+
+        // PATCH (with PUT, after POST): computed on the current version, stored on top of it in this transaction.
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.PATCH))
+            await Entry(e, async () =>
+            {
+                var (type, id, query, _) = e.Target;
+                if (id is null)
+                {
+                    if (query is null) throw FhirException.BadRequest("A PATCH needs Type/id or Type?criteria in its URL.");
+                    var matches = await matcher.Match(type, query, baseUrl, ct);
+                    if (matches.Count != 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches {matches.Count} {type} resources; it needs exactly one.");
+                    id = matches[0].Id;
+                }
+                var previous = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+                if (previous.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
+                CheckIfMatch(e, previous, type, id);
+                var patched = Patcher.ApplyEntry(previous.Json!, e.Resource);
+                Patcher.RequireSameIdentity(patched, type, id);
+                if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
+                writes.Add((e with { Resource = patched }, previous, "PATCH"));
             }, e.Index);
 
         foreach (var (e, _, _) in writes)

@@ -113,7 +113,7 @@ public static class CrudEndpoints
         FhirHttp.Output(ctx);
         var writer = FhirHttp.Writer(ctx);
         var ifMatch = FhirHttp.IfMatch(ctx.Request);
-        var jsonPatch = ctx.Request.ContentType?.StartsWith("application/json-patch+json", StringComparison.OrdinalIgnoreCase) == true;
+        var jsonPatch = ctx.Request.ContentType?.StartsWith(Patcher.JsonPatchMediaType, StringComparison.OrdinalIgnoreCase) == true;
         var format = jsonPatch ? FhirFormat.Json : FhirHttp.BodyFormat(ctx.Request);
         var body = await FhirHttp.ReadBody(ctx);
         for (var attempt = 0; ; attempt++)
@@ -122,9 +122,8 @@ public static class CrudEndpoints
             if (current.Deleted) throw Deleted(current);
             if (ifMatch is { } expected && expected != current.VersionId)
                 throw FhirException.PreconditionFailed($"If-Match: W/\"{expected}\" is not the current version of {type}/{id} (current is W/\"{current.VersionId}\").");
-            var patched = jsonPatch ? ApplyJsonPatch(current.Json!, body.Span) : ApplyFhirPathPatch(current.Json!, body.Span, format);
-            if (patched.TypeName != type || patched.Id != id)
-                throw FhirException.Of(422, OperationOutcome.IssueType.BusinessRule, "A patch may not change the resource type or id.", $"{type}.id");
+            var patched = jsonPatch ? Patcher.ApplyJsonPatch(current.Json!, body.Span) : ApplyFhirPathPatch(current.Json!, body.Span, format);
+            Patcher.RequireSameIdentity(patched, type, id);
             try
             {
                 // The patch was computed on this version: store it only on top of this version.
@@ -135,31 +134,10 @@ public static class CrudEndpoints
         }
     }
 
-    private static Resource ApplyJsonPatch(string json, ReadOnlySpan<byte> patch) =>
-        Revalidate(System.Text.Encoding.UTF8.GetBytes(JsonPatch.Apply(json, patch)));
-
-    private static Resource ApplyFhirPathPatch(string json, ReadOnlySpan<byte> body, FhirFormat format)
-    {
-        if (FhirSerialization.Parse(body, format) is not Parameters parameters)
-            throw FhirException.BadRequest("A FHIRPath Patch body is a Parameters resource; JSON Patch needs Content-Type application/json-patch+json.", "resourceType");
-        var resource = FhirSerialization.ParseStored(json);
-        FhirPathPatch.Apply(resource, parameters);
-        return Revalidate(System.Text.Encoding.UTF8.GetBytes(FhirSerialization.ToJson(resource)));
-    }
-
-    /// <summary>The patched resource is parsed strictly like any update; an invalid result is 422 and nothing is stored.</summary>
-    private static Resource Revalidate(byte[] json)
-    {
-        try
-        {
-            return FhirSerialization.ParseJson(json);
-        }
-        catch (FhirException e) when (e.Status == 400)
-        {
-            foreach (var issue in e.Outcome.Issue) issue.Diagnostics = "The patched resource is invalid: " + issue.Diagnostics;
-            throw new FhirException(422, e.Outcome);
-        }
-    }
+    private static Resource ApplyFhirPathPatch(string json, ReadOnlySpan<byte> body, FhirFormat format) =>
+        FhirSerialization.Parse(body, format) is Parameters parameters
+            ? Patcher.ApplyFhirPathPatch(json, parameters)
+            : throw FhirException.BadRequest("A FHIRPath Patch body is a Parameters resource; JSON Patch needs Content-Type application/json-patch+json.", "resourceType");
 
     private static void RequireBodyType(string bodyType, string urlType)
     {

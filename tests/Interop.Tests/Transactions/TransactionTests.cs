@@ -85,6 +85,46 @@ public sealed class TransactionTests(TransactionTests.SmallBundleFixture server)
     }
 
     [Fact]
+    public async Task Patch_entries_apply_in_the_transaction_and_a_failing_patch_stores_nothing()
+    {
+        var data = new TestData(server.CreateClient());
+        var patient = await data.Create(new Patient { Active = true, Gender = AdministrativeGender.Female });
+        var plan = await data.Create(new CarePlan { Status = RequestStatus.Active, Intent = CarePlan.CarePlanIntent.Plan, Subject = new ResourceReference($"Patient/{patient}") });
+        Bundle.EntryComponent Patch(string url, Resource body, string? ifMatch = null) =>
+            new() { Resource = body, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.PATCH, Url = url, IfMatch = ifMatch } };
+        var fhirPath = new Parameters();
+        fhirPath.Parameter.Add(new Parameters.ParameterComponent
+        {
+            Name = "operation",
+            Part =
+            [
+                new() { Name = "type", Value = new Code("replace") },
+                new() { Name = "path", Value = new FhirString("CarePlan.status") },
+                new() { Name = "value", Value = new Code("on-hold") },
+            ],
+        });
+        var jsonPatch = new Binary { ContentType = "application/json-patch+json", Data = "[{\"op\":\"replace\",\"path\":\"/active\",\"value\":false}]"u8.ToArray() };
+
+        var ok = await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch($"Patient/{patient}", jsonPatch, "W/\"1\""), Patch($"CarePlan/{plan}", fhirPath)] });
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var statuses = (await ok.ReadJson())["entry"]!.AsArray().Select(e => e!["response"]!["status"]!.GetValue<string>()).ToList();
+        Assert.All(statuses, s => Assert.StartsWith("200", s));
+        Assert.False((await (await data.Client.GetAsync($"/fhir/Patient/{patient}")).ReadResource<Patient>()).Active);
+        Assert.Equal(RequestStatus.OnHold, (await (await data.Client.GetAsync($"/fhir/CarePlan/{plan}")).ReadResource<CarePlan>()).Status);
+
+        // A JSON Patch whose test fails: nothing of the transaction is stored, the entry is named.
+        var failing = new Binary { ContentType = "application/json-patch+json", Data = "[{\"op\":\"test\",\"path\":\"/gender\",\"value\":\"male\"}]"u8.ToArray() };
+        var refused = await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch($"CarePlan/{plan}", fhirPath), Patch($"Patient/{patient}", failing)] });
+        Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
+        Assert.Contains("entry 1", (await refused.Issues())[0].Diagnostics);
+        Assert.Equal("W/\"2\"", (await data.Client.GetAsync($"/fhir/CarePlan/{plan}")).Headers.ETag?.ToString());
+
+        // A patch body that is neither Parameters nor a JSON Patch Binary is a 400.
+        var wrong = await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch($"Patient/{patient}", new Basic())] });
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+    }
+
+    [Fact]
     public async Task Invalid_resource_in_an_entry_is_400_with_its_path()
     {
         var json = """{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","birthDate":"1950-13-01"},"request":{"method":"POST","url":"Patient"}}]}""";
