@@ -182,11 +182,12 @@ public static partial class IndexExtractor
                 var text = p is Instant { Value: { } instant } ? instant.ToString("o") : p.ToString();
                 return FhirDates.TryParse(text, out var lo, out var hi) ? (lo, hi) : null;
             case Period period:
-                DateTimeOffset start = FhirDates.MinValue, end = FhirDates.MaxValue;
-                if (period.Start is { } s && FhirDates.TryParse(s, out var sLo, out _)) start = sLo;
-                if (period.End is { } e && FhirDates.TryParse(e, out _, out var eHi)) end = eHi;
                 if (period.Start is null && period.End is null) return null;
-                return start <= end ? (start, end) : (end, start); // a reversed period (breaks per-1) still indexes as a range
+                DateTimeOffset start = FhirDates.MinValue, startHi = FhirDates.MinValue, end = FhirDates.MaxValue, endLo = FhirDates.MaxValue;
+                if (period.Start is { } s && FhirDates.TryParse(s, out var sLo, out var sHi)) (start, startHi) = (sLo, sHi);
+                if (period.End is { } e && FhirDates.TryParse(e, out var eLo, out var eHi)) (endLo, end) = (eLo, eHi);
+                // The hull of both ends: the period itself, and never an empty range for a reversed one (breaks per-1).
+                return (start < endLo ? start : endLo, end > startHi ? end : startHi);
             case Timing timing:
                 var events = timing.Event.Select(ev => FhirDates.TryParse(ev, out var l, out var h) ? (l, h) : ((DateTimeOffset, DateTimeOffset)?)null).OfType<(DateTimeOffset, DateTimeOffset)>().ToList();
                 if (timing.Repeat?.Bounds is Period bounds && DateRange(bounds) is { } b) events.Add(b);

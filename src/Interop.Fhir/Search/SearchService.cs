@@ -39,9 +39,10 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         var forward = query.Cursor?.Forward ?? true;
         var keys = query.Sort.Select(k => (Sql: sql.SortExpression(k, "r", out var type), Type: type, k.Descending)).ToList();
         keys.Add(("r.id", "text", false));
-        var pageWhere = where;
-        if (query.Cursor is { } cursor) pageWhere += " and " + Keyset(keys, cursor, p);
-        if (keySet is not null && query.Sort.Count == 0)
+        string pageWhere;
+        if (keySet is null || query.Sort.Count > 0)
+            pageWhere = query.Cursor is { } cursor ? $"{where} and {Keyset(keys, cursor, p)}" : where;
+        else
         {
             // Ordered by key alone and every criterion is an index lookup: take the page's keys from the index
             // rows (sorted, limited, the cursor applied there) and read only those resources. Keys that may not be
