@@ -74,8 +74,12 @@ public static partial class IndexExtractor
                 if (Number(value) is { } n) rows.Numbers.Add((name, n));
                 break;
             case SearchParamType.Quantity:
-                if (value is Quantity { Value: { } qv } q) rows.Quantities.Add((name, q.System, q.Code, q.Unit, qv));
-                else if (value is Money { Value: { } mv } money) rows.Quantities.Add((name, "urn:iso:std:iso:4217", money.Currency?.ToString(), null, mv));
+                if (value is Quantity { Value: { } qv } q)
+                {
+                    var canonical = Ucum.Canonical(q.System, q.Code, qv);
+                    rows.Quantities.Add((name, q.System, q.Code, q.Unit, qv, canonical?.Code, canonical?.Value));
+                }
+                else if (value is Money { Value: { } mv } money) rows.Quantities.Add((name, "urn:iso:std:iso:4217", money.Currency?.ToString(), null, mv, null, null));
                 break;
             case SearchParamType.Reference:
                 AddReference(rows, name, value);
@@ -148,7 +152,7 @@ public static partial class IndexExtractor
         {
             CompositeRow? row = param.Components[1].Type switch
             {
-                SearchParamType.Quantity when v is Quantity { Value: { } qv } q => new CompositeRow(param.Name, system, code, q.System, q.Code ?? q.Unit, qv),
+                SearchParamType.Quantity when v is Quantity { Value: { } qv } q => QuantityComposite(param.Name, system, code, q, qv),
                 SearchParamType.Number when Number(v) is { } n => new CompositeRow(param.Name, system, code, Number: n),
                 SearchParamType.Date when DateRange(v) is var (lo, hi) => new CompositeRow(param.Name, system, code, Lo: lo, Hi: hi),
                 SearchParamType.String => new CompositeRow(param.Name, system, code, Text: Normalize(Strings(v).FirstOrDefault() ?? "")),
@@ -173,6 +177,12 @@ public static partial class IndexExtractor
         PrimitiveType { ObjectValue: { } v } => [Convert.ToString(v, CultureInfo.InvariantCulture)!],
         _ => [],
     };
+
+    private static CompositeRow QuantityComposite(string name, string? system, string? code, Quantity q, decimal value)
+    {
+        var canonical = Ucum.Canonical(q.System, q.Code, value);
+        return new CompositeRow(name, system, code, q.System, q.Code ?? q.Unit, value, CanonCode: canonical?.Code, CanonNumber: canonical?.Value);
+    }
 
     private static (DateTimeOffset, DateTimeOffset)? DateRange(Base value)
     {

@@ -7,7 +7,8 @@ public sealed class IndexRows
     public List<(string Param, string? System, string? Code, string? Text, string? TypeKey)> Tokens { get; } = [];
     public List<(string Param, DateTimeOffset Lo, DateTimeOffset Hi)> Dates { get; } = [];
     public List<(string Param, decimal Value)> Numbers { get; } = [];
-    public List<(string Param, string? System, string? Code, string? Unit, decimal Value)> Quantities { get; } = [];
+    /// <summary>A quantity as recorded, and its UCUM canonical unit and value when it has one.</summary>
+    public List<(string Param, string? System, string? Code, string? Unit, decimal Value, string? CanonCode, decimal? CanonValue)> Quantities { get; } = [];
     public List<(string Param, string? TargetType, string? TargetId, string? Url)> References { get; } = [];
     public List<(string Param, string Value)> Uris { get; } = [];
     public List<CompositeRow> Composites { get; } = [];
@@ -21,4 +22,5 @@ public sealed class IndexRows
 public sealed record CompositeRow(
     string Param, string? System, string? Code,
     string? ValueSystem = null, string? ValueCode = null, decimal? Number = null,
-    DateTimeOffset? Lo = null, DateTimeOffset? Hi = null, string? Text = null);
+    DateTimeOffset? Lo = null, DateTimeOffset? Hi = null, string? Text = null,
+    string? CanonCode = null, decimal? CanonNumber = null);

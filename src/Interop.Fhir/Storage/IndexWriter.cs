@@ -43,9 +43,10 @@ public static class IndexWriter
                 Cte($"insert into {S}.ix_number (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::numeric[])",
                     key, type, rows.Numbers.Select(r => r.Param).ToArray(), rows.Numbers.Select(r => r.Value).ToArray());
             if (rows.Quantities.Count > 0)
-                Cte($"insert into {S}.ix_quantity (rkey, rtype, param, system, code, unit, value) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[])",
+                Cte($"insert into {S}.ix_quantity (rkey, rtype, param, system, code, unit, value, canon_code, canon_value) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::numeric[])",
                     key, type, rows.Quantities.Select(r => r.Param).ToArray(), rows.Quantities.Select(r => r.System).ToArray(), rows.Quantities.Select(r => r.Code).ToArray(),
-                    rows.Quantities.Select(r => r.Unit).ToArray(), rows.Quantities.Select(r => r.Value).ToArray());
+                    rows.Quantities.Select(r => r.Unit).ToArray(), rows.Quantities.Select(r => r.Value).ToArray(),
+                    rows.Quantities.Select(r => r.CanonCode).ToArray(), rows.Quantities.Select(r => r.CanonValue).ToArray());
             if (rows.References.Count > 0)
                 Cte($"insert into {S}.ix_reference (rkey, rtype, param, target_type, target_id, target_key, url) select ?, ?, p, t, i, t || '/' || i, u from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as x(p, t, i, u)",
                     key, type, rows.References.Select(r => r.Param).ToArray(), rows.References.Select(r => r.TargetType).ToArray(),
@@ -54,10 +55,12 @@ public static class IndexWriter
                 Cte($"insert into {S}.ix_uri (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::text[])",
                     key, type, rows.Uris.Select(r => r.Param).ToArray(), rows.Uris.Select(r => r.Value).ToArray());
             if (rows.Composites.Count > 0)
-                Cte($"insert into {S}.ix_composite (rkey, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::timestamptz[], ?::timestamptz[], ?::text[])",
+                Cte($"insert into {S}.ix_composite (rkey, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number) " +
+                    "select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::numeric[])",
                     key, type, rows.Composites.Select(r => r.Param).ToArray(), rows.Composites.Select(r => r.System).ToArray(), rows.Composites.Select(r => r.Code).ToArray(),
                     rows.Composites.Select(r => r.ValueSystem).ToArray(), rows.Composites.Select(r => r.ValueCode).ToArray(), rows.Composites.Select(r => r.Number).ToArray(),
-                    rows.Composites.Select(r => r.Lo).ToArray(), rows.Composites.Select(r => r.Hi).ToArray(), rows.Composites.Select(r => r.Text).ToArray());
+                    rows.Composites.Select(r => r.Lo).ToArray(), rows.Composites.Select(r => r.Hi).ToArray(), rows.Composites.Select(r => r.Text).ToArray(),
+                    rows.Composites.Select(r => r.CanonCode).ToArray(), rows.Composites.Select(r => r.CanonNumber).ToArray());
             Cte($"insert into {S}.ix_text (rkey, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
                 key, type, rows.Narrative, rows.Content);
         }

@@ -27,13 +27,15 @@ public static class SearchSchema
         create table if not exists {S}.ix_uri (rkey text not null, rtype text not null, param text not null, value text not null);
         create table if not exists {S}.ix_composite (rkey text not null, rtype text not null, param text not null, system text, code text,
             v_system text, v_code text, v_number numeric, v_lo timestamptz, v_hi timestamptz, v_text text);
+        alter table {S}.ix_quantity add column if not exists canon_code text, add column if not exists canon_value numeric;
+        alter table {S}.ix_composite add column if not exists v_canon_code text, add column if not exists v_canon_number numeric;
         create table if not exists {S}.ix_text (rkey text not null, rtype text not null, narrative tsvector, content tsvector);
 
         drop index if exists {S}.ix_string_lookup, {S}.ix_string_rkey, {S}.ix_token_lookup, {S}.ix_token_text, {S}.ix_token_rkey,
             {S}.ix_date_lookup, {S}.ix_date_hi, {S}.ix_date_rkey, {S}.ix_number_lookup, {S}.ix_number_rkey, {S}.ix_quantity_lookup,
             {S}.ix_quantity_rkey, {S}.ix_reference_lookup, {S}.ix_reference_id, {S}.ix_reference_target, {S}.ix_reference_rkey,
             {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey,
-            {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key;
+            {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key, {S}.ix_composite_code;
 
         create index if not exists ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_string_exact on {S}.ix_string (rtype, param, exact) include (rkey);
@@ -56,6 +58,7 @@ public static class SearchSchema
 
         create index if not exists ix_quantity_find on {S}.ix_quantity (rtype, param, code, value) include (rkey, unit, system);
         create index if not exists ix_quantity_value on {S}.ix_quantity (rtype, param, value) include (rkey, code, unit, system);
+        create index if not exists ix_quantity_canon on {S}.ix_quantity (rtype, param, canon_code, canon_value) include (rkey) where canon_code is not null;
         create index if not exists ix_quantity_key on {S}.ix_quantity (rkey, param) include (value);
 
         create index if not exists ix_reference_ref on {S}.ix_reference (rtype, param, target_key, rkey) include (target_type);
@@ -67,7 +70,7 @@ public static class SearchSchema
         create index if not exists ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_uri_key on {S}.ix_uri (rkey, param) include (value);
 
-        create index if not exists ix_composite_code on {S}.ix_composite (rtype, param, code, system, rkey) include (v_system, v_code, v_number, v_lo, v_hi);
+        create index if not exists ix_composite_bycode on {S}.ix_composite (rtype, param, code, system, rkey) include (v_system, v_code, v_number, v_lo, v_hi, v_canon_code, v_canon_number);
         create index if not exists ix_composite_key on {S}.ix_composite (rkey, param);
 
         -- The planner needs to know how many rows one (type, parameter, value) has: the columns are correlated.

@@ -104,6 +104,27 @@ public sealed class ParameterTypeTests(FhirServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task Quantity_in_ucum_matches_values_recorded_in_other_units_of_the_same_dimension()
+    {
+        var data = Data();
+        Observation Obs(decimal v, string unit) => new()
+        {
+            Status = ObservationStatus.Final, Code = new CodeableConcept("http://loinc.org", "2345-7"),
+            Value = new Quantity(v, unit) { System = "http://unitsofmeasure.org", Code = unit },
+        };
+        var mgdl = await data.Create(Obs(120, "mg/dL"));   // = 1.2 g/L
+        var gl = await data.Create(Obs(1.5m, "g/L"));       // = 150 mg/dL
+        var mmol = await data.Create(Obs(5.4m, "mmol/L")); // another dimension: never compared with mass
+
+        Assert.Equal([gl], await data.Ids("/fhir/Observation?value-quantity=gt1.3|http://unitsofmeasure.org|g/L"));
+        Assert.Equal([mgdl], await data.Ids("/fhir/Observation?value-quantity=1.2|http://unitsofmeasure.org|g/L"));
+        Assert.Equal([mgdl], await data.Ids("/fhir/Observation?value-quantity=lt13|http://unitsofmeasure.org|g/dL&value-quantity=lt140|http://unitsofmeasure.org|mg/dL"));
+        Assert.Equal([mmol], await data.Ids("/fhir/Observation?value-quantity=5400|http://unitsofmeasure.org|umol/L"));
+        Assert.Equal([gl], await data.Ids("/fhir/Observation?code-value-quantity=http://loinc.org|2345-7$gt130|http://unitsofmeasure.org|mg/dL"));
+        Assert.Equal([mgdl], await data.Ids("/fhir/Observation?value-quantity=120||mg/dL")); // no system: the unit as written
+    }
+
+    [Fact]
     public async Task Quantity_number_and_composite()
     {
         var data = Data();
