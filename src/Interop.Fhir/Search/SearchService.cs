@@ -249,10 +249,4 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         while (await reader.ReadAsync(ct)) result.Add(ReadVersion(reader));
         return result;
     }
-
-    /// <summary>Reference parameters of <paramref name="type"/> that put it in a patient's compartment.</summary>
-    public static IReadOnlyList<string> PatientCompartmentParams(string type) =>
-        SearchParamRegistry.For(type).Values
-            .Where(sp => sp.Type == SearchParamType.Reference && sp.Targets.Contains("Patient") && sp.Targets.Count <= 20)
-            .Select(sp => sp.Name).ToList();
 }

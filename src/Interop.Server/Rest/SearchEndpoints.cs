@@ -2,6 +2,7 @@ using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Model;
+using Interop.Fhir.Patients;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Interop.Server.Hosting;
@@ -36,9 +37,9 @@ public static class SearchEndpoints
         ResourceTypes.Require(type);
         Criterion criterion = type == "Patient"
             ? new ParamCriterion(SearchParamRegistry.Find("Patient", "_id")!, null, [id])
-            : new CompartmentCriterion(SearchService.PatientCompartmentParams(type), $"Patient/{id}");
+            : new CompartmentCriterion(PatientCompartment.Params(type), $"Patient/{id}");
         if (criterion is CompartmentCriterion { Params.Count: 0 })
-            throw FhirException.NotFound($"{type} has no reference to Patient, so it is not in the Patient compartment.");
+            throw FhirException.NotFound($"{type} is not in the Patient compartment (CompartmentDefinition/patient).");
         return await Run(ctx, search, options.Value, [type], await Parameters(ctx), criterion, ct);
     }
 

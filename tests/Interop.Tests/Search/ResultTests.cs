@@ -217,6 +217,20 @@ public sealed class ResultTests(FhirServerFixture server) : IClassFixture<FhirSe
         Assert.Equal([obs], compartment);
         Assert.Equal([plan], await data.Ids($"/fhir/Patient/{patient}/CarePlan"));
         Assert.Equal([obs], await data.Ids($"/fhir/Patient/{patient}/Observation?code=4548-4"));
+
+        // Membership follows CompartmentDefinition/patient: an Observation the patient performed (self-measured)
+        // is in it; a Practitioner is not in any patient's compartment.
+        var selfMeasured = await data.Create(new Observation { Status = ObservationStatus.Final, Code = new CodeableConcept("http://loinc.org", "8867-4"), Performer = [new ResourceReference($"Patient/{patient}")] });
+        Assert.Equal(new[] { obs, selfMeasured }.Order(StringComparer.Ordinal), await data.Ids($"/fhir/Patient/{patient}/Observation"));
+        Assert.Equal(HttpStatusCode.NotFound, (await data.Client.GetAsync($"/fhir/Patient/{patient}/Practitioner")).StatusCode);
+    }
+
+    [Fact]
+    public void Every_patient_compartment_parameter_is_a_known_reference_parameter()
+    {
+        foreach (var type in Interop.Fhir.Patients.PatientCompartment.Types)
+        foreach (var name in Interop.Fhir.Patients.PatientCompartment.Params(type))
+            Assert.True(Interop.Fhir.Search.SearchParamRegistry.Find(type, name) is { Type: SearchParamType.Reference }, $"{type}.{name}");
     }
 
     [Fact]
