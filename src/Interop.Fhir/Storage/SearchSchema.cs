@@ -35,7 +35,8 @@ public static class SearchSchema
             {S}.ix_date_lookup, {S}.ix_date_hi, {S}.ix_date_rkey, {S}.ix_number_lookup, {S}.ix_number_rkey, {S}.ix_quantity_lookup,
             {S}.ix_quantity_rkey, {S}.ix_reference_lookup, {S}.ix_reference_id, {S}.ix_reference_target, {S}.ix_reference_rkey,
             {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey,
-            {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key, {S}.ix_composite_code;
+            {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key, {S}.ix_composite_code,
+            {S}.ix_reference_key;
 
         create index if not exists ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_string_exact on {S}.ix_string (rtype, param, exact) include (rkey);
@@ -65,7 +66,7 @@ public static class SearchSchema
         create index if not exists ix_reference_find_id on {S}.ix_reference (rtype, param, target_id) include (rkey);
         create index if not exists ix_reference_target on {S}.ix_reference (target_key) include (rkey, rtype, param, target_type);
         create index if not exists ix_reference_find_url on {S}.ix_reference (rtype, param, url) include (rkey) where url is not null;
-        create index if not exists ix_reference_key on {S}.ix_reference (rkey, param) include (target_key, target_type);
+        create index if not exists ix_reference_bykey on {S}.ix_reference (rkey, param) include (rtype, target_key, target_type); -- _has probes
 
         create index if not exists ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_uri_key on {S}.ix_uri (rkey, param) include (value);
