@@ -135,8 +135,8 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
                 return NumberCondition(prefix, number, lo, hi, "x.value");
             case SearchParamType.Quantity:
                 var q = SearchValues.Quantity(value, name);
-                if (Ucum.Unit(q.System, q.Code) is { } unit) // any unit of the same dimension, compared canonically
-                    return $"(x.canon_code = {p.Add(unit.Code)} and {NumberCondition(q.Prefix, q.Value * unit.Factor, q.Lo * unit.Factor, q.Hi * unit.Factor, "x.canon_value")})";
+                if (Canonical(q) is { } c) // any unit of the same dimension, compared canonically
+                    return $"(x.canon_code = {p.Add(c.Unit)} and {NumberCondition(q.Prefix, c.Value, c.Lo, c.Hi, "x.canon_value")})";
                 var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.value");
                 if (q.Code is not null) { var code = p.Add(q.Code); cond += $" and (x.code = {code} or x.unit = {code})"; }
                 if (q.System is not null) cond += $" and x.system = {p.Add(q.System)}";
@@ -273,11 +273,16 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         return $"({first} and {second})";
     }
 
+    // A UCUM search value in canonical units, or null to compare as written.
+    private static (string Unit, decimal Value, decimal Lo, decimal Hi)? Canonical((string Prefix, decimal Value, decimal Lo, decimal Hi, string? System, string? Code) q) =>
+        Ucum.Unit(q.System, q.Code) is { } u && Ucum.Scale(q.Value, u.Factor) is { } v && Ucum.Scale(q.Lo, u.Factor) is { } lo && Ucum.Scale(q.Hi, u.Factor) is { } hi
+            ? (u.Code, v, lo, hi) : null;
+
     private string QuantityComposite(string raw, string name)
     {
         var q = SearchValues.Quantity(raw, name);
-        if (Ucum.Unit(q.System, q.Code) is { } unit)
-            return $"x.v_canon_code = {p.Add(unit.Code)} and {NumberCondition(q.Prefix, q.Value * unit.Factor, q.Lo * unit.Factor, q.Hi * unit.Factor, "x.v_canon_number")}";
+        if (Canonical(q) is { } c)
+            return $"x.v_canon_code = {p.Add(c.Unit)} and {NumberCondition(q.Prefix, c.Value, c.Lo, c.Hi, "x.v_canon_number")}";
         var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.v_number");
         if (q.Code is not null) cond += $" and x.v_code = {p.Add(q.Code)}";
         if (q.System is not null) cond += $" and x.v_system = {p.Add(q.System)}";

@@ -27,7 +27,14 @@ public static class Ucum
     }
 
     public static (string Code, decimal Value)? Canonical(string? system, string? code, decimal value) =>
-        Unit(system, code) is { } u ? (u.Code, value * u.Factor) : null;
+        Unit(system, code) is { } u && Scale(value, u.Factor) is { } scaled ? (u.Code, scaled) : null;
+
+    /// <summary>value × factor, or null where that leaves decimal's range (such a value is compared as written).</summary>
+    public static decimal? Scale(decimal value, decimal factor)
+    {
+        try { return value * factor; }
+        catch (OverflowException) { return null; }
+    }
 
     private static (string Code, decimal Factor)? Compute(string code)
     {
