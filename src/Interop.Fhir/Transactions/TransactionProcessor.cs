@@ -144,7 +144,8 @@ public sealed class TransactionProcessor(
                 {
                     if (query is null) throw FhirException.BadRequest("A PATCH needs Type/id or Type?criteria in its URL.");
                     var matches = await matcher.Match(type, query, baseUrl, ct);
-                    if (matches.Count != 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches {matches.Count} {type} resources; it needs exactly one.");
+                    if (matches.Count == 0) throw FhirException.NotFound($"Conditional patch '{e.Url}' matches no {type}.");
+                    if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches more than one {type}.");
                     id = matches[0].Id;
                 }
                 var previous = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");

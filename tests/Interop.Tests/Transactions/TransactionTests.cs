@@ -119,6 +119,12 @@ public sealed class TransactionTests(TransactionTests.SmallBundleFixture server)
         Assert.Contains("entry 1", (await refused.Issues())[0].Diagnostics);
         Assert.Equal("W/\"2\"", (await data.Client.GetAsync($"/fhir/CarePlan/{plan}")).Headers.ETag?.ToString());
 
+        // Conditional patch: exactly one match is patched, none is 404.
+        var activate = new Binary { ContentType = "application/json-patch+json", Data = "[{\"op\":\"replace\",\"path\":\"/active\",\"value\":true}]"u8.ToArray() };
+        Assert.Equal(HttpStatusCode.OK, (await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch($"Patient?_id={patient}", activate)] })).StatusCode);
+        Assert.True((await (await data.Client.GetAsync($"/fhir/Patient/{patient}")).ReadResource<Patient>()).Active);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch("Patient?identifier=urn:none|0", activate)] })).StatusCode);
+
         // A patch body that is neither Parameters nor a JSON Patch Binary is a 400.
         var wrong = await Send(new Bundle { Type = Bundle.BundleType.Transaction, Entry = [Patch($"Patient/{patient}", new Basic())] });
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
