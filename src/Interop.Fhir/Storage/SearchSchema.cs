@@ -12,8 +12,8 @@ public static class SearchSchema
     public const string S = StorageSetup.Schema;
 
     // Lookup indexes cover the key: a criterion is answered by an index-only scan, never by fetching scattered
-    // heap rows. Where a criterion is an equality (token, reference, composite code) the key is the last index
-    // column, so its keys come out sorted: criteria combine by merge join and a page stops after _count rows.
+    // heap rows. Where a criterion is an equality (token code, reference, composite code) the key follows it in the
+    // index, so its keys come out sorted: criteria combine by merge join and a page stops after _count rows.
     // The (rkey, param) indexes serve deletes on update and sort keys.
     public static readonly string Ddl = $"""
         create extension if not exists pg_trgm;
@@ -36,14 +36,14 @@ public static class SearchSchema
             {S}.ix_quantity_rkey, {S}.ix_reference_lookup, {S}.ix_reference_id, {S}.ix_reference_target, {S}.ix_reference_rkey,
             {S}.ix_uri_lookup, {S}.ix_uri_rkey, {S}.ix_composite_lookup, {S}.ix_composite_rkey,
             {S}.ix_token_find, {S}.ix_reference_find, {S}.ix_composite_find, {S}.ix_token_key, {S}.ix_composite_code,
-            {S}.ix_reference_key;
+            {S}.ix_reference_key, {S}.ix_token_code;
 
         create index if not exists ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rkey);
         create index if not exists ix_string_exact on {S}.ix_string (rtype, param, exact) include (rkey);
         create index if not exists ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
         create index if not exists ix_string_key on {S}.ix_string (rkey, param) include (value);
 
-        create index if not exists ix_token_code on {S}.ix_token (rtype, param, code, system, rkey) include (type_key);
+        create index if not exists ix_token_value on {S}.ix_token (rtype, param, code, rkey) include (system, type_key);
         create index if not exists ix_token_system on {S}.ix_token (rtype, param, system) include (rkey);
         create index if not exists ix_token_text_find on {S}.ix_token (rtype, param, text text_pattern_ops) include (rkey) where text is not null;
         create index if not exists ix_token_bykey on {S}.ix_token (rkey, param) include (rtype, code, system); -- also probes from a small key set
@@ -82,6 +82,8 @@ public static class SearchSchema
         create statistics if not exists {S}.ix_date_stats on rtype, param from {S}.ix_date;
         create statistics if not exists {S}.ix_quantity_stats on rtype, param, code from {S}.ix_quantity;
         create statistics if not exists {S}.ix_reference_stats on rtype, param, target_type from {S}.ix_reference;
+        alter table {S}.ix_reference alter column target_key set statistics -1;
+        drop statistics if exists {S}.ix_reference_target_stats;
         create statistics if not exists {S}.ix_composite_stats on rtype, param, code, system from {S}.ix_composite;
 
         create index if not exists ix_text_narrative on {S}.ix_text using gin (narrative);
