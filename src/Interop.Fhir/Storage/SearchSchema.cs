@@ -82,8 +82,6 @@ public static class SearchSchema
         create statistics if not exists {S}.ix_date_stats on rtype, param from {S}.ix_date;
         create statistics if not exists {S}.ix_quantity_stats on rtype, param, code from {S}.ix_quantity;
         create statistics if not exists {S}.ix_reference_stats on rtype, param, target_type from {S}.ix_reference;
-        alter table {S}.ix_reference alter column target_key set statistics -1;
-        drop statistics if exists {S}.ix_reference_target_stats;
         create statistics if not exists {S}.ix_composite_stats on rtype, param, code, system from {S}.ix_composite;
 
         create index if not exists ix_text_narrative on {S}.ix_text using gin (narrative);
