@@ -48,6 +48,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             // rows (sorted, limited, the cursor applied there) and read only those resources. Keys that may not be
             // live resources (reference targets, from _has) are checked before the limit.
             var (op, dir) = forward ? (">", "asc") : ("<", "desc");
+            if (query.Cursor is { Values.Count: > 0 }) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
             var after = query.Cursor is { } c ? $" where k.key {op} {p.Add(c.Key)}" : "";
             var live = verify ? $" join {SearchSql.ResourceTable} v on v.id = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
             pageWhere = $"{rowWhere} and r.id in (select distinct k.key from ({keySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";

@@ -137,6 +137,11 @@ public sealed class ResultTests(FhirServerFixture server) : IClassFixture<FhirSe
         Assert.Null(Link(third, "next"));
         var back = await (await data.Client.GetAsync(Link(third, "previous"))).ReadJson();
         Assert.Equal(ids[2..4], TestData.Matches(back));
+
+        // A cursor taken from a sorted search does not fit the unsorted one: 400, not a wrong page.
+        var sorted = await data.Search("/fhir/Patient?family=keyorder&gender=female&_count=2&_sort=-_lastUpdated");
+        var foreign = System.Text.RegularExpressions.Regex.Replace(Link(sorted, "next")!, "_sort=[^&]*&?", "");
+        Assert.Equal(HttpStatusCode.BadRequest, (await data.Client.GetAsync(foreign)).StatusCode);
     }
 
     [Fact]
