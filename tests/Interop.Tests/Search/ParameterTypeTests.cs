@@ -122,6 +122,10 @@ public sealed class ParameterTypeTests(FhirServerFixture server) : IClassFixture
         Assert.Equal([mmol], await data.Ids("/fhir/Observation?value-quantity=5400|http://unitsofmeasure.org|umol/L"));
         Assert.Equal([gl], await data.Ids("/fhir/Observation?code-value-quantity=http://loinc.org|2345-7$gt130|http://unitsofmeasure.org|mg/dL"));
         Assert.Equal([mgdl], await data.Ids("/fhir/Observation?value-quantity=120||mg/dL")); // no system: the unit as written
+
+        // A value whose canonical form leaves decimal's range is stored and searched as written, never a 500.
+        var huge = await data.Create(Obs(100000000000000000000000000m, "kg"));
+        Assert.Equal([huge], await data.Ids("/fhir/Observation?value-quantity=100000000000000000000000000|http://unitsofmeasure.org|kg"));
     }
 
     [Fact]
