@@ -32,6 +32,8 @@ public static class StorageSetup
         var searchBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = "interop-search" };
         searchBuilder.ConnectionStringBuilder.MaxAutoPrepare = builder.ConnectionStringBuilder.MaxAutoPrepare; // parsed once, planned each time
         searchBuilder.ConnectionStringBuilder.NoResetOnClose = true;
+        // Half the connections of the main pool on top of it: both together stay well inside max_connections.
+        searchBuilder.ConnectionStringBuilder.MaxPoolSize = Math.Max(10, builder.ConnectionStringBuilder.MaxPoolSize / 2);
         searchBuilder.ConnectionStringBuilder.Options = (searchBuilder.ConnectionStringBuilder.Options + " -c plan_cache_mode=force_custom_plan").Trim();
         services.AddKeyedSingleton(SearchDatabase, searchBuilder.Build());
         services.AddMarten(options => ConfigureMarten(options, dataSource))
