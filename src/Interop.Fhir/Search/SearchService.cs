@@ -28,7 +28,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
         var sql = new SearchSql(p, baseUrl);
-        var (where, keySet, rowWhere, verify) = Where(query, sql, p);
+        var filter = Where(query, sql, p);
+        var where = filter.Where;
 
         int? total = null;
         if (countOnly || query.Total == TotalMode.Accurate) total = await Count(where, p, ct);
@@ -40,7 +41,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         var keys = query.Sort.Select(k => (Sql: sql.SortExpression(k, "r", out var type), Type: type, k.Descending)).ToList();
         keys.Add(("r.id", "text", false));
         string pageWhere;
-        if (keySet is null || query.Sort.Count > 0)
+        if (filter.KeySet is null || query.Sort.Count > 0)
             pageWhere = query.Cursor is { } cursor ? $"{where} and {Keyset(keys, cursor, p)}" : where;
         else
         {
@@ -50,8 +51,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             var (op, dir) = forward ? (">", "asc") : ("<", "desc");
             if (query.Cursor is { Values.Count: > 0 }) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
             var after = query.Cursor is { } c ? $" where k.key {op} {p.Add(c.Key)}" : "";
-            var live = verify ? $" join {SearchSql.ResourceTable} v on v.id = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
-            pageWhere = $"{rowWhere} and r.id in (select distinct k.key from ({keySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";
+            var live = filter.VerifyKeys ? $" join {SearchSql.ResourceTable} v on v.id = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
+            pageWhere = $"{filter.RowWhere} and r.id in (select distinct k.key from ({filter.KeySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";
         }
         var order = string.Join(", ", keys.Select((k, i) => $"s{i} {((k.Descending ^ !forward) ? "desc" : "asc")}"));
         var select = string.Join(", ", keys.Select((k, i) => $"({k.Sql}) as s{i}"));
@@ -90,11 +91,14 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     }
 
     /// <summary>
-    /// The WHERE clause over the resource table "r"; when every criterion is an index lookup, also the combined
-    /// key set alone (so the page can be cut from the index rows), the clause without it, and whether the keys
-    /// need checking against the resource table (_has yields reference targets, which may be gone).
+    /// The WHERE clause over the resource table "r": <see cref="Filter.Where"/> in full; when every criterion is an
+    /// index lookup, also the combined key set alone (so the page can be cut from the index rows), the clause
+    /// without it, and whether the keys need checking against the resource table (_has yields reference
+    /// targets, which may be gone).
     /// </summary>
-    private static (string Where, string? KeySet, string RowWhere, bool Verify) Where(SearchQuery query, SearchSql sql, SqlParams p)
+    private sealed record Filter(string Where, string RowWhere, string? KeySet = null, bool VerifyKeys = false);
+
+    private static Filter Where(SearchQuery query, SearchSql sql, SqlParams p)
     {
         var parts = new List<string>
         {
@@ -105,7 +109,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         {
             foreach (var criterion in query.Criteria) parts.Add(AnyType(query.Types, criterion, sql, p));
             var all = string.Join(" and ", parts);
-            return (all, null, all, false);
+            return new Filter(all, all);
         }
         // Positive lookups become key sets answered by index-only scans; the rest stay conditions on the row.
         var type = query.Types[0];
@@ -126,12 +130,12 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             }
         }
         var rows = string.Join(" and ", parts);
-        if (keySets.Count == 0) return (rows, null, rows, false);
+        if (keySets.Count == 0) return new Filter(rows, rows);
         // Joined on the key, so the planner can merge key-ordered index scans (stopping at the page's end) or
         // hash the small side, as the statistics on the index tables suggest.
         var combined = keySets.Count == 1 ? keySets[0] :
             "select k0.key from " + string.Join(" join ", keySets.Select((k, i) => $"({k}) as k{i}(key)" + (i == 0 ? "" : $" on k{i}.key = k0.key")));
-        return ($"{rows} and r.id in ({combined})", residual ? null : combined, rows, !liveKeys);
+        return new Filter($"{rows} and r.id in ({combined})", rows, residual ? null : combined, !liveKeys);
     }
 
     // Across several types a criterion holds when it holds for the row's own type.
