@@ -127,7 +127,7 @@ public sealed partial class BulkImporter(TransactionProcessor processor, string 
             var resource = FhirSerialization.ParseJson(Encoding.UTF8.GetBytes(text));
             entries = resource is Bundle { Type: Bundle.BundleType.Transaction or Bundle.BundleType.Batch } bundle
                 ? EntryRequest.FromBundle(bundle, "")
-                : resource is Bundle other ? other.Entry.Where(e => e.Resource is not null).Select((e, i) => AsEntry(e.Resource, i, e.FullUrl)).ToList()
+                : resource is Bundle other ? other.Entry.Where(e => e.Resource is not null).Select((e, i) => AsEntry(e.Resource!, i, e.FullUrl)).ToList()
                 : [AsEntry(resource, 0)];
         }
         catch (FhirException e)

@@ -24,7 +24,7 @@ public sealed class PatientMatcher(SearchService search)
             foreach (var hit in (await search.Search(query, "", false, ct)).Hits) candidates.TryAdd(hit.Version.Key, hit.Version);
         }
         foreach (var id in input.Identifier.Where(i => i.Value is not null))
-            await Add(("identifier", id.System is null ? id.Value : $"{id.System}|{id.Value}"));
+            await Add(("identifier", id.System is null ? id.Value! : $"{id.System}|{id.Value}"));
         if (input.BirthDate is { } birthDate) await Add(("birthdate", birthDate));
         foreach (var family in input.Name.Select(n => n.Family).OfType<string>().Distinct())
             await Add(("family:exact", family));

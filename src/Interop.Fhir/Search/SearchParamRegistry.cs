@@ -43,7 +43,7 @@ public static class SearchParamRegistry
                         ? new CompositePart(d.Type, Compiler.Compile(c.Expression), c.Expression) : null)
                     .OfType<CompositePart>().ToList();
                 if (def.Type == SearchParamType.Composite && components.Count != def.Component?.Length) continue;
-                map[def.Name] = new SearchParam(type, def.Name, def.Type, expression, Compiler.Compile(expression),
+                map[def.Name!] = new SearchParam(type, def.Name!, def.Type, expression, Compiler.Compile(expression),
                     (def.Target ?? []).Select(t => t.ToString()).ToList(), components, def.Url ?? "")
                 {
                     Fast = def.Type == SearchParamType.Composite ? null : FastPath.TryCompile(type, expression),

@@ -27,7 +27,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$")]
     private static partial Regex IdPattern();
 
-    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
+    public static bool IsValidId([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? id) => id is not null && IdPattern().IsMatch(id);
 
     public static string NewId() => Guid.CreateVersion7().ToString();
 

@@ -24,18 +24,19 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         var now = Clock.Now();
         Stamp(resource, version, now, context);
         var json = FhirSerialization.ToJson(resource);
+        var id = resource.Id!; // assigned or checked by every caller before it gets here
         session.Insert(new ResourceVersionDoc
         {
-            Id = $"{key}/{version}", Key = key, ResourceType = type, ResourceId = resource.Id,
+            Id = $"{key}/{version}", Key = key, ResourceType = type, ResourceId = id,
             VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Json = json,
         });
         var current = new ResourceDoc
         {
-            Id = key, ResourceType = type, ResourceId = resource.Id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
+            Id = key, ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
         IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null);
-        return new StoredVersion(type, resource.Id, version, now, false, method, json);
+        return new StoredVersion(type, id, version, now, false, method, json);
     }
 
     /// <summary>Queues a deletion (a tombstone version) of <paramref name="current"/>.</summary>
