@@ -129,18 +129,12 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
                 }
                 return TokenCondition(value);
             case SearchParamType.Date:
-                return DateCondition(value, "x.lo", "x.hi", name);
+                return DateCondition(value, "x.lo", "x.hi", name, rangeIndex: true);
             case SearchParamType.Number:
                 var (prefix, number, lo, hi) = SearchValues.Number(value, name);
                 return NumberCondition(prefix, number, lo, hi, "x.value");
             case SearchParamType.Quantity:
-                var q = SearchValues.Quantity(value, name);
-                if (Canonical(q) is { } c) // any unit of the same dimension, compared canonically
-                    return $"(x.canon_code = {p.Add(c.Unit)} and {NumberCondition(q.Prefix, c.Value, c.Lo, c.Hi, "x.canon_value")})";
-                var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.value");
-                if (q.Code is not null) { var code = p.Add(q.Code); cond += $" and (x.code = {code} or x.unit = {code})"; }
-                if (q.System is not null) cond += $" and x.system = {p.Add(q.System)}";
-                return "(" + cond + ")";
+                return QuantityCondition(value, name, QuantityColumns.Plain);
             case SearchParamType.Reference:
                 return ReferenceCondition(modifier, value);
             case SearchParamType.Uri:
@@ -210,15 +204,15 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     private string Overlaps(DateTimeOffset from, DateTimeOffset to) =>
         $"tstzrange(x.lo, x.hi, '[)') && tstzrange({p.Add(from, NpgsqlDbType.TimestampTz)}, {p.Add(to, NpgsqlDbType.TimestampTz)}, '[)')";
 
-    private string DateCondition(string raw, string lo, string hi, string name)
+    /// <param name="rangeIndex">The columns are ix_date's, which the GiST range index serves.</param>
+    private string DateCondition(string raw, string lo, string hi, string name, bool rangeIndex = false)
     {
         var (prefix, slo, shi) = SearchValues.Date(raw, name);
         string A(DateTimeOffset d) => p.Add(d, NpgsqlDbType.TimestampTz);
-        var indexRow = lo == "x.lo"; // the ix_date table, which has the range index
         return prefix switch
         {
-            "eq" when indexRow => $"tstzrange(x.lo, x.hi, '[)') <@ tstzrange({A(slo)}, {A(shi)}, '[)')",
-            "ap" when indexRow => Overlaps(slo - ApGap(slo), shi + ApGap(slo)),
+            "eq" when rangeIndex => $"tstzrange(x.lo, x.hi, '[)') <@ tstzrange({A(slo)}, {A(shi)}, '[)')",
+            "ap" when rangeIndex => Overlaps(slo - ApGap(slo), shi + ApGap(slo)),
             "eq" => $"({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "ne" => $"not ({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "gt" => $"{hi} > {A(shi)}",
@@ -264,7 +258,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         var first = hasSystem && system is not null ? $"x.system = {p.Add(system)} and x.code = {p.Add(code)}" : $"x.code = {p.Add(code)}";
         var second = param.Components[1].Type switch
         {
-            SearchParamType.Quantity => QuantityComposite(parts[1], name),
+            SearchParamType.Quantity => QuantityCondition(parts[1], name, QuantityColumns.Composite),
             SearchParamType.Number => NumberComposite(parts[1], name),
             SearchParamType.Date => DateCondition(parts[1], "x.v_lo", "x.v_hi", name),
             SearchParamType.String => $"x.v_text like {p.Add(SearchValues.LikePrefix(IndexExtractor.Normalize(parts[1])) + "%")}",
@@ -278,15 +272,26 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         Ucum.Unit(q.System, q.Code) is { } u && Ucum.Scale(q.Value, u.Factor) is { } v && Ucum.Scale(q.Lo, u.Factor) is { } lo && Ucum.Scale(q.Hi, u.Factor) is { } hi
             ? (u.Code, v, lo, hi) : null;
 
-    private string QuantityComposite(string raw, string name)
+    /// <summary>Where a quantity lives: ix_quantity's own columns, or the second component of an ix_composite row.</summary>
+    private sealed record QuantityColumns(string Value, string System, string CanonCode, string CanonValue, params string[] Codes)
+    {
+        public static readonly QuantityColumns Plain = new("x.value", "x.system", "x.canon_code", "x.canon_value", "x.code", "x.unit");
+        public static readonly QuantityColumns Composite = new("x.v_number", "x.v_system", "x.v_canon_code", "x.v_canon_number", "x.v_code");
+    }
+
+    private string QuantityCondition(string raw, string name, QuantityColumns col)
     {
         var q = SearchValues.Quantity(raw, name);
-        if (Canonical(q) is { } c)
-            return $"x.v_canon_code = {p.Add(c.Unit)} and {NumberCondition(q.Prefix, c.Value, c.Lo, c.Hi, "x.v_canon_number")}";
-        var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, "x.v_number");
-        if (q.Code is not null) cond += $" and x.v_code = {p.Add(q.Code)}";
-        if (q.System is not null) cond += $" and x.v_system = {p.Add(q.System)}";
-        return cond;
+        if (Canonical(q) is { } c) // any unit of the same dimension, compared canonically
+            return $"({col.CanonCode} = {p.Add(c.Unit)} and {NumberCondition(q.Prefix, c.Value, c.Lo, c.Hi, col.CanonValue)})";
+        var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, col.Value);
+        if (q.Code is not null)
+        {
+            var code = p.Add(q.Code);
+            cond += " and (" + string.Join(" or ", col.Codes.Select(column => $"{column} = {code}")) + ")";
+        }
+        if (q.System is not null) cond += $" and {col.System} = {p.Add(q.System)}";
+        return "(" + cond + ")";
     }
 
     private string NumberComposite(string raw, string name)

@@ -140,16 +140,21 @@ public sealed class TransactionProcessor(
             await Entry(e, async () =>
             {
                 var (type, id, query, _) = e.Target;
-                if (id is null)
+                StoredVersion previous;
+                if (id is not null)
+                {
+                    previous = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+                    if (previous.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
+                }
+                else
                 {
                     if (query is null) throw FhirException.BadRequest("A PATCH needs Type/id or Type?criteria in its URL.");
-                    var matches = await matcher.Match(type, query, baseUrl, ct);
+                    var matches = await matcher.Match(type, query, baseUrl, ct); // current, live versions
                     if (matches.Count == 0) throw FhirException.NotFound($"Conditional patch '{e.Url}' matches no {type}.");
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches more than one {type}.");
-                    id = matches[0].Id;
+                    previous = matches[0];
+                    id = previous.Id;
                 }
-                var previous = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
-                if (previous.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
                 CheckIfMatch(e, previous, type, id);
                 var patched = Patcher.ApplyEntry(previous.Json!, e.Resource);
                 Patcher.RequireSameIdentity(patched, type, id);
