@@ -76,7 +76,7 @@ public static partial class IngestBench
 
     private static async Task<(long, double)> RawInsert(string pg, int clients)
     {
-        await using var db = NpgsqlDataSource.Create(pg);
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg) { CommandTimeout = 0 }.ConnectionString); // maintenance-sized statements
         await using (var setup = db.CreateCommand("drop schema if exists bench_raw cascade; create schema bench_raw; " +
             string.Join(" ", Tables.Select(t => $"create table bench_raw.{t} (like fhir.{t} including all);"))))
             await setup.ExecuteNonQueryAsync();

@@ -15,7 +15,7 @@ public static class SearchBench
 
     public static async Task<int> Run(Args options, HttpClient http)
     {
-        await using var db = NpgsqlDataSource.Create(options.Pg);
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.Pg) { CommandTimeout = 0 }.ConnectionString); // analyze and sampling run long at 1M
         var size = await Scalar<long>(db, "select count(*) from fhir.mt_doc_resourcedoc where not deleted");
         Console.WriteLine($"data set: {size:N0} resources");
         await EnsureReferrals(db, http, options.Url);

@@ -11,6 +11,8 @@ public sealed class FhirException(int status, OperationOutcome outcome)
 {
     public int Status { get; } = status;
     public OperationOutcome Outcome { get; } = outcome;
+    /// <summary>Seconds after which a retry may succeed (503 and contention answers send Retry-After).</summary>
+    public int? RetryAfter { get; init; }
 
     public static FhirException Of(int status, OperationOutcome.IssueType code, string message, string? expression = null) =>
         new(status, Outcomes.Error(code, message, expression));
@@ -27,4 +29,10 @@ public sealed class FhirException(int status, OperationOutcome outcome)
     public static FhirException PreconditionFailed(string message) => Of(412, OperationOutcome.IssueType.Conflict, message);
 
     public static FhirException NotSupported(int status, string message) => Of(status, OperationOutcome.IssueType.NotSupported, message);
+
+    public static FhirException Unavailable(string message, int retryAfter = 5) =>
+        new(503, Outcomes.Error(OperationOutcome.IssueType.Transient, message)) { RetryAfter = retryAfter };
+
+    public static FhirException Busy(string message, int retryAfter = 1) =>
+        new(409, Outcomes.Error(OperationOutcome.IssueType.Conflict, message)) { RetryAfter = retryAfter };
 }

@@ -19,8 +19,22 @@ public static class Outcomes
 
     public static OperationOutcome.IssueComponent Issue(OperationOutcome.IssueSeverity severity, OperationOutcome.IssueType code, string message, string? expression)
     {
-        var issue = new OperationOutcome.IssueComponent { Severity = severity, Code = code, Diagnostics = message };
-        if (!string.IsNullOrEmpty(expression)) issue.Expression = [expression];
+        var issue = new OperationOutcome.IssueComponent { Severity = severity, Code = code, Diagnostics = Printable(message) };
+        if (!string.IsNullOrEmpty(expression)) issue.Expression = [Printable(expression)];
         return issue;
+    }
+
+    /// <summary>
+    /// Text safe to echo in any format: characters FHIR does not allow (which XML cannot even write) become U+FFFD,
+    /// and a message is cut at 2,000 characters.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (text.Length > 2000) text = text[..2000] + "…";
+        if (Formats.InputGuard.BadCharacter(text) < 0) return text;
+        var chars = text.ToCharArray();
+        for (var at = Formats.InputGuard.BadCharacter(text); at >= 0; at = Formats.InputGuard.BadCharacter(new string(chars)))
+            chars[at] = '\uFFFD';
+        return new string(chars);
     }
 }

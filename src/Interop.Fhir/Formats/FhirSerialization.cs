@@ -17,11 +17,15 @@ namespace Interop.Fhir.Formats;
 /// </summary>
 public static class FhirSerialization
 {
-    private static readonly FhirJsonDeserializer StrictJson = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
-    private static readonly FhirXmlDeserializer StrictXml = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    // Narrative is checked as FHIR's XHTML subset (no script, no event attributes...) whatever the format: one rule.
+    private static readonly FhirJsonDeserializer StrictJson = new(Strict());
+    private static readonly FhirXmlDeserializer StrictXml = new(Strict());
     private static readonly FhirJsonDeserializer TrustedJson = new(new DeserializerSettings().UsingMode(DeserializationMode.Ostrich));
     private static readonly BaseFhirJsonSerializer FhirJsonOut = new(ModelInfo.ModelInspector);
     private static readonly BaseFhirXmlSerializer FhirXmlOut = new(ModelInfo.ModelInspector);
+
+    private static DeserializerSettings Strict() =>
+        new DeserializerSettings().UsingMode(DeserializationMode.Strict, Hl7.Fhir.Validation.NarrativeValidationKind.FhirXhtml);
 
     // FHIR JSON is served as application/fhir+json, never embedded in HTML: keep non-ASCII text (names in
     // Chinese, accents) readable instead of \u-escaped.
@@ -36,19 +40,29 @@ public static class FhirSerialization
     public static Resource Parse(ReadOnlySpan<byte> body, FhirFormat format) =>
         format == FhirFormat.Json ? ParseJson(body) : ParseXml(body);
 
+    /// <summary>
+    /// Parses a request body. Nesting past <see cref="Limits.JsonDepth"/> is refused by the reader before the parser
+    /// recurses; anything else the parser cannot take (invalid UTF-8, unpaired surrogates, a list where an object
+    /// belongs, an abstract type...) is a 400 too: it can only be the input's fault.
+    /// </summary>
     public static Resource ParseJson(ReadOnlySpan<byte> body)
     {
         Resource? resource;
         IEnumerable<CodedException> issues;
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = Limits.JsonDepth });
         try
         {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
             StrictJson.TryDeserializeResource(ref reader, out resource, out issues);
         }
         catch (JsonException e)
         {
             throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
-                $"The body is not valid JSON: {e.Message}", e.LineNumber is { } line ? $"line {line + 1}" : null);
+                $"The body is not valid JSON: {e.Message}" + (reader.CurrentDepth >= Limits.JsonDepth - 1 ? $" (nesting is limited to {Limits.JsonDepth} levels)" : ""),
+                e.LineNumber is { } line ? $"line {line + 1}" : null);
+        }
+        catch (Exception e) when (e is not FhirException and not OperationCanceledException)
+        {
+            throw Unreadable(e, $"byte {reader.BytesConsumed}");
         }
         return Accept(resource, issues);
     }
@@ -59,6 +73,7 @@ public static class FhirSerialization
         IEnumerable<CodedException> issues;
         try
         {
+            CheckXmlDepth(body);
             using var stream = new MemoryStream(body.ToArray(), writable: false);
             using var reader = XmlReader.Create(stream, SafeXml);
             StrictXml.TryDeserializeResource(reader, out resource, out issues);
@@ -68,8 +83,29 @@ public static class FhirSerialization
             throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
                 $"The body is not valid XML: {e.Message}", $"line {e.LineNumber}, position {e.LinePosition}");
         }
+        catch (Exception e) when (e is not FhirException and not OperationCanceledException)
+        {
+            throw Unreadable(e, null);
+        }
         return Accept(resource, issues);
     }
+
+    // The SDK's XML parser recurses per element: refuse deep documents in a flat pass first.
+    private static void CheckXmlDepth(ReadOnlySpan<byte> body)
+    {
+        using var stream = new MemoryStream(body.ToArray(), writable: false);
+        using var reader = XmlReader.Create(stream, SafeXml);
+        while (reader.Read())
+            if (reader.Depth > Limits.XmlDepth)
+            {
+                var info = (IXmlLineInfo)reader;
+                throw FhirException.Of(400, OperationOutcome.IssueType.TooCostly,
+                    $"The XML body nests elements deeper than {Limits.XmlDepth} levels.", $"line {info.LineNumber}, position {info.LinePosition}");
+            }
+    }
+
+    private static FhirException Unreadable(Exception e, string? where) =>
+        FhirException.Of(400, OperationOutcome.IssueType.Structure, $"The body cannot be read as a FHIR resource: {e.Message}", where);
 
     private static Resource Accept(Resource? resource, IEnumerable<CodedException>? issues)
     {
@@ -97,7 +133,7 @@ public static class FhirSerialization
     public static Resource ParseStored(string json)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(bytes);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = Limits.StoredJsonDepth });
         TrustedJson.TryDeserializeResource(ref reader, out var resource, out _);
         return resource ?? throw new InvalidOperationException("Stored resource JSON could not be parsed.");
     }

@@ -64,8 +64,9 @@ public sealed partial class BulkImporter(TransactionProcessor processor, string 
                     state.MarkDone(key);
                     Interlocked.Increment(ref units);
                 }
-                catch (FhirException e)
+                catch (Exception x) when ((x as FhirException ?? DatabaseErrors.Classify(x)) is { } e)
                 {
+                    // A refused unit (or one the database could not take now) is reported and left for a resumed run.
                     var message = string.Join("; ", e.Outcome.Issue.Select(i => i.Diagnostics));
                     lock (failures) failures.Add(new ImportFailure(item.File, item.Replica, label, $"{e.Status}: {message}"));
                 }

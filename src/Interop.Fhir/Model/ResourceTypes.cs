@@ -3,11 +3,14 @@ using Interop.Fhir.Errors;
 
 namespace Interop.Fhir.Model;
 
-/// <summary>The concrete R4 resource types this server stores (all of them).</summary>
+/// <summary>
+/// The R4 resource types this server stores: every concrete one except Parameters, which R4 defines only as the
+/// body of operations ("no RESTful endpoint").
+/// </summary>
 public static class ResourceTypes
 {
     public static readonly IReadOnlySet<string> All = ModelInfo.SupportedResources
-        .Where(name => ModelInfo.GetTypeForFhirType(name) is { IsAbstract: false } t && typeof(Resource).IsAssignableFrom(t))
+        .Where(name => name != "Parameters" && ModelInfo.GetTypeForFhirType(name) is { IsAbstract: false } t && typeof(Resource).IsAssignableFrom(t))
         .ToHashSet(StringComparer.Ordinal);
 
     public static void Require(string type)

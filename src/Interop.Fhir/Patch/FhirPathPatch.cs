@@ -23,6 +23,7 @@ public static class FhirPathPatch
             var type = Part("type") ?? throw Bad(i, "has no type");
             var path = Part("path") ?? throw Bad(i, "has no path");
             var value = parts.FirstOrDefault(x => x.Name == "value")?.Value;
+            CheckPath(path, i);
             try
             {
                 switch (type)
@@ -49,10 +50,37 @@ public static class FhirPathPatch
                         throw Bad(i, $"type '{type}' is not one of add, insert, delete, replace, move");
                 }
             }
-            catch (Exception e) when (e is InvalidCastException or ArgumentException or InvalidOperationException or NotSupportedException or KeyNotFoundException)
+            catch (Exception e) when (e is not FhirException and not OperationCanceledException)
             {
                 throw FhirException.Of(422, OperationOutcome.IssueType.Processing, $"FHIRPath Patch operation {i} ({type} {path}) cannot be applied: {e.Message}", $"Parameters.parameter[{i}]");
             }
+        }
+    }
+
+    /// <summary>
+    /// Bounds the expression before it is compiled (the compiler recurses per bracket and per step, and a deep
+    /// enough expression would overflow the stack and end the process), then compiles it: a syntax error is a 400.
+    /// </summary>
+    private static void CheckPath(string path, int i)
+    {
+        if (path.Length > Limits.FhirPathLength)
+            throw Bad(i, $"has a path of {path.Length} characters; the limit is {Limits.FhirPathLength}");
+        int depth = 0, deepest = 0, steps = 0;
+        foreach (var c in path)
+        {
+            if (c is '(' or '[' or '{') deepest = Math.Max(deepest, ++depth);
+            else if (c is ')' or ']' or '}') depth--;
+            else if (c == '.') steps++;
+        }
+        if (deepest > Limits.FhirPathNesting) throw Bad(i, $"nests brackets {deepest} deep in its path; the limit is {Limits.FhirPathNesting}");
+        if (steps > Limits.FhirPathNesting * 4) throw Bad(i, $"has {steps} steps in its path; the limit is {Limits.FhirPathNesting * 4}");
+        try
+        {
+            SearchParamRegistry.Compiler.Compile(path);
+        }
+        catch (Exception e) when (e is not FhirException and not OperationCanceledException)
+        {
+            throw Bad(i, $"has a path that is not valid FHIRPath ('{path}'): {e.Message}");
         }
     }
 

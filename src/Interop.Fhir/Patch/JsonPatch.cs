@@ -7,23 +7,28 @@ namespace Interop.Fhir.Patch;
 /// <summary>JSON Patch (RFC 6902) applied to a resource's JSON: add, remove, replace, move, copy, test.</summary>
 public static class JsonPatch
 {
+    private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
+    private static readonly JsonDocumentOptions PatchDocument = new() { MaxDepth = Limits.JsonDepth, AllowDuplicateProperties = false };
+    private static readonly JsonDocumentOptions StoredDocument = new() { MaxDepth = Limits.StoredJsonDepth };
+
     public static string Apply(string resourceJson, ReadOnlySpan<byte> patchJson)
     {
         JsonArray operations;
         try
         {
-            operations = JsonNode.Parse(patchJson) as JsonArray ?? throw FhirException.BadRequest("A JSON Patch document is an array of operations.");
+            operations = JsonNode.Parse(patchJson, NodeOptions, PatchDocument) as JsonArray
+                         ?? throw FhirException.BadRequest("A JSON Patch document is an array of operations.");
         }
         catch (JsonException e)
         {
             throw FhirException.BadRequest($"The JSON Patch document is not valid JSON: {e.Message}");
         }
-        var document = JsonNode.Parse(resourceJson)!;
+        var document = JsonNode.Parse(resourceJson, NodeOptions, StoredDocument)!;
         for (var i = 0; i < operations.Count; i++)
         {
             var where = $"operation {i}";
-            if (operations[i] is not JsonObject op || op["op"]?.GetValue<string>() is not { } kind || op["path"]?.GetValue<string>() is not { } path)
-                throw FhirException.BadRequest($"JSON Patch {where} needs 'op' and 'path'.", $"[{i}]");
+            if (operations[i] is not JsonObject op || Text(op, "op") is not { } kind || Text(op, "path") is not { } path)
+                throw FhirException.BadRequest($"JSON Patch {where} needs 'op' and 'path' as strings.", $"[{i}]");
             try
             {
                 document = kind switch
@@ -34,16 +39,24 @@ public static class JsonPatch
                     "move" => Move(document, From(op, where), path),
                     "copy" => Add(document, path, Get(document, From(op, where)).DeepClone()),
                     "test" => Test(document, path, Value(op, where)),
-                    _ => throw FhirException.BadRequest($"JSON Patch {where}: unknown op '{kind}'.", $"[{i}].op"),
+                    _ => throw FhirException.BadRequest($"JSON Patch {where}: unknown op '{kind}' (add, remove, replace, move, copy, test).", $"[{i}].op"),
                 };
             }
             catch (PatchException e)
             {
                 throw FhirException.Of(e.Failed ? 412 : 400, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}): {e.Message}", $"[{i}]");
             }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+            {
+                throw FhirException.Of(400, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}) cannot be applied: {e.Message}", $"[{i}]");
+            }
         }
         return document.ToJsonString();
     }
+
+    /// <summary>A member that must be a string, or null when it is missing or of another JSON type.</summary>
+    private static string? Text(JsonObject op, string name) =>
+        op[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
 
     private sealed class PatchException(string message, bool failed = false) : Exception(message)
     {
@@ -54,7 +67,7 @@ public static class JsonPatch
         op.ContainsKey("value") ? op["value"]?.DeepClone() : throw FhirException.BadRequest($"JSON Patch {where} needs a 'value'.");
 
     private static string From(JsonObject op, string where) =>
-        op["from"]?.GetValue<string>() ?? throw FhirException.BadRequest($"JSON Patch {where} needs 'from'.");
+        Text(op, "from") ?? throw FhirException.BadRequest($"JSON Patch {where} needs 'from' as a string.");
 
     private static List<string> Tokens(string path)
     {

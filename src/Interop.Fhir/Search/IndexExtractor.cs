@@ -196,8 +196,9 @@ public static partial class IndexExtractor
                 DateTimeOffset start = FhirDates.MinValue, startHi = FhirDates.MinValue, end = FhirDates.MaxValue, endLo = FhirDates.MaxValue;
                 if (period.Start is { } s && FhirDates.TryParse(s, out var sLo, out var sHi)) (start, startHi) = (sLo, sHi);
                 if (period.End is { } e && FhirDates.TryParse(e, out var eLo, out var eHi)) (endLo, end) = (eLo, eHi);
-                // The hull of both ends: the period itself, and never an empty range for a reversed one (breaks per-1).
-                return (start < endLo ? start : endLo, end > startHi ? end : startHi);
+                // From the start's first instant to the end's last: {1990, 1990-06} ends with June 1990, not with 1990.
+                // A reversed period (it breaks per-1) becomes the hull of its ends, never an empty range.
+                return end > start ? (start, end) : (start < endLo ? start : endLo, end > startHi ? end : startHi);
             case Timing timing:
                 var events = timing.Event.Select(ev => FhirDates.TryParse(ev, out var l, out var h) ? (l, h) : ((DateTimeOffset, DateTimeOffset)?)null).OfType<(DateTimeOffset, DateTimeOffset)>().ToList();
                 if (timing.Repeat?.Bounds is Period bounds && DateRange(bounds) is { } b) events.Add(b);
@@ -245,7 +246,7 @@ public static partial class IndexExtractor
     private static string ContentText(string json)
     {
         var sb = new StringBuilder();
-        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(json), new System.Text.Json.JsonReaderOptions { MaxDepth = Errors.Limits.StoredJsonDepth });
         while (reader.Read())
             if (reader.TokenType == System.Text.Json.JsonTokenType.String) sb.Append(reader.GetString()).Append(' ');
         return sb.ToString();

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
+using Interop.Fhir.Formats;
 using Interop.Fhir.Model;
 
 namespace Interop.Fhir.Search;
@@ -21,6 +22,7 @@ public static class SearchQueryParser
         var query = new SearchQuery { Types = types, Count = defaultCount };
         foreach (var (name, value) in parameters)
         {
+            CheckParameter(name, value);
             if (Ignored.Contains(name)) continue;
             switch (name)
             {
@@ -68,7 +70,38 @@ public static class SearchQueryParser
                 query.Echo.Add(new(name, value));
             }
         }
+        if (query.Criteria.Count > Limits.SearchCriteria)
+            throw TooCostly($"The search has {query.Criteria.Count} criteria; the limit is {Limits.SearchCriteria}.", query.Criteria.Count.ToString(CultureInfo.InvariantCulture));
+        if (query.Includes.Count + query.RevIncludes.Count > Limits.Includes)
+            throw TooCostly($"The search has {query.Includes.Count + query.RevIncludes.Count} _include/_revinclude parameters; the limit is {Limits.Includes}.", "_include");
+        if (query.Sort.Count > Limits.SortKeys)
+            throw TooCostly($"_sort has {query.Sort.Count} keys; the limit is {Limits.SortKeys}.", "_sort");
         return query;
+    }
+
+    private static FhirException TooCostly(string message, string expression) =>
+        FhirException.Of(400, OperationOutcome.IssueType.TooCostly, message + " Narrow the search, or split it into several.", expression);
+
+    /// <summary>
+    /// Refuses, before any parsing or SQL, what no search can mean: characters FHIR does not allow (a NUL would also
+    /// break the database statement), more OR-ed values than the limit, chains and _has nested deeper than the limit.
+    /// </summary>
+    private static void CheckParameter(string name, string value)
+    {
+        InputGuard.CheckText(name, "a search parameter name");
+        InputGuard.CheckText(value, name);
+        var depth = Math.Max(name.Count(c => c == '.'), CountOf(name, "_has:"));
+        if (depth > Limits.ChainDepth)
+            throw TooCostly($"'{name}' chains or nests _has {depth} levels deep; the limit is {Limits.ChainDepth}.", name);
+        if (value.Count(c => c == ',') >= Limits.SearchValues)
+            throw TooCostly($"'{name}' has more than {Limits.SearchValues} comma-separated values; the limit is {Limits.SearchValues}.", name);
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
     }
 
     private static void Unknown(SearchQuery query, bool strict, string name, string message)
@@ -161,7 +194,7 @@ public static class SearchQueryParser
         [SearchParamType.Number] = ["missing"],
         [SearchParamType.Quantity] = ["missing"],
         [SearchParamType.Reference] = ["missing", "identifier"],
-        [SearchParamType.Uri] = ["below", "above", "missing"],
+        [SearchParamType.Uri] = ["below", "above", "contains", "missing"],
         [SearchParamType.Composite] = ["missing"],
         [SearchParamType.Special] = [],
     };

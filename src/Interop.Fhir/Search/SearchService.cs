@@ -23,7 +23,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     /// <summary>Included resources per search at most; past it an OperationOutcome warning says so.</summary>
     public int MaxIncluded { get; init; } = 1000;
 
-    public async Task<SearchResult> Search(SearchQuery query, string baseUrl, bool countOnly, CancellationToken ct)
+    /// <param name="unit">The unit of work to search in (conditional matches inside a write), or null for the search pool.</param>
+    public async Task<SearchResult> Search(SearchQuery query, string baseUrl, bool countOnly, CancellationToken ct, UnitOfWork? unit = null)
     {
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
@@ -32,8 +33,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         var where = filter.Where;
 
         int? total = null;
-        if (countOnly || query.Total == TotalMode.Accurate) total = await Count(where, p, ct);
-        else if (query.Total == TotalMode.Estimate) total = await Estimate(where, p, ct);
+        if (countOnly || query.Total == TotalMode.Accurate) total = await Count(where, p, unit, ct);
+        else if (query.Total == TotalMode.Estimate) total = await Estimate(where, p, unit, ct);
         if (countOnly) return new SearchResult([], total, null, null, warnings);
 
         // Sort keys (plus the key as the last tie-breaker) drive both ORDER BY and the keyset condition.
@@ -60,7 +61,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
                    $"from {SearchSql.ResourceTable} r where {pageWhere} order by {order} limit {p.Add(query.Count + 1)}";
 
         var rows = new List<(StoredVersion Version, string?[] SortValues)>();
-        await using (var cmd = db.CreateCommand(page))
+        await using (var cmd = Command(page, unit))
         {
             p.CopyTo(cmd);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -89,6 +90,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         await Include(query, hits, warnings, ct);
         return new SearchResult(hits, total, next, previous, warnings);
     }
+
+    private NpgsqlCommand Command(string sql, UnitOfWork? unit) => unit is null ? db.CreateCommand(sql) : new NpgsqlCommand(sql, unit.Connection);
 
     /// <summary>
     /// The WHERE clause over the resource table "r": <see cref="Filter.Where"/> in full; when every criterion is an
@@ -166,16 +169,16 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         _ => Convert.ToString(value, CultureInfo.InvariantCulture),
     };
 
-    private async Task<int> Count(string where, SqlParams p, CancellationToken ct)
+    private async Task<int> Count(string where, SqlParams p, UnitOfWork? unit, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"select count(*) from {SearchSql.ResourceTable} r where {where}");
+        await using var cmd = Command($"select count(*) from {SearchSql.ResourceTable} r where {where}", unit);
         p.CopyTo(cmd);
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 
-    private async Task<int> Estimate(string where, SqlParams p, CancellationToken ct)
+    private async Task<int> Estimate(string where, SqlParams p, UnitOfWork? unit, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"explain (format json) select 1 from {SearchSql.ResourceTable} r where {where}");
+        await using var cmd = Command($"explain (format json) select 1 from {SearchSql.ResourceTable} r where {where}", unit);
         p.CopyTo(cmd);
         var plan = (string)(await cmd.ExecuteScalarAsync(ct))!;
         return (int)JsonDocument.Parse(plan).RootElement[0].GetProperty("Plan").GetProperty("Plan Rows").GetDouble();

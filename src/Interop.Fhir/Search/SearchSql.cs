@@ -99,6 +99,8 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     private string Lookup(string type, string table, string param, string where) =>
         $"select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where})";
 
+    private static string B(string text) => IndexText.Bound(text);
+
     private static string Table(SearchParam param) => "ix_" + param.Table.ToString().ToLowerInvariant();
 
     private static string Or(IEnumerable<string> parts)
@@ -112,20 +114,20 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         switch (param.Type)
         {
             case SearchParamType.String:
-                var normalized = IndexExtractor.Normalize(value);
+                var normalized = B(IndexExtractor.Normalize(value));
                 return modifier switch
                 {
-                    "exact" => $"x.exact = {p.Add(value)}",
+                    "exact" => $"x.exact = {p.Add(B(value))}",
                     "contains" => $"x.value like {p.Add("%" + SearchValues.LikePrefix(normalized) + "%")}",
                     _ => $"x.value like {p.Add(SearchValues.LikePrefix(normalized) + "%")}",
                 };
             case SearchParamType.Token:
-                if (modifier == "text") return $"x.text like {p.Add(SearchValues.LikePrefix(IndexExtractor.Normalize(value)) + "%")}";
+                if (modifier == "text") return $"x.text like {p.Add(SearchValues.LikePrefix(B(IndexExtractor.Normalize(value))) + "%")}";
                 if (modifier == "of-type")
                 {
                     var parts = value.Split('|');
                     if (parts.Length != 3) throw FhirException.BadRequest($"':of-type' takes system|code|value, not '{value}'.", name);
-                    return $"(x.type_key = {p.Add(parts[0] + "|" + parts[1])} and x.code = {p.Add(parts[2])})";
+                    return $"(x.type_key = {p.Add(B(parts[0] + "|" + parts[1]))} and x.code = {p.Add(B(parts[2]))})";
                 }
                 return TokenCondition(value);
             case SearchParamType.Date:
@@ -140,9 +142,10 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
             case SearchParamType.Uri:
                 return modifier switch
                 {
-                    "below" => $"x.value like {p.Add(SearchValues.LikePrefix(value) + "%")}",
-                    "above" => $"{p.Add(value)} like (x.value || '%')",
-                    _ => $"x.value = {p.Add(value)}",
+                    "below" => $"x.value like {p.Add(SearchValues.LikePrefix(B(value)) + "%")}",
+                    "above" => $"{p.Add(B(value))} like (x.value || '%')",
+                    "contains" => $"x.value like {p.Add("%" + SearchValues.LikePrefix(B(value)) + "%")}",
+                    _ => $"x.value = {p.Add(B(value))}",
                 };
             case SearchParamType.Composite:
                 return CompositeCondition(param, value, name);
@@ -154,6 +157,8 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     private string TokenCondition(string value)
     {
         var (hasSystem, system, code) = SearchValues.Token(value);
+        system = IndexText.Bound(system);
+        code = IndexText.Bound(code);
         if (!hasSystem) return $"x.code = {p.Add(code)}";
         if (code is null) return system is null ? "true" : $"x.system = {p.Add(system)}";
         return system is null
@@ -165,7 +170,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     {
         if (value.StartsWith(baseUrl + "/", StringComparison.Ordinal) && baseUrl != "") value = value[(baseUrl.Length + 1)..];
         if (value.Contains("://") || value.StartsWith("urn:", StringComparison.Ordinal))
-            return $"x.url = {p.Add(value)}";
+            return $"x.url = {p.Add(B(value))}";
         var parts = value.Split('/');
         if (typeModifier is not null)
             return parts.Length == 1 ? $"x.target_key = {p.Add(typeModifier + "/" + value)}" : $"x.target_key = {p.Add(value)}";
@@ -212,7 +217,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         return prefix switch
         {
             "eq" when rangeIndex => $"tstzrange(x.lo, x.hi, '[)') <@ tstzrange({A(slo)}, {A(shi)}, '[)')",
-            "ap" when rangeIndex => Overlaps(slo - ApGap(slo), shi + ApGap(slo)),
+            "ap" when rangeIndex => Overlaps(Shift(slo, -ApGap(slo)), Shift(shi, ApGap(slo))),
             "eq" => $"({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "ne" => $"not ({lo} >= {A(slo)} and {hi} <= {A(shi)})",
             "gt" => $"{hi} > {A(shi)}",
@@ -232,8 +237,14 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
     private static string Approximately(DateTimeOffset slo, DateTimeOffset shi, string lo, string hi, Func<DateTimeOffset, string> a)
     {
         var gap = ApGap(slo);
-        return $"({lo} < {a(shi + gap)} and {hi} > {a(slo - gap)})";
+        return $"({lo} < {a(Shift(shi, gap))} and {hi} > {a(Shift(slo, -gap))})";
     }
+
+    // Moves an instant, stopping at the ends of what DateTimeOffset can hold (years 1 and 9999).
+    private static DateTimeOffset Shift(DateTimeOffset at, TimeSpan by) =>
+        by > TimeSpan.Zero && at > DateTimeOffset.MaxValue - by ? DateTimeOffset.MaxValue
+        : by < TimeSpan.Zero && at < DateTimeOffset.MinValue - by ? DateTimeOffset.MinValue
+        : at + by;
 
     private string NumberCondition(string prefix, decimal value, decimal lo, decimal hi, string column)
     {
@@ -246,8 +257,15 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
             "lt" or "eb" => $"{column} < {A(value)}",
             "ge" => $"{column} >= {A(value)}",
             "le" => $"{column} <= {A(value)}",
-            _ => $"({column} >= {A(value - Math.Abs(value) * 0.1m)} and {column} <= {A(value + Math.Abs(value) * 0.1m)})",
+            _ => $"({column} >= {A(Approx(value, -1))} and {column} <= {A(Approx(value, 1))})",
         };
+    }
+
+    // ap: within 10 % of the value, stopping at the ends of decimal's range.
+    private static decimal Approx(decimal value, int sign)
+    {
+        try { return value + sign * Math.Abs(value) * 0.1m; }
+        catch (OverflowException) { return sign > 0 ? decimal.MaxValue : decimal.MinValue; }
     }
 
     private string CompositeCondition(SearchParam param, string value, string name)
@@ -255,13 +273,14 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         var parts = value.Split('$');
         if (parts.Length != 2) throw FhirException.BadRequest($"Composite '{name}' takes two values joined by $, not '{value}'.", name);
         var (hasSystem, system, code) = SearchValues.Token(parts[0]);
+        (system, code) = (IndexText.Bound(system), IndexText.Bound(code));
         var first = hasSystem && system is not null ? $"x.system = {p.Add(system)} and x.code = {p.Add(code)}" : $"x.code = {p.Add(code)}";
         var second = param.Components[1].Type switch
         {
             SearchParamType.Quantity => QuantityCondition(parts[1], name, QuantityColumns.Composite),
             SearchParamType.Number => NumberComposite(parts[1], name),
             SearchParamType.Date => DateCondition(parts[1], "x.v_lo", "x.v_hi", name),
-            SearchParamType.String => $"x.v_text like {p.Add(SearchValues.LikePrefix(IndexExtractor.Normalize(parts[1])) + "%")}",
+            SearchParamType.String => $"x.v_text like {p.Add(SearchValues.LikePrefix(B(IndexExtractor.Normalize(parts[1]))) + "%")}",
             _ => TokenCondition(parts[1]).Replace("x.system", "x.v_system").Replace("x.code", "x.v_code"),
         };
         return $"({first} and {second})";
@@ -287,10 +306,10 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         var cond = NumberCondition(q.Prefix, q.Value, q.Lo, q.Hi, col.Value);
         if (q.Code is not null)
         {
-            var code = p.Add(q.Code);
+            var code = p.Add(B(q.Code));
             cond += " and (" + string.Join(" or ", col.Codes.Select(column => $"{column} = {code}")) + ")";
         }
-        if (q.System is not null) cond += $" and {col.System} = {p.Add(q.System)}";
+        if (q.System is not null) cond += $" and {col.System} = {p.Add(B(q.System))}";
         return "(" + cond + ")";
     }
 

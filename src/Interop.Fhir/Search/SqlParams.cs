@@ -10,6 +10,8 @@ public sealed class SqlParams
 
     public string Add(object? value)
     {
+        // The last line of defence: a NUL (or any character FHIR refuses) in a text parameter fails the statement.
+        if (value is string text) Formats.InputGuard.CheckText(text, "a search value");
         List.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
         return "$" + List.Count;
     }

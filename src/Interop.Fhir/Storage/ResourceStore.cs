@@ -19,10 +19,10 @@ public sealed record WriteContext(string Writer)
 /// the new immutable version row and the current-state row are saved together. Two writers that compute
 /// the same next version collide on the version row's primary key, so exactly one of them wins.
 /// </summary>
-public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db)
+public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db, StorageOptions options)
 {
     // Writers racing on one resource without If-Match retry on the new current version, with jitter.
-    private const int MaxRetries = 30;
+    public const int MaxRetries = 30;
 
     [GeneratedRegex(@"^[A-Za-z0-9\-\.]{1,64}$")]
     private static partial Regex IdPattern();
@@ -84,7 +84,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         }
     }
 
-    private static Task Backoff(int attempt, CancellationToken ct) =>
+    public static Task Backoff(int attempt, CancellationToken ct) =>
         Task.Delay(Random.Shared.Next(1, 2 + Math.Min(attempt, 10) * 3), ct);
 
     private static void CheckPrecondition(StoredVersion? current, int? ifMatch, string type, string id)
@@ -96,6 +96,11 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     }
 
     public WriteBatch Begin() => new(store.LightweightSession());
+
+    /// <summary>A unit of work: one connection and transaction for reads, searches, locks and the write.</summary>
+    public Task<UnitOfWork> BeginUnit(CancellationToken ct) => UnitOfWork.Begin(db, options, ct);
+
+    public WriteBatch Begin(UnitOfWork unit) => unit.Batch(store);
 
     private async Task<StoredVersion> Save(Resource resource, StoredVersion? previous, string method, WriteContext context, CancellationToken ct)
     {
@@ -121,10 +126,11 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     }
     // ------------------------------------------------------------------ reads (raw SQL, no Marten deserialisation)
 
-    public async Task<StoredVersion?> ReadCurrent(string type, string id, CancellationToken ct)
+    /// <param name="unit">The unit of work to read in (its connection and transaction), or null for a pooled connection.</param>
+    public async Task<StoredVersion?> ReadCurrent(string type, string id, CancellationToken ct, UnitOfWork? unit = null)
     {
-        await using var cmd = db.CreateCommand(
-            $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json' from {StorageSetup.CurrentTable} where id = $1");
+        var sql = $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json' from {StorageSetup.CurrentTable} where id = $1";
+        await using var cmd = unit is null ? db.CreateCommand(sql) : new NpgsqlCommand(sql, unit.Connection);
         cmd.Parameters.AddWithValue($"{type}/{id}");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;

@@ -5,6 +5,15 @@ using Npgsql;
 
 namespace Interop.Fhir.Storage;
 
+/// <summary>Storage settings, read from the "Fhir" configuration section.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>How long one search statement may run before PostgreSQL stops it (503).</summary>
+    public int SearchTimeoutSeconds { get; set; } = 30;
+    /// <summary>How long a write waits for a lock another request holds before it gives up (409, retry).</summary>
+    public int LockTimeoutSeconds { get; set; } = 10;
+}
+
 public static class StorageSetup
 {
     public const string Schema = "fhir";
@@ -17,8 +26,10 @@ public static class StorageSetup
     /// Registers Marten (schema created or migrated at start), the raw Npgsql data source used for the hot
     /// read paths, and the resource store.
     /// </summary>
-    public static IServiceCollection AddFhirStorage(this IServiceCollection services, string connectionString)
+    public static IServiceCollection AddFhirStorage(this IServiceCollection services, string connectionString, StorageOptions? options = null)
     {
+        options ??= new StorageOptions();
+        services.AddSingleton(options);
         var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = "interop" };
         // The same few statements run all the time: let Npgsql prepare them (saves parse/plan per call),
         // and skip the session reset on return to the pool (we never change session state).
@@ -34,7 +45,11 @@ public static class StorageSetup
         searchBuilder.ConnectionStringBuilder.NoResetOnClose = true;
         // Half the connections of the main pool on top of it: both together stay well inside max_connections.
         searchBuilder.ConnectionStringBuilder.MaxPoolSize = Math.Max(10, builder.ConnectionStringBuilder.MaxPoolSize / 2);
-        searchBuilder.ConnectionStringBuilder.Options = (searchBuilder.ConnectionStringBuilder.Options + " -c plan_cache_mode=force_custom_plan").Trim();
+        // A search may run for SearchTimeoutSeconds; PostgreSQL stops it then (503), and the client-side timeout
+        // sits a little above so that the server's cancellation, which leaves the connection usable, comes first.
+        searchBuilder.ConnectionStringBuilder.Options = (searchBuilder.ConnectionStringBuilder.Options +
+            $" -c plan_cache_mode=force_custom_plan -c statement_timeout={options.SearchTimeoutSeconds * 1000}").Trim();
+        searchBuilder.ConnectionStringBuilder.CommandTimeout = options.SearchTimeoutSeconds + 5;
         services.AddKeyedSingleton(SearchDatabase, searchBuilder.Build());
         services.AddMarten(options => ConfigureMarten(options, dataSource))
             .UseLightweightSessions()
@@ -42,6 +57,7 @@ public static class StorageSetup
         services.AddSingleton<ResourceStore>();
         services.AddSingleton<Search.SearchService>();
         services.AddSingleton<Transactions.ConditionalMatcher>();
+        services.AddSingleton<Transactions.ConditionalLocks>();
         services.AddSingleton<Transactions.TransactionProcessor>();
         services.AddSingleton<Patients.PatientMatcher>();
         services.AddSingleton<Patients.PatientMerge>();

@@ -17,6 +17,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
     {
+        InputGuard.CheckResource(resource);
         var type = resource.TypeName;
         var key = $"{type}/{resource.Id}";
         if (!_keys.Add(key)) throw Errors.FhirException.BadRequest($"{key} is written twice in one transaction.");

@@ -1,44 +1,75 @@
-using Npgsql;
+using Interop.Fhir.Errors;
 
 namespace Interop.Fhir.Transactions;
 
 /// <summary>
-/// PostgreSQL advisory locks that serialise conditional operations on the same criteria (across connections
-/// and server processes): a conditional create searches and inserts while holding the lock, so two identical
-/// requests at once produce exactly one resource. Held on a dedicated connection until disposed, after the
-/// write has committed.
+/// In-process queues for conditional operations on the same criteria: identical requests wait here, in memory,
+/// for a bounded time instead of each holding a pooled database connection while it waits. Across server
+/// processes the unit of work's advisory lock on the same key serialises them.
 /// </summary>
-public sealed class ConditionalLocks : IAsyncDisposable
+public sealed class ConditionalLocks
 {
-    private const int Namespace = 4242002;
-    private NpgsqlConnection? _connection;
+    private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
 
-    private ConditionalLocks() { }
-
-    public static async Task<ConditionalLocks> Acquire(NpgsqlDataSource db, IEnumerable<string> keys, CancellationToken ct)
+    private sealed class Gate
     {
-        var locks = new ConditionalLocks();
-        var ordered = keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(); // one order: no deadlocks
-        if (ordered.Length == 0) return locks;
-        locks._connection = await db.OpenConnectionAsync(ct);
-        await using var cmd = new NpgsqlCommand("select pg_advisory_lock($1, hashtext(k)) from unnest($2::text[]) with ordinality as t(k, n) order by n", locks._connection);
-        cmd.Parameters.AddWithValue(Namespace);
-        cmd.Parameters.AddWithValue(ordered);
-        await cmd.ExecuteNonQueryAsync(ct);
-        return locks;
+        public readonly SemaphoreSlim Semaphore = new(1, 1);
+        public int Users;
     }
 
-    public async ValueTask DisposeAsync()
+    public async Task<IAsyncDisposable> Acquire(IEnumerable<string> keys, TimeSpan timeout, CancellationToken ct)
     {
-        if (_connection is null) return;
+        var held = new Held(this);
         try
         {
-            await using var cmd = new NpgsqlCommand("select pg_advisory_unlock_all()", _connection);
-            await cmd.ExecuteNonQueryAsync();
+            foreach (var key in keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)) // one order: no deadlocks
+            {
+                var gate = Enter(key);
+                var entered = false;
+                try { entered = await gate.Semaphore.WaitAsync(timeout, ct); }
+                finally { if (!entered) Leave(key, release: false); }
+                if (!entered)
+                    throw FhirException.Busy($"Another request with the same conditional criteria ({key}) has been running for over {timeout.TotalSeconds:0} s; nothing was stored. Retry.");
+                held.Keys.Add(key);
+            }
+            return held;
         }
-        finally
+        catch
         {
-            await _connection.DisposeAsync();
+            await held.DisposeAsync();
+            throw;
+        }
+    }
+
+    private Gate Enter(string key)
+    {
+        lock (_gates)
+        {
+            if (!_gates.TryGetValue(key, out var gate)) _gates[key] = gate = new Gate();
+            gate.Users++;
+            return gate;
+        }
+    }
+
+    private void Leave(string key, bool release)
+    {
+        lock (_gates)
+        {
+            var gate = _gates[key];
+            if (release) gate.Semaphore.Release();
+            if (--gate.Users == 0) _gates.Remove(key);
+        }
+    }
+
+    private sealed class Held(ConditionalLocks owner) : IAsyncDisposable
+    {
+        public readonly List<string> Keys = [];
+
+        public ValueTask DisposeAsync()
+        {
+            foreach (var key in Keys) owner.Leave(key, release: true);
+            Keys.Clear();
+            return ValueTask.CompletedTask;
         }
     }
 }

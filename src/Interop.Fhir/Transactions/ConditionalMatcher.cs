@@ -8,13 +8,13 @@ namespace Interop.Fhir.Transactions;
 public sealed class ConditionalMatcher(SearchService search)
 {
     /// <summary>Up to <paramref name="limit"/> + 1 current matches (enough to tell 0, 1 and many apart).</summary>
-    public async Task<IReadOnlyList<StoredVersion>> Match(string type, string query, string baseUrl, CancellationToken ct, int limit = 1)
+    public async Task<IReadOnlyList<StoredVersion>> Match(string type, string query, string baseUrl, UnitOfWork? unit, CancellationToken ct, int limit = 1)
     {
         var pairs = Parse(query);
         if (pairs.Count == 0) throw FhirException.BadRequest($"A conditional operation on {type} needs search criteria.");
         var parsed = SearchQueryParser.Parse([type], pairs, strict: true, limit + 1, limit + 1);
         parsed.Total = TotalMode.None;
-        var result = await search.Search(parsed, baseUrl, countOnly: false, ct);
+        var result = await search.Search(parsed, baseUrl, countOnly: false, ct, unit);
         return result.Hits.Where(h => !h.Included).Select(h => h.Version).ToList();
     }
 
@@ -27,7 +27,7 @@ public sealed class ConditionalMatcher(SearchService search)
             .Select(part =>
             {
                 var eq = part.IndexOf('=');
-                string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
+                static string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
                 return eq < 0 ? new KeyValuePair<string, string>(Decode(part), "") : new(Decode(part[..eq]), Decode(part[(eq + 1)..]));
             }).ToList();
 }

@@ -5,7 +5,7 @@ using Interop.Fhir.Patch;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using Microsoft.Extensions.Logging;
 
 namespace Interop.Fhir.Transactions;
 
@@ -16,23 +16,33 @@ namespace Interop.Fhir.Transactions;
 /// conditional references are replaced by the assigned or matched ids in every reference of every entry.
 /// </summary>
 public sealed class TransactionProcessor(
-    ResourceStore store, ConditionalMatcher matcher, SearchService search, NpgsqlDataSource db, IOptions<TransactionOptions> options)
+    ResourceStore store, ConditionalMatcher matcher, SearchService search, ConditionalLocks criteriaLocks,
+    StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log)
 {
     private bool AllowMultipleDelete => options.Value.AllowMultipleDelete;
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = 10;
 
     public async Task<List<EntryOutcome>> Transaction(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
     {
-        await using var locks = await ConditionalLocks.Acquire(db, entries.Select(LockKey).OfType<string>(), ct);
+        if (entries.Count == 0) return [];
+        if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.HEAD) is { } unsupported)
+            throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
+        // Identical conditional requests queue in memory first, then (across processes) on an advisory lock.
+        var criteria = entries.Select(LockKey).OfType<string>().ToList();
+        await using var queued = await criteriaLocks.Acquire(criteria, TimeSpan.FromSeconds(storage.LockTimeoutSeconds), ct);
+        List<EntryOutcome?> outcomes;
         for (var attempt = 1; ; attempt++)
         {
             // Each attempt works on fresh copies: ids and references are rewritten in place.
             var copies = entries.Select(e => e with { Resource = (Resource?)e.Resource?.DeepCopy() }).ToList();
             try
             {
-                return await TransactionOnce(copies, context, baseUrl, ct);
+                await using var unit = await store.BeginUnit(ct);
+                await unit.Lock(UnitOfWork.CriteriaLocks, criteria, ct);
+                outcomes = await TransactionOnce(copies, unit, context, baseUrl, ct);
+                break;
             }
-            catch (Exception e) when (ResourceStore.IsVersionCollision(e) && attempt < MaxAttempts && entries.All(x => x.IfMatch is null))
+            catch (Exception e) when (attempt < MaxAttempts && (DatabaseErrors.IsRetryable(e) || ResourceStore.IsVersionCollision(e) && entries.All(x => x.IfMatch is null)))
             {
                 await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
             }
@@ -41,12 +51,22 @@ public sealed class TransactionProcessor(
                 // With If-Match the client named the version it expects: another writer won, so 412 as for a plain update.
                 if (entries.Any(x => x.IfMatch is not null))
                     throw FhirException.PreconditionFailed("A resource was changed by another request at the same time (If-Match); nothing was stored.");
-                throw FhirException.Of(409, OperationOutcome.IssueType.Conflict, "A resource in the transaction was changed by another request at the same time; nothing was stored. Retry.");
+                throw FhirException.Busy("A resource in the transaction was changed by other requests at the same time; nothing was stored. Retry.");
             }
         }
+        // GET entries run after the commit, on a connection of their own (the unit's is back in the pool).
+        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.GET))
+        {
+            try { outcomes[e.Index] = await Get(e, baseUrl, ct); }
+            catch (FhirException x) { outcomes[e.Index] = new EntryOutcome(e.Index, StatusText(x.Status), Outcome: x.Outcome); }
+        }
+        return entries.Select(e => outcomes[e.Index] ?? new EntryOutcome(e.Index, "200 OK")).ToList();
     }
 
-    /// <summary>Each entry as its own transaction; failures become that entry's OperationOutcome.</summary>
+    /// <summary>
+    /// Each entry as its own transaction; every failure, including one the database reports, becomes that entry's
+    /// status and OperationOutcome, and the other entries go on.
+    /// </summary>
     public async Task<List<EntryOutcome>> Batch(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
     {
         var outcomes = new List<EntryOutcome>();
@@ -56,9 +76,16 @@ public sealed class TransactionProcessor(
             {
                 outcomes.Add((await Transaction([entry], context, baseUrl, ct))[0]);
             }
-            catch (FhirException e)
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                outcomes.Add(new EntryOutcome(entry.Index, StatusText(e.Status), Outcome: e.Outcome));
+                var failure = e as FhirException ?? DatabaseErrors.Classify(e);
+                if (failure is null)
+                {
+                    log.LogError("Batch {Entry} failed unexpectedly: {Error}\n{StackTrace}", entry.Label,
+                        DatabaseErrors.Find<Npgsql.NpgsqlException>(e) is null ? e.Message : DatabaseErrors.Describe(e), e.StackTrace);
+                    failure = FhirException.Of(500, OperationOutcome.IssueType.Exception, $"Bundle {entry.Label} failed unexpectedly; the other entries were processed.");
+                }
+                outcomes.Add(new EntryOutcome(entry.Index, StatusText(failure.Status), Outcome: failure.Outcome));
             }
         }
         return outcomes;
@@ -72,22 +99,20 @@ public sealed class TransactionProcessor(
         return null;
     }
 
-    private async Task<List<EntryOutcome>> TransactionOnce(List<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    /// <summary>Resolves, checks and writes every non-GET entry in <paramref name="unit"/>, then commits it.</summary>
+    private async Task<List<EntryOutcome?>> TransactionOnce(List<EntryRequest> entries, UnitOfWork unit, WriteContext context, string baseUrl, CancellationToken ct)
     {
-        if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.HEAD) is { } unsupported)
-            throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
         var outcomes = new EntryOutcome?[entries.Max(e => e.Index) + 1]; // batch entries keep their bundle index
         var ids = new Dictionary<string, string>(StringComparer.Ordinal); // fullUrl -> Type/id
         var writes = new List<(EntryRequest Entry, StoredVersion? Previous, string Method)>();
-        await using var batch = store.Begin();
+        var deletes = new List<(EntryRequest Entry, StoredVersion Current)>();
 
         foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.DELETE))
             await Entry(e, async () =>
             {
-                foreach (var (slot, current) in await DeleteTargets(e, baseUrl, ct))
-                    outcomes[slot] = current is null || current.Deleted
-                        ? new EntryOutcome(e.Index, "204 No Content")
-                        : new EntryOutcome(e.Index, "204 No Content", batch.Tombstone(current, context));
+                outcomes[e.Index] = new EntryOutcome(e.Index, "204 No Content");
+                foreach (var current in await DeleteTargets(e, baseUrl, unit, ct))
+                    if (current is { Deleted: false }) deletes.Add((e, current));
             }, e.Index);
 
         foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.POST))
@@ -97,7 +122,7 @@ public sealed class TransactionProcessor(
                 RequireType(e, type);
                 if (!string.IsNullOrEmpty(e.IfNoneExist))
                 {
-                    var matches = await matcher.Match(type, e.IfNoneExist, baseUrl, ct);
+                    var matches = await matcher.Match(type, e.IfNoneExist, baseUrl, unit, ct);
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"If-None-Exist '{e.IfNoneExist}' matches more than one {type}.");
                     if (matches.Count == 1)
                     {
@@ -119,7 +144,7 @@ public sealed class TransactionProcessor(
                 if (id is null)
                 {
                     if (query is null) throw FhirException.BadRequest("A PUT needs Type/id or Type?criteria in its URL.");
-                    var matches = await matcher.Match(type, query, baseUrl, ct);
+                    var matches = await matcher.Match(type, query, baseUrl, unit, ct);
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional update '{e.Url}' matches more than one {type}.");
                     id = matches.Count == 1 ? matches[0].Id : e.Resource!.Id ?? ResourceStore.NewId();
                     if (matches.Count == 1 && e.Resource!.Id is { } bodyId && bodyId != id)
@@ -129,7 +154,7 @@ public sealed class TransactionProcessor(
                     throw FhirException.BadRequest($"The id in the body ('{given}') does not match the id in the URL ('{id}').", $"{type}.id");
                 if (!ResourceStore.IsValidId(id)) throw FhirException.BadRequest($"'{id}' is not a valid resource id ([A-Za-z0-9-.]{{1,64}}).", $"{type}.id");
                 e.Resource.Id = id;
-                var previous = await store.ReadCurrent(type, id, ct);
+                var previous = await store.ReadCurrent(type, id, ct, unit);
                 CheckIfMatch(e, previous, type, id);
                 if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
                 writes.Add((e, previous, "PUT"));
@@ -143,13 +168,13 @@ public sealed class TransactionProcessor(
                 StoredVersion previous;
                 if (id is not null)
                 {
-                    previous = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+                    previous = await store.ReadCurrent(type, id, ct, unit) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
                     if (previous.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
                 }
                 else
                 {
                     if (query is null) throw FhirException.BadRequest("A PATCH needs Type/id or Type?criteria in its URL.");
-                    var matches = await matcher.Match(type, query, baseUrl, ct); // current, live versions
+                    var matches = await matcher.Match(type, query, baseUrl, unit, ct); // current, live versions
                     if (matches.Count == 0) throw FhirException.NotFound($"Conditional patch '{e.Url}' matches no {type}.");
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches more than one {type}.");
                     previous = matches[0];
@@ -163,38 +188,43 @@ public sealed class TransactionProcessor(
             }, e.Index);
 
         foreach (var (e, _, _) in writes)
-            await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, ct), e.Index);
+            await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, unit, ct), e.Index);
 
+        // Rows are written only under advisory locks on their keys, taken in one sorted order: two transactions that
+        // touch the same resources in different orders queue instead of deadlocking. A version read before the lock
+        // that is no longer current collides on the version row, and the caller retries.
+        var keys = writes.Select(w => $"{w.Entry.Resource!.TypeName}/{w.Entry.Resource.Id}").Concat(deletes.Select(d => d.Current.Key)).ToList();
+        if (keys.Count > 1) await unit.Lock(UnitOfWork.KeyLocks, keys, ct);
+        await using var batch = store.Begin(unit);
+        foreach (var (e, current) in deletes)
+            await Entry(e, () => { outcomes[e.Index] = new EntryOutcome(e.Index, "204 No Content", batch.Tombstone(current, context)); return Task.CompletedTask; }, e.Index);
         foreach (var (e, previous, method) in writes)
-        {
-            var saved = batch.Put(e.Resource!, previous, method, context);
-            outcomes[e.Index] = new EntryOutcome(e.Index, previous is null || previous.Deleted ? "201 Created" : "200 OK", saved);
-        }
+            await Entry(e, () =>
+            {
+                var saved = batch.Put(e.Resource!, previous, method, context);
+                outcomes[e.Index] = new EntryOutcome(e.Index, previous is null || previous.Deleted ? "201 Created" : "200 OK", saved);
+                return Task.CompletedTask;
+            }, e.Index);
         if (!batch.IsEmpty) await batch.Commit(ct);
-
-        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.GET))
-        {
-            try { outcomes[e.Index] = await Get(e, baseUrl, ct); }
-            catch (FhirException x) { outcomes[e.Index] = new EntryOutcome(e.Index, StatusText(x.Status), Outcome: x.Outcome); }
-        }
-        return entries.Select(e => outcomes[e.Index] ?? new EntryOutcome(e.Index, "200 OK")).ToList();
+        await unit.Commit(ct);
+        return [.. outcomes];
     }
 
-    private async Task<List<(int, StoredVersion?)>> DeleteTargets(EntryRequest e, string baseUrl, CancellationToken ct)
+    private async Task<IReadOnlyList<StoredVersion>> DeleteTargets(EntryRequest e, string baseUrl, UnitOfWork unit, CancellationToken ct)
     {
         var (type, id, query, _) = e.Target;
         if (id is not null)
         {
-            var current = await store.ReadCurrent(type, id, ct) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
+            var current = await store.ReadCurrent(type, id, ct, unit) ?? throw FhirException.NotFound($"{type}/{id} does not exist.");
             CheckIfMatch(e, current, type, id);
-            return [(e.Index, current)];
+            return [current];
         }
         if (query is null) throw FhirException.BadRequest("A DELETE needs Type/id or Type?criteria in its URL.");
-        var matches = await matcher.Match(type, query, baseUrl, ct, limit: AllowMultipleDelete ? 1000 : 1);
+        var matches = await matcher.Match(type, query, baseUrl, unit, ct, limit: AllowMultipleDelete ? 1000 : 1);
         if (matches.Count > 1 && !AllowMultipleDelete)
             throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than one {type}; deleting several is switched off (Fhir:AllowMultipleDelete).");
         if (matches.Count > 1000) throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than 1000 resources.");
-        return matches.Count == 0 ? [(e.Index, null)] : matches.Select(m => (e.Index, (StoredVersion?)m)).ToList();
+        return matches;
     }
 
     private async Task<EntryOutcome> Get(EntryRequest e, string baseUrl, CancellationToken ct)
@@ -229,7 +259,7 @@ public sealed class TransactionProcessor(
     }
 
     /// <summary>Replaces fullUrl references by the assigned ids and resolves conditional references.</summary>
-    private async Task RewriteReferences(Resource resource, Dictionary<string, string> ids, string baseUrl, CancellationToken ct)
+    private async Task RewriteReferences(Resource resource, Dictionary<string, string> ids, string baseUrl, UnitOfWork unit, CancellationToken ct)
     {
         foreach (var reference in References(resource))
         {
@@ -239,7 +269,7 @@ public sealed class TransactionProcessor(
             var q = value.IndexOf('?');
             if (q > 0 && Model.ResourceTypes.All.Contains(value[..q]))
             {
-                var matches = await matcher.Match(value[..q], value[(q + 1)..], baseUrl, ct);
+                var matches = await matcher.Match(value[..q], value[(q + 1)..], baseUrl, unit, ct);
                 if (matches.Count != 1)
                     throw FhirException.PreconditionFailed($"Conditional reference '{value}' matches {(matches.Count == 0 ? "no" : "more than one")} resource; it must match exactly one.");
                 reference.Reference = matches[0].Key;

@@ -22,7 +22,9 @@ public static class CommandLine
             return 2;
         }
         builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // a progress line, not start-up chatter
-        builder.Services.AddFhirStorage(connectionString);
+        // Maintenance statements (purges, index builds, large transactions) may run for minutes: no command timeout.
+        connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
+        builder.Services.AddFhirStorage(connectionString, builder.Configuration.GetSection("Fhir").Get<StorageOptions>() ?? new StorageOptions());
         using var host = builder.Build();
         await host.StartAsync(); // migrates the schema, creates the index tables
         var services = host.Services;

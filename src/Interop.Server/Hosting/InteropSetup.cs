@@ -2,6 +2,7 @@ using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 using Interop.Server.Rest;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Interop.Server.Hosting;
@@ -16,9 +17,17 @@ public static class InteropSetup
                 "No database configured: set ConnectionStrings__Interop, or start the server with ./interop.sh serve, which runs a private PostgreSQL.");
 
         builder.Services.Configure<FhirOptions>(builder.Configuration.GetSection("Fhir"));
-        // The FHIR layer enforces its own body limit (413 with an OperationOutcome).
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
-        builder.Services.AddFhirStorage(connectionString);
+        builder.Services.AddSingleton<IPostConfigureOptions<FhirOptions>, BaseUrlSetup>();
+        // The FHIR layer enforces its own body, URL and header limits (413/414/431 with an OperationOutcome):
+        // Kestrel's sit above them so that it does not answer first with an empty body.
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null;
+            k.Limits.MaxRequestLineSize = 8 * Interop.Fhir.Errors.Limits.RequestTarget;
+            k.Limits.MaxRequestHeadersTotalSize = 2 * Interop.Fhir.Errors.Limits.RequestHeaders;
+            k.Limits.MaxRequestHeaderCount = 10 * Interop.Fhir.Errors.Limits.RequestHeaderCount;
+        });
+        builder.Services.AddFhirStorage(connectionString, builder.Configuration.GetSection("Fhir").Get<StorageOptions>() ?? new StorageOptions());
         builder.Services.PostConfigure<TransactionOptions>(o =>
             o.AllowMultipleDelete = builder.Configuration.GetValue<bool>("Fhir:AllowMultipleDelete"));
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);

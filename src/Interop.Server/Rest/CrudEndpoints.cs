@@ -130,7 +130,11 @@ public static class CrudEndpoints
                 var (saved, _) = await store.Update(patched, current.VersionId, writer, ct);
                 return FhirResults.Version(saved, 200, honourPrefer: true);
             }
-            catch (FhirException e) when (e.Status == 412 && ifMatch is null && attempt < 5) { }
+            catch (FhirException e) when (e.Status == 412 && ifMatch is null && attempt < ResourceStore.MaxRetries)
+            {
+                // Another writer got there first: patch the new current version, as a plain PUT would retry.
+                await ResourceStore.Backoff(attempt, ct);
+            }
         }
     }
 
@@ -156,8 +160,9 @@ public static class CrudEndpoints
         var noneMatch = request.Headers.IfNoneMatch.ToString();
         if (!string.IsNullOrEmpty(noneMatch))
             return noneMatch.Split(',').Any(t => t.Trim() == current.ETag || t.Trim() == $"\"{current.VersionId}\"" || t.Trim() == "*");
+        // HTTP dates have whole seconds: modified means later than the second given (no AddSeconds on a year-9999 date).
         return DateTimeOffset.TryParse(request.Headers.IfModifiedSince.ToString(), out var since)
-               && current.LastUpdated < since.AddSeconds(1);
+               && current.LastUpdated.AddSeconds(-1) < since;
     }
 
     public static string VersionUrl(HttpContext ctx, StoredVersion v) =>

@@ -42,7 +42,7 @@ public static class FhirApi
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/Patient/$merge", PatientOperations.Merge).WithTags("Patient").WithSummary("Merge a duplicate by linking (source replaced-by target)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/Patient/{id}/$everything", PatientOperations.Everything).WithTags("Patient")
+        fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithTags("Patient")
             .WithSummary("Everything about the patient and the patients linked to it (_since, _type, _count)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithTags("Type")
             .WithSummary("History of all resources of a type").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();

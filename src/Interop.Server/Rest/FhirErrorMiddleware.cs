@@ -1,48 +1,88 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
+using Interop.Fhir.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Interop.Server.Rest;
 
 /// <summary>
-/// The one place where every failure becomes an OperationOutcome with the right status. Unexpected
-/// exceptions are logged with a correlation id and answered 500 with that id, never a stack trace.
+/// The one place where every failure becomes an OperationOutcome with the right status. Database failures are
+/// classified (contention 409, unavailable 503 with Retry-After, refused values 400); unexpected exceptions are
+/// logged with a correlation id and answered 500 with that id, never a stack trace. Database errors are logged
+/// without their message text, which can quote patient data.
 /// </summary>
 public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorMiddleware> log)
 {
     public async Task InvokeAsync(HttpContext ctx)
     {
+        if (RequestTooLarge(ctx.Request) is { } tooLarge)
+        {
+            await Write(ctx, tooLarge);
+            return;
+        }
         try
         {
             await next(ctx);
         }
         catch (FhirException e) when (!ctx.Response.HasStarted)
         {
-            await Write(ctx, e.Status, e.Outcome);
+            await Write(ctx, e);
         }
         catch (BadHttpRequestException e) when (!ctx.Response.HasStarted)
         {
             var code = e.StatusCode == 413 ? OperationOutcome.IssueType.TooCostly : OperationOutcome.IssueType.Invalid;
-            await Write(ctx, e.StatusCode, Outcomes.Error(code, e.Message));
+            await Write(ctx, FhirException.Of(e.StatusCode, code, e.Message));
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
         }
+        catch (Exception e) when (!ctx.Response.HasStarted && DatabaseErrors.Classify(e) is { } mapped)
+        {
+            log.LogWarning("{Method} {Path} answered {Status}: {Database}", ctx.Request.Method, ctx.Request.Path, mapped.Status, DatabaseErrors.Describe(e));
+            await Write(ctx, mapped);
+        }
         catch (Exception e) when (!ctx.Response.HasStarted)
         {
             var correlationId = ctx.TraceIdentifier;
-            log.LogError(e, "Unhandled error {CorrelationId} on {Method} {Path}", correlationId, ctx.Request.Method, ctx.Request.Path);
-            await Write(ctx, 500, Outcomes.Error(OperationOutcome.IssueType.Exception,
-                $"Internal server error. Quote correlation id {correlationId} when reporting it."), correlationId);
+            if (DatabaseErrors.Find<Npgsql.NpgsqlException>(e) is not null)
+                log.LogError("Unhandled database error {CorrelationId} on {Method} {Path}: {Database}\n{StackTrace}",
+                    correlationId, ctx.Request.Method, ctx.Request.Path, DatabaseErrors.Describe(e), e.StackTrace);
+            else
+                log.LogError(e, "Unhandled error {CorrelationId} on {Method} {Path}", correlationId, ctx.Request.Method, ctx.Request.Path);
+            ctx.Response.Headers["X-Correlation-Id"] = correlationId;
+            await Write(ctx, FhirException.Of(500, OperationOutcome.IssueType.Exception,
+                $"Internal server error. Quote correlation id {correlationId} when reporting it."));
         }
     }
 
-    private static Task Write(HttpContext ctx, int status, OperationOutcome outcome, string? correlationId = null)
+    /// <summary>
+    /// The request line and header limits, answered with an OperationOutcome. Kestrel's own limits sit above these
+    /// (see InteropSetup) so that ordinary oversized requests get here; only what Kestrel cannot parse as HTTP at all
+    /// gets its bare answer.
+    /// </summary>
+    private static FhirException? RequestTooLarge(HttpRequest request)
     {
+        var target = (request.Path.Value?.Length ?? 0) + (request.QueryString.Value?.Length ?? 0);
+        if (target > Limits.RequestTarget)
+            return FhirException.Of(414, OperationOutcome.IssueType.TooCostly,
+                $"The request URL is {target} characters long; the limit is {Limits.RequestTarget}. Send long searches as POST {request.Path}/_search with a form body.");
+        if (request.Headers.Count > Limits.RequestHeaderCount)
+            return FhirException.Of(431, OperationOutcome.IssueType.TooCostly, $"The request has {request.Headers.Count} headers; the limit is {Limits.RequestHeaderCount}.");
+        long headers = 0;
+        foreach (var (name, values) in request.Headers) headers += name.Length + values.ToString().Length + 4;
+        return headers > Limits.RequestHeaders
+            ? FhirException.Of(431, OperationOutcome.IssueType.TooCostly, $"The request headers take {headers} bytes; the limit is {Limits.RequestHeaders}.")
+            : null;
+    }
+
+    private static Task Write(HttpContext ctx, FhirException e)
+    {
+        var correlationId = ctx.Response.Headers["X-Correlation-Id"];
         ctx.Response.Clear();
-        if (correlationId is not null) ctx.Response.Headers["X-Correlation-Id"] = correlationId;
-        return FhirResults.WritePoco(ctx, outcome, status, FhirHttp.OutputOrDefault(ctx));
+        if (correlationId.Count > 0) ctx.Response.Headers["X-Correlation-Id"] = correlationId;
+        if (e.RetryAfter is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return FhirResults.WritePoco(ctx, e.Outcome, e.Status, FhirHttp.OutputOrDefault(ctx));
     }
 
     /// <summary>Gives bodiless 404/405 answers from routing an OperationOutcome too.</summary>

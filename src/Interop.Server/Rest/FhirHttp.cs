@@ -175,13 +175,8 @@ public static partial class FhirHttp
         return ReturnPreference.Representation;
     }
 
-    public static string BaseUrl(HttpContext ctx)
-    {
-        var configured = ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.BaseUrl;
-        if (!string.IsNullOrEmpty(configured)) return configured.TrimEnd('/');
-        var r = ctx.Request;
-        return $"{r.Scheme}://{r.Host}{r.PathBase}/fhir";
-    }
+    /// <summary>The public base URL from configuration (resolved at start, see FhirOptions), never from the Host header.</summary>
+    public static string BaseUrl(HttpContext ctx) => ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.BaseUrl!;
 
     [GeneratedRegex(@"^[A-Za-z0-9._:\-]{1,64}$")]
     private static partial Regex WriterPattern();

@@ -54,7 +54,7 @@ public static class PatientOperations
     public static async Task<IResult> Everything(string id, HttpContext ctx, PatientEverything everything, IOptions<FhirOptions> options, CancellationToken ct)
     {
         FhirHttp.Output(ctx);
-        var q = ctx.Request.Query;
+        var q = await OperationParameters(ctx);
         var count = q.TryGetValue("_count", out var c) ? int.TryParse(c, out var n) && n > 0 ? Math.Min(n, options.Value.MaxPageSize)
             : throw FhirException.BadRequest($"_count must be a whole number > 0, not '{c}'.", "_count") : options.Value.DefaultPageSize;
         DateTimeOffset? since = null;
@@ -63,10 +63,12 @@ public static class PatientOperations
         List<string>? types = null;
         if (q.TryGetValue("_type", out var t))
         {
-            types = t.ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-            foreach (var type in types) Interop.Fhir.Model.ResourceTypes.Require(type);
+            types = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            foreach (var type in types)
+                if (!Interop.Fhir.Model.ResourceTypes.All.Contains(type)) throw FhirException.BadRequest($"_type: '{type}' is not a resource type.", "_type");
         }
-        var after = q.TryGetValue("_after", out var a) ? a.ToString() : null;
+        var after = q.GetValueOrDefault("_after");
+        if (after is not null) InputGuard.CheckText(after, "_after");
         var page = await everything.Run(id, since, types, after, count, ct);
 
         var baseUrl = FhirHttp.BaseUrl(ctx);
@@ -77,5 +79,25 @@ public static class PatientOperations
         if (page.NextAfter is not null) links.Add(("next", Link(page.NextAfter)));
         var entries = page.Resources.Select(v => new BundleEntryModel($"{baseUrl}/{v.Key}", v, SearchMode: "match")).ToList();
         return new BundleResult(new BundleModel(Bundle.BundleType.Searchset, page.Total, links, entries));
+    }
+
+    /// <summary>
+    /// An operation's parameters: from the query string (GET), or from a Parameters body (POST, what FHIR clients such
+    /// as Firely's send for every operation; an empty body is no parameters). Values of primitive types only.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> OperationParameters(HttpContext ctx)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, values) in ctx.Request.Query) result[key] = values.ToString();
+        if (!HttpMethods.IsPost(ctx.Request.Method) || ctx.Request.ContentLength == 0) return result;
+        if (await FhirHttp.ReadResource(ctx) is not Parameters parameters)
+            throw FhirException.BadRequest("An operation invoked with POST takes a Parameters resource.", "resourceType");
+        foreach (var p in parameters.Parameter)
+        {
+            if (p.Value is not PrimitiveType value || string.IsNullOrEmpty(p.Name))
+                throw FhirException.BadRequest($"Parameter '{p.Name}' must have a primitive value.", $"Parameters.parameter.where(name='{p.Name}')");
+            result[p.Name] = value.ToString()!;
+        }
+        return result;
     }
 }

@@ -52,7 +52,19 @@ public static class SearchEndpoints
         {
             if (!ctx.Request.HasFormContentType)
                 throw FhirException.NotSupported(415, "POST _search takes an application/x-www-form-urlencoded body.");
-            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+            // The form is bounded like any body: past Fhir:MaxBodyBytes Kestrel stops reading (413).
+            if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.MaxBodyBytes;
+            IFormCollection form;
+            try
+            {
+                form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
+            }
+            catch (InvalidDataException e)
+            {
+                // ASP.NET Core's form limits (key length 2,048, value count 1,024, ...).
+                throw FhirException.Of(400, OperationOutcome.IssueType.TooCostly, $"The _search form body exceeds a limit: {e.Message}", "_search");
+            }
             foreach (var (key, values) in form)
                 foreach (var v in values) list.Add(new(key, v ?? ""));
         }
@@ -79,7 +91,7 @@ public static class SearchEndpoints
         {
             var items = echo.Select(kv => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(kv.Value)}").ToList();
             if (cursor is not null) items.Add("_cursor=" + SearchQueryParser.EncodeCursor(cursor));
-            return $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}{path}" + (items.Count > 0 ? "?" + string.Join("&", items) : "");
+            return $"{baseUrl}{path["/fhir".Length..]}" + (items.Count > 0 ? "?" + string.Join("&", items) : "");
         }
         var links = new List<(string, string)> { ("self", Link(query.Cursor)) };
         if (query.Cursor is not null) links.Add(("first", Link(null)));
