@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop: one entry point for users, developers and CI.
-#   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir
+#   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir (restarted if it crashes)
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
 #   ./interop.sh bench [crud|ingest|search] [--workers N] [--seconds S] [--resources N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
@@ -8,10 +8,12 @@
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
+# INTEROP_NO_BUILD=1 skips the build (and the NuGet stand-in): the existing Release output is used as it is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CALLER_DIR="$PWD"
 cd "$ROOT"
+SERVER_BIN=src/Interop.Server/bin/Release/net10.0
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log() { printf '[interop] %s\n' "$*" >&2; }
@@ -110,6 +112,12 @@ EOF
 }
 
 build() {
+  if [ "${INTEROP_NO_BUILD:-}" = 1 ]; then
+    [ -f "$SERVER_BIN/Interop.Server.dll" ] || die "INTEROP_NO_BUILD=1 but there is no build in $SERVER_BIN"
+    log "INTEROP_NO_BUILD=1: using the existing build"
+    return 0
+  fi
+  ensure_standin
   log "building (Release)"
   dotnet build Interop.sln -c Release -nologo -v q -clp:ErrorsOnly >&2 || die "build failed"
 }
@@ -117,12 +125,21 @@ build() {
 # ---------------------------------------------------------------- private PostgreSQL clusters
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# A free local port outside the kernel's ephemeral range: a port inside it can be taken by some outgoing
+# connection between this check and the bind ("Address already in use"). Below the range when there is
+# room (20767-32767 for the default 32768-60999), else above it.
 free_port() {
-  local p start=$((54330 + RANDOM % 600))
-  for p in $(seq "$start" $((start + 200))); do
+  local lo=32768 hi=60999 from to
+  { read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null || true
+  if [ "$lo" -gt 2048 ]; then to=$((lo - 1)); from=$((to > 13024 ? to - 12000 : 1024))
+  elif [ "$hi" -lt 64535 ]; then from=$((hi + 1)); to=65535
+  else from=1024; to=65535; fi  # the range covers everything: nothing better to do
+  local span=$((to - from + 1)) start=$((RANDOM % (to - from + 1))) i p
+  for i in $(seq 0 199); do
+    p=$((from + (start + i) % span))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
-  die "no free local port found for PostgreSQL"
+  die "no free local port found in $from-$to"
 }
 
 # start_cluster DIR [extra postgres -c settings...]; sets PG_PORT, PG_PASSWORD, PG_DIR
@@ -142,11 +159,23 @@ start_cluster() {
       || { cat "$base/initdb.log" >&2; die "initdb failed"; }
   fi
   PG_PASSWORD="$(cat "$base/pg.password")"
-  PG_PORT="$(free_port)"
-  local opts="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB"
-  local s; for s in "$@"; do opts="$opts -c $s"; done
-  pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w -t 60 -o "$opts" start >/dev/null \
-    || { tail -n 30 "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+  # Patient data stays out of the log: no failing statement (log_min_error_statement), and no DETAIL line
+  # with the values of an error (log_error_verbosity=terse; "Key (x)=(...) already exists").
+  local settings="-c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB"
+  settings="$settings -c log_min_error_statement=panic -c log_error_verbosity=terse"
+  local s; for s in "$@"; do settings="$settings -c $s"; done
+  local attempt seen out log="$PG_DIR/server.log"
+  for attempt in 1 2 3 4 5; do
+    PG_PORT="$(free_port)"
+    seen=0; [ ! -f "$log" ] || seen="$(wc -l < "$log")"
+    # 9>&-: the postmaster must not inherit the lock of the shared cluster (see use_shared_cluster).
+    out="$(pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -l "$log" -w -t 60 -o "-p $PG_PORT -k $PG_DIR $settings" start 2>&1 9>&-)" && break
+    # The port can still be taken between free_port and the bind: then another port.
+    if [ "$attempt" -lt 5 ] && tail -n +"$((seen + 1))" "$log" | grep -q 'Address already in use'; then
+      log "port $PG_PORT was taken meanwhile; trying another"; continue
+    fi
+    printf '%s\n' "$out" >&2; tail -n 30 "$log" >&2; die "PostgreSQL did not start"
+  done
   PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d postgres -tAq \
     -c "select 1 from pg_database where datname='interop'" | grep -q 1 \
     || PGPASSWORD="$PG_PASSWORD" "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U interop interop
@@ -156,6 +185,53 @@ start_cluster() {
 stop_cluster() {
   if [ -n "${PG_DIR:-}" ] && [ -f "$PG_DIR/postmaster.pid" ]; then pg_run "$PGBIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true; fi
   return 0
+}
+
+cluster_running() { [ -f "$1/postmaster.pid" ] && pg_run "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+
+# Start time of a process (field 22 of /proc/PID/stat, after the command name that may hold spaces).
+proc_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
+# The private cluster in $(data_dir)/pg is shared by the commands using it at the same time (serve, and an
+# import or reindex beside it): each registers its PID in $base/users; the first starts the cluster, a
+# later one reuses it (port from line 4 of postmaster.pid), the last to leave stops it. flock on
+# $base/pg.lock serialises these decisions. Sets PG_PORT, PG_PASSWORD, PG_DIR.
+use_shared_cluster() {
+  PG_DIR="$1"; SHARED_BASE="$(dirname "$PG_DIR")"
+  mkdir -p "$SHARED_BASE/users"
+  trap leave_shared_cluster EXIT
+  exec 9>"$SHARED_BASE/pg.lock"; flock 9
+  proc_start $$ > "$SHARED_BASE/users/$$"
+  if cluster_running "$PG_DIR"; then
+    PG_PORT="$(sed -n 4p "$PG_DIR/postmaster.pid")"
+    PG_PASSWORD="$(cat "$SHARED_BASE/pg.password")"
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT; sharing it"
+  else
+    start_cluster "$PG_DIR"
+  fi
+  exec 9>&-
+}
+
+# EXIT trap: always succeeds. Stops the cluster unless another registered command still runs; entries of
+# commands that died without leaving (kill -9) are dropped.
+leave_shared_cluster() {
+  [ -n "${SHARED_BASE:-}" ] || return 0
+  exec 9>"$SHARED_BASE/pg.lock"; flock 9 || true
+  rm -f "$SHARED_BASE/users/$$"
+  if ! cluster_in_use "$SHARED_BASE/users"; then stop_cluster; fi
+  exec 9>&-
+  return 0
+}
+
+# A registered command still runs if its PID exists and started when it registered (PIDs get reused).
+# /proc rather than kill -0: kill -0 fails for another user's process (root serve, user import).
+cluster_in_use() {
+  local f used=1
+  for f in "$1"/*; do
+    [ -f "$f" ] || continue
+    if [ -d "/proc/${f##*/}" ] && [ "$(proc_start "${f##*/}")" = "$(cat "$f")" ]; then used=0; else rm -f "$f"; fi
+  done
+  return "$used"
 }
 
 conn_string() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=interop;Password=$PG_PASSWORD;Database=${1:-interop}"; }
@@ -176,28 +252,75 @@ synthea_dir() {
   fi
 }
 
+# ---------------------------------------------------------------- child processes
+# Runs the built server (or one of its commands) from its output folder, so appsettings.json there is the
+# content root. exec: the child's PID is the dotnet process itself.
+in_build_dir() { cd "$SERVER_BIN" && exec "$@"; }
+
+CHILD_PID=""; STOP_SIGNAL=""
+# INT/TERM to this script: remember it and pass it on to the child (a second one kills the child outright).
+on_signal() {
+  local sig=TERM; [ -z "$STOP_SIGNAL" ] || sig=KILL
+  STOP_SIGNAL="$1"
+  [ -n "$CHILD_PID" ] || return 0
+  if [ "$sig" = TERM ]; then log "SIG$1: stopping (a second signal kills at once)"; else log "SIG$1 again: killing"; fi
+  kill -"$sig" "$CHILD_PID" 2>/dev/null || true
+}
+
+# Runs "$@" in the background and returns its exit status. Not in the foreground: a TERM would end this
+# script at once, its EXIT trap stopping PostgreSQL under a child that keeps running.
+run_child() {
+  trap 'on_signal INT' INT; trap 'on_signal TERM' TERM
+  "$@" & CHILD_PID=$!
+  # A trapped signal ends wait early (status > 128) while the child still runs: wait until it is gone,
+  # then once more for its status (bash keeps the status of a child it has reaped).
+  # 2>/dev/null: no "Killed" job notice from bash; the status is logged (supervise) or returned.
+  while kill -0 "$CHILD_PID" 2>/dev/null; do wait "$CHILD_PID" 2>/dev/null || true; done
+  local rc=0; wait "$CHILD_PID" 2>/dev/null || rc=$?
+  CHILD_PID=""
+  return "$rc"
+}
+
+# Keeps the server up: a crash (any exit other than a clean one or one we asked for) is logged and the
+# server restarted after a pause, PostgreSQL staying up. 5 crashes within 60 s mean it cannot run at all:
+# then give up with a non-zero exit.
+supervise() {
+  local rc crashes=() recent t
+  while :; do
+    rc=0; run_child in_build_dir dotnet Interop.Server.dll "$@" || rc=$?
+    if [ -n "$STOP_SIGNAL" ]; then log "stopped on SIG$STOP_SIGNAL"; return 0; fi
+    if [ "$rc" = 0 ]; then log "the server exited normally"; return 0; fi
+    recent=()
+    for t in "${crashes[@]}" "$SECONDS"; do if [ $((SECONDS - t)) -lt 60 ]; then recent+=("$t"); fi; done
+    crashes=("${recent[@]}")
+    local why="exit status $rc"; [ "$rc" -le 128 ] || why="$why, killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo '?')"
+    [ "${#crashes[@]}" -lt 5 ] || die "the server failed ${#crashes[@]} times within 60 s ($why); giving up"
+    log "the server failed ($why); restarting in 2 s"
+    sleep 2 & wait $! || true
+    if [ -n "$STOP_SIGNAL" ]; then log "stopped on SIG$STOP_SIGNAL"; return 0; fi
+  done
+}
+
 # ---------------------------------------------------------------- commands
 cmd_serve() {
-  ensure_dotnet; ensure_standin; build
+  ensure_dotnet; build
   export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8080}"
   if [ -z "${ConnectionStrings__Interop:-}" ]; then
     ensure_postgres
-    trap stop_cluster EXIT
-    start_cluster "$(data_dir)/pg"
-    export ConnectionStrings__Interop="$(conn_string)"
+    use_shared_cluster "$(data_dir)/pg"
+    ConnectionStrings__Interop="$(conn_string)"; export ConnectionStrings__Interop
   fi
   log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)"
-  # Run from the output folder so appsettings.json there is the content root.
-  (cd src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll "$@") || true
+  supervise "$@"
 }
 
 cmd_test() {
-  ensure_dotnet; ensure_postgres; ensure_standin; build
+  ensure_dotnet; ensure_postgres; build
   tmp="$(mktemp -d /tmp/interop-test.XXXXXX)"; chmod 755 "$tmp"
   trap 'stop_cluster; rm -rf "$tmp"' EXIT
   # A throwaway cluster: durability off, it is deleted afterwards.
   start_cluster "$tmp/pg" fsync=off synchronous_commit=off full_page_writes=off
-  export INTEROP_TEST_PG="$(conn_string postgres)"
+  INTEROP_TEST_PG="$(conn_string postgres)"; export INTEROP_TEST_PG
   local synthea; synthea="$(synthea_dir)"
   if [ -n "$synthea" ]; then export INTEROP_SYNTHEA_DIR="$synthea"; else log "no Synthea folder found: tests that need it will be reported as skipped"; fi
   local rc=0
@@ -261,7 +384,7 @@ cmd_bench() {
   while [ $# -gt 0 ]; do
     case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
   done
-  ensure_dotnet; ensure_postgres; ensure_standin; build
+  ensure_dotnet; ensure_postgres; build
   tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
   SERVER_PID=""
   trap 'stop_server; stop_cluster; rm -rf "$tmp"' EXIT
@@ -290,18 +413,19 @@ cmd_bench() {
   fi
 }
 
-# Runs a server command (reindex, import) against ConnectionStrings__Interop or the private cluster.
+# Runs a server command (reindex, import) against ConnectionStrings__Interop or the private cluster, which
+# a running serve may share.
 cmd_tool() {
-  ensure_dotnet; ensure_standin; build
+  ensure_dotnet; build
   if [ -z "${ConnectionStrings__Interop:-}" ]; then
     ensure_postgres
-    trap stop_cluster EXIT
-    start_cluster "$(data_dir)/pg"
-    export ConnectionStrings__Interop="$(conn_string)"
+    use_shared_cluster "$(data_dir)/pg"
+    ConnectionStrings__Interop="$(conn_string)"; export ConnectionStrings__Interop
   fi
   local extra=()
   [ "$1" = import ] && extra=(--state-dir "$(data_dir)")
-  (cd src/Interop.Server/bin/Release/net10.0 && INTEROP_CALLER_DIR="$CALLER_DIR" dotnet Interop.Server.dll "$@" "${extra[@]}")
+  export INTEROP_CALLER_DIR="$CALLER_DIR"
+  run_child in_build_dir dotnet Interop.Server.dll "$@" "${extra[@]}"
 }
 
 case "${1:-}" in
@@ -310,5 +434,5 @@ case "${1:-}" in
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   standin) ensure_dotnet; ensure_standin ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
