@@ -48,12 +48,20 @@ public static class InputGuard
 
     private static void Walk(Base node, string path)
     {
+        if (node is PrimitiveType primitive && primitive.ToString() is { } text)
+        {
+            CheckText(text, path);
+            // Narrative is FHIR's XHTML subset whatever format it came in (no script, no event handlers, no forms).
+            if (node is XHtml && !XHtml.IsValidNarrativeXhtml(text, out var parseError, out var errors))
+                throw FhirException.Of(400, OperationOutcome.IssueType.Value,
+                    $"{path} is not valid FHIR narrative XHTML: {(string.IsNullOrEmpty(parseError) ? string.Join("; ", errors ?? []) : parseError)}", path);
+        }
         foreach (var (name, value) in node.EnumerateElements())
         {
             switch (value)
             {
-                case string s:
-                    CheckText(s, name == "value" ? path : $"{path}.{name}");
+                case string s when name != "value": // a primitive's own value is checked above
+                    CheckText(s, $"{path}.{name}");
                     break;
                 case Base child:
                     Walk(child, $"{path}.{name}");

@@ -15,6 +15,8 @@ public static class ResourceTypes
 
     public static void Require(string type)
     {
+        if (type == "Parameters")
+            throw FhirException.NotFound("Parameters is the body of operations; R4 gives it no RESTful endpoint.");
         if (!All.Contains(type))
             throw FhirException.NotFound($"'{type}' is not a FHIR R4 resource type supported by this server.");
     }

@@ -46,14 +46,18 @@ public sealed class UnitOfWork : IAsyncDisposable
     /// <summary>Takes transaction-scoped advisory locks on <paramref name="keys"/>, in one sorted order (no lock-order deadlocks).</summary>
     public async Task Lock(int space, IEnumerable<string> keys, CancellationToken ct)
     {
-        var ordered = keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        // Hashed here, so no client text reaches the database; sorted by hash, the order every caller uses.
+        var ordered = keys.Select(Hash).Distinct().Order().ToArray();
         if (ordered.Length == 0) return;
         await using var cmd = new NpgsqlCommand(
-            "select pg_advisory_xact_lock($1, hashtext(k)) from unnest($2::text[]) with ordinality as t(k, n) order by n", _connection);
+            "select pg_advisory_xact_lock($1, k) from unnest($2::int[]) with ordinality as t(k, n) order by n", _connection);
         cmd.Parameters.AddWithValue(space);
         cmd.Parameters.AddWithValue(ordered);
         await cmd.ExecuteNonQueryAsync(ct);
     }
+
+    private static int Hash(string key) =>
+        BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0);
 
     /// <summary>A Marten session whose SaveChanges runs in this transaction without committing it.</summary>
     public WriteBatch Batch(IDocumentStore store) => new(store.LightweightSession(SessionOptions.ForTransaction(_transaction)));

@@ -8,8 +8,12 @@ namespace Interop.Fhir.Transactions;
 /// <summary>One interaction: a Bundle entry's request, or a single REST call routed through the same code.</summary>
 public sealed record EntryRequest(
     int Index, string? FullUrl, Bundle.HTTPVerb Method, string Url, Resource? Resource,
-    int? IfMatch = null, string? IfNoneExist = null)
+    int? IfMatch = null, string? IfNoneExist = null, bool Standalone = false)
 {
+    /// <summary>A single REST call (not a bundle entry): its errors are reported as they are, not as "Bundle entry 0".</summary>
+    public static EntryRequest Rest(Bundle.HTTPVerb method, string url, Resource? resource, int? ifMatch = null, string? ifNoneExist = null) =>
+        new(0, null, method, url, resource, ifMatch, ifNoneExist, Standalone: true);
+
     /// <summary>Type, id and query of the URL: "Patient", "Patient/1", "Patient?identifier=x", "Patient/1/_history/2".</summary>
     public (string Type, string? Id, string? Query, int? Version) Target
     {

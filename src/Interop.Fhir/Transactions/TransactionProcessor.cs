@@ -91,9 +91,19 @@ public sealed class TransactionProcessor(
         return outcomes;
     }
 
+    // "Type/id" of an entry's target, or null (no id, or a URL the entry's own processing will refuse with its label).
+    private static string? NamedKey(EntryRequest e)
+    {
+        try { return e.Target is { Id: { } id } t ? $"{t.Type}/{id}" : null; }
+        catch (FhirException) { return null; }
+    }
+
     private static string? LockKey(EntryRequest e)
     {
-        var (type, id, query, _) = e.Target;
+        string type;
+        string? id, query;
+        try { (type, id, query, _) = e.Target; }
+        catch (FhirException) { return null; }
         if (e.Method == Bundle.HTTPVerb.POST && !string.IsNullOrEmpty(e.IfNoneExist)) return ConditionalMatcher.LockKey(type, e.IfNoneExist);
         if (e.Method is Bundle.HTTPVerb.PUT or Bundle.HTTPVerb.DELETE && id is null && query is not null) return ConditionalMatcher.LockKey(type, query);
         return null;
@@ -106,6 +116,11 @@ public sealed class TransactionProcessor(
         var ids = new Dictionary<string, string>(StringComparer.Ordinal); // fullUrl -> Type/id
         var writes = new List<(EntryRequest Entry, StoredVersion? Previous, string Method)>();
         var deletes = new List<(EntryRequest Entry, StoredVersion Current)>();
+        // Resources named by id are locked before their current versions are read, so that concurrent transactions
+        // on them queue (in one sorted order) instead of reading versions that are stale by the time they write.
+        var named = entries.Where(e => e.Method is not Bundle.HTTPVerb.GET and not Bundle.HTTPVerb.POST)
+            .Select(NamedKey).OfType<string>().ToList();
+        if (named.Count > 1) await unit.Lock(UnitOfWork.KeyLocks, named, ct);
 
         foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.DELETE))
             await Entry(e, async () =>
@@ -191,8 +206,9 @@ public sealed class TransactionProcessor(
             await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, unit, ct), e.Index);
 
         // Rows are written only under advisory locks on their keys, taken in one sorted order: two transactions that
-        // touch the same resources in different orders queue instead of deadlocking. A version read before the lock
-        // that is no longer current collides on the version row, and the caller retries.
+        // touch the same resources in different orders queue instead of deadlocking. (Keys locked above are held
+        // already.) A version read before its lock that is no longer current collides on the version row, and the
+        // caller retries.
         var keys = writes.Select(w => $"{w.Entry.Resource!.TypeName}/{w.Entry.Resource.Id}").Concat(deletes.Select(d => d.Current.Key)).ToList();
         if (keys.Count > 1) await unit.Lock(UnitOfWork.KeyLocks, keys, ct);
         await using var batch = store.Begin(unit);
@@ -296,7 +312,7 @@ public sealed class TransactionProcessor(
         {
             await step();
         }
-        catch (FhirException x)
+        catch (FhirException x) when (!e.Standalone)
         {
             var outcome = new OperationOutcome();
             foreach (var issue in x.Outcome.Issue)

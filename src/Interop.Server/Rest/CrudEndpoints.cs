@@ -22,7 +22,7 @@ public static class CrudEndpoints
         if (!string.IsNullOrEmpty(ifNoneExist))
         {
             // Conditional create: 0 matches create, 1 returns the match (200), more than one is 412.
-            var outcome = await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.POST, type, resource, IfNoneExist: ifNoneExist), ct);
+            var outcome = await TransactionEndpoints.Single(ctx, processor, EntryRequest.Rest(Bundle.HTTPVerb.POST, type, resource, ifNoneExist: ifNoneExist), ct);
             var existing = outcome.Status.StartsWith("200");
             return FhirResults.Version(outcome.Version!, existing ? 200 : 201, VersionUrl(ctx, outcome.Version!), honourPrefer: true);
         }
@@ -39,7 +39,7 @@ public static class CrudEndpoints
         var ifMatch = FhirHttp.IfMatch(ctx.Request);
         var resource = await FhirHttp.ReadResource(ctx);
         RequireBodyType(resource.TypeName, type);
-        var outcome = await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.PUT, $"{type}?{query}", resource, ifMatch), ct);
+        var outcome = await TransactionEndpoints.Single(ctx, processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{type}?{query}", resource, ifMatch), ct);
         var created = outcome.Status.StartsWith("201");
         return FhirResults.Version(outcome.Version!, created ? 201 : 200, created ? VersionUrl(ctx, outcome.Version!) : null, honourPrefer: true);
     }
@@ -50,7 +50,7 @@ public static class CrudEndpoints
         FhirHttp.Output(ctx);
         var query = ctx.Request.QueryString.Value?.TrimStart('?');
         if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(405, $"DELETE /{type} needs search criteria (conditional delete) or an id: DELETE /{type}/{{id}}.");
-        await TransactionEndpoints.Single(ctx, processor, new EntryRequest(0, null, Bundle.HTTPVerb.DELETE, $"{type}?{query}", null), ct);
+        await TransactionEndpoints.Single(ctx, processor, EntryRequest.Rest(Bundle.HTTPVerb.DELETE, $"{type}?{query}", null), ct);
         return Results.NoContent();
     }
 
