@@ -13,6 +13,22 @@ public static class JsonPatch
 
     public static string Apply(string resourceJson, ReadOnlySpan<byte> patchJson)
     {
+        // System.Text.Json would quietly turn invalid UTF-8 inside strings into U+FFFD and store it.
+        if (!System.Text.Unicode.Utf8.IsValid(patchJson))
+            throw FhirException.BadRequest("The JSON Patch document is not valid UTF-8.");
+        try
+        {
+            return ApplyChecked(resourceJson, patchJson);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or JsonException)
+        {
+            // Invalid UTF-8 or unpaired surrogates in the patch's strings surface only when a value is read or written.
+            throw FhirException.BadRequest($"The JSON Patch document cannot be read: {e.Message}");
+        }
+    }
+
+    private static string ApplyChecked(string resourceJson, ReadOnlySpan<byte> patchJson)
+    {
         JsonArray operations;
         try
         {

@@ -149,6 +149,17 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     {
         var values = cursor.Values.Append(cursor.Key).ToList();
         if (values.Count != keys.Count) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
+        // A cursor is the client's text: its values must be of the sort keys' types before they meet SQL casts.
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var fits = values[i] is not { } v || keys[i].Type switch
+            {
+                "timestamptz" => DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+                "numeric" => decimal.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+                _ => true,
+            };
+            if (!fits) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (a sort value is not of its key's type).", "_cursor");
+        }
         var ors = new List<string>();
         for (var i = 0; i < keys.Count; i++)
         {

@@ -25,6 +25,7 @@ public static class DatabaseErrors
                 || state == PostgresErrorCodes.ObjectNotInPrerequisiteState)
                 return Down();
             if (state is PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter or PostgresErrorCodes.InvalidTextRepresentation
+                or PostgresErrorCodes.InvalidDatetimeFormat
                 or PostgresErrorCodes.DatetimeFieldOverflow or PostgresErrorCodes.NumericValueOutOfRange or PostgresErrorCodes.StringDataRightTruncation)
                 return FhirException.BadRequest($"A value in the request cannot be stored or compared by the database (SQLSTATE {state}).");
             if (state == PostgresErrorCodes.ProgramLimitExceeded)

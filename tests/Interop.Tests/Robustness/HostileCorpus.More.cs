@@ -334,7 +334,9 @@ public static partial class HostileCorpus
         cases.Add("body-type/everything-post-bad-count", id => Post($"/fhir/Patient/{id}/$everything", Parameters(Part("_count", "valueString", "abc"))));
         cases.Add("body-type/everything-post-no-value", id => Post($"/fhir/Patient/{id}/$everything", Parameters("{\"name\":\"_count\",\"part\":[" + Part("x", "valueString", "y") + "]}")));
 
-        string[] types = ["NotAType", "patient", "PATIENT", "Resource", "DomainResource", "Patient%20", "Pat%00ient", "%F0%9F%92%A9", new string('X', 200)];
+        // A NUL in the URL path (%00) never reaches the application: Kestrel refuses it with a bare 400 and the test
+        // host refuses to send it (README, Limits). Control characters other than NUL do arrive, and are tested.
+        string[] types = ["NotAType", "patient", "PATIENT", "Resource", "DomainResource", "Patient%20", "Pat%01ient", "%F0%9F%92%A9", new string('X', 200)];
         for (var i = 0; i < types.Length; i++)
         {
             var type = types[i];
@@ -357,16 +359,16 @@ public static partial class HostileCorpus
 
         (string Name, string Segment)[] ids =
         [
-            ("bang", "a_b!"), ("space", "a%20b"), ("nul", "a%00b"), ("soh", "a%01b"), ("65-chars", new string('a', 65)),
+            ("bang", "a_b!"), ("space", "a%20b"), ("us", "a%1Fb"), ("soh", "a%01b"), ("65-chars", new string('a', 65)),
             ("1000-chars", new string('a', 1000)), ("e-acute", "%C3%A9"), ("encoded-slash", "a%2Fb"),
         ];
         foreach (var (name, segment) in ids)
         {
             var raw = Esc(Uri.UnescapeDataString(segment));
             cases.Add($"id/read/{name}", _ => Get($"/fhir/Patient/{segment}"));
-            if (name is "bang" or "nul" or "65-chars" or "e-acute")
+            if (name is "bang" or "us" or "65-chars" or "e-acute")
                 cases.Add($"id/update/{name}", _ => Put($"/fhir/Patient/{segment}", WithId(Good, raw)));
-            if (name is "nul" or "65-chars" or "soh")
+            if (name is "us" or "65-chars" or "soh")
             {
                 cases.Add($"id/delete/{name}", _ => Send(HttpMethod.Delete, $"/fhir/Patient/{segment}"));
                 cases.Add($"id/everything/{name}", _ => Get($"/fhir/Patient/{segment}/$everything"));
@@ -375,7 +377,7 @@ public static partial class HostileCorpus
                 if (name != "65-chars") cases.Add($"id/compartment/{name}", _ => Get($"/fhir/Patient/{segment}/Observation"));
             }
         }
-        foreach (var version in new[] { "0", "-1", "99999999999", "1.0", "%00", "abc" })
+        foreach (var version in new[] { "0", "-1", "99999999999", "1.0", "%01", "abc" })
             cases.Add($"version/{version}", id => Get($"/fhir/Patient/{id}/_history/{version}"));
         cases.Add("compartment/not-patient", id => Get($"/fhir/Observation/{id}/Observation"));
         cases.Add("compartment/unknown-type", id => Get($"/fhir/Patient/{id}/NotAType"));
