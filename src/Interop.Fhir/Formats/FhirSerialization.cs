@@ -77,6 +77,8 @@ public static class FhirSerialization
             using var stream = new MemoryStream(body.ToArray(), writable: false);
             using var reader = XmlReader.Create(stream, SafeXml);
             StrictXml.TryDeserializeResource(reader, out resource, out issues);
+            // The SDK's XML parser does not check narrative as its JSON parser does: one rule for both formats.
+            if (resource is not null) InputGuard.CheckResource(resource, narrative: true);
         }
         catch (XmlException e)
         {

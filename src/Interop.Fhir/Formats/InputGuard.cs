@@ -43,16 +43,46 @@ public static class InputGuard
                 $"{where} contains a character that FHIR does not allow ({Describe(text, at)}): control characters other than tab, CR and LF, non-characters and unpaired surrogates are refused.", where);
     }
 
-    /// <summary>Checks every string value in a resource (contained resources and bundle entries included).</summary>
-    public static void CheckResource(Base resource) => Walk(resource, resource.TypeName);
+    /// <summary>
+    /// Checks a resource about to be stored, given the compact JSON it will be stored as. The JSON writer escapes every
+    /// character of concern (\u0000-style, \b, \f) and writes non-characters and surrogates recognisably, so a
+    /// vectorised scan clears almost every resource; only one with a suspect character is walked to find it.
+    /// </summary>
+    public static void CheckStored(Resource resource, string json)
+    {
+        if (!MaybeBad(json)) return;
+        Walk(resource, resource.TypeName, narrative: false);
+    }
 
-    private static void Walk(Base node, string path)
+    /// <summary>Checks every value in a resource (contained resources and bundle entries included), and with
+    /// <paramref name="narrative"/> that every narrative is FHIR's XHTML subset.</summary>
+    public static void CheckResource(Base resource, bool narrative) => Walk(resource, resource.TypeName, narrative);
+
+    private static bool MaybeBad(string json)
+    {
+        var span = json.AsSpan();
+        if (span.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0 || span.IndexOfAny('\uFFFE', '\uFFFF') >= 0) return true;
+        for (var i = span.IndexOf('\\'); i >= 0 && i + 1 < span.Length; )
+        {
+            var next = span[i + 1];
+            if (next is 'b' or 'f') return true;
+            if (next == 'u' && i + 5 < span.Length && int.TryParse(span.Slice(i + 2, 4), System.Globalization.NumberStyles.HexNumber, null, out var code)
+                && (code < 0x20 && code is not (0x09 or 0x0A or 0x0D) || code is >= 0xD800 and <= 0xDFFF or 0xFFFE or 0xFFFF))
+                return true;
+            var skip = next == '\\' ? 2 : 1;
+            var rest = span[(i + skip)..].IndexOf('\\');
+            i = rest < 0 ? -1 : i + skip + rest;
+        }
+        return false;
+    }
+
+    private static void Walk(Base node, string path, bool narrative)
     {
         if (node is PrimitiveType primitive && primitive.ToString() is { } text)
         {
             CheckText(text, path);
             // Narrative is FHIR's XHTML subset whatever format it came in (no script, no event handlers, no forms).
-            if (node is XHtml && !XHtml.IsValidNarrativeXhtml(text, out var parseError, out var errors))
+            if (narrative && node is XHtml && !XHtml.IsValidNarrativeXhtml(text, out var parseError, out var errors))
                 throw FhirException.Of(400, OperationOutcome.IssueType.Value,
                     $"{path} is not valid FHIR narrative XHTML: {(string.IsNullOrEmpty(parseError) ? string.Join("; ", errors ?? []) : parseError)}", path);
         }
@@ -64,13 +94,13 @@ public static class InputGuard
                     CheckText(s, $"{path}.{name}");
                     break;
                 case Base child:
-                    Walk(child, $"{path}.{name}");
+                    Walk(child, $"{path}.{name}", narrative);
                     break;
                 case IEnumerable list:
                     var i = 0;
                     foreach (var item in list)
                     {
-                        if (item is Base b) Walk(b, $"{path}.{name}[{i}]");
+                        if (item is Base b) Walk(b, $"{path}.{name}[{i}]", narrative);
                         else if (item is string s2) CheckText(s2, $"{path}.{name}[{i}]");
                         i++;
                     }

@@ -17,7 +17,6 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
     {
-        InputGuard.CheckResource(resource);
         var type = resource.TypeName;
         var key = $"{type}/{resource.Id}";
         if (!_keys.Add(key)) throw Errors.FhirException.BadRequest($"{key} is written twice in one transaction.");
@@ -25,6 +24,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         var now = Clock.Now();
         Stamp(resource, version, now, context);
         var json = FhirSerialization.ToJson(resource);
+        InputGuard.CheckStored(resource, json);
         var id = resource.Id!; // assigned or checked by every caller before it gets here
         session.Insert(new ResourceVersionDoc
         {

@@ -30,8 +30,8 @@ public sealed class TransactionProcessor(
         // Identical conditional requests queue in memory first, then (across processes) on an advisory lock.
         var criteria = entries.Select(LockKey).OfType<string>().ToList();
         await using var queued = await criteriaLocks.Acquire(criteria, TimeSpan.FromSeconds(storage.LockTimeoutSeconds), ct);
-        List<EntryOutcome?> outcomes;
-        for (var attempt = 1; ; attempt++)
+        List<EntryOutcome?> outcomes = [.. new EntryOutcome?[entries.Max(e => e.Index) + 1]];
+        for (var attempt = 1; entries.Any(e => e.Method != Bundle.HTTPVerb.GET); attempt++) // reads alone need no unit
         {
             // Each attempt works on fresh copies: ids and references are rewritten in place.
             var copies = entries.Select(e => e with { Resource = (Resource?)e.Resource?.DeepCopy() }).ToList();
@@ -209,7 +209,9 @@ public sealed class TransactionProcessor(
         // touch the same resources in different orders queue instead of deadlocking. (Keys locked above are held
         // already.) A version read before its lock that is no longer current collides on the version row, and the
         // caller retries.
-        var keys = writes.Select(w => $"{w.Entry.Resource!.TypeName}/{w.Entry.Resource.Id}").Concat(deletes.Select(d => d.Current.Key)).ToList();
+        // A POST's fresh id is nobody else's to write: only resources that exist or that the client named are locked.
+        var keys = writes.Where(w => w.Method != "POST").Select(w => $"{w.Entry.Resource!.TypeName}/{w.Entry.Resource.Id}")
+            .Concat(deletes.Select(d => d.Current.Key)).ToList();
         if (keys.Count > 1) await unit.Lock(UnitOfWork.KeyLocks, keys, ct);
         await using var batch = store.Begin(unit);
         foreach (var (e, current) in deletes)
