@@ -238,6 +238,7 @@ conn_string() { echo "Host=127.0.0.1;Port=$PG_PORT;Username=interop;Password=$PG
 
 # The private cluster lives under .data/ unless the postgres user cannot reach it (repo under /root).
 data_dir() {
+  if [ -n "${INTEROP_DATA_DIR:-}" ]; then echo "$INTEROP_DATA_DIR"; return 0; fi  # the script's own tests use a temporary one
   local d="$ROOT/.data"
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
     d="/var/lib/interop/$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
@@ -334,6 +335,8 @@ cmd_test() {
     failed="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
     echo "tests: $passed passed, $failed failed, $((total - passed - failed)) skipped"
   fi
+  # The script's own behaviour (supervision, a shared private cluster, exit codes): only on a full run.
+  if [ $# -eq 0 ]; then bash tests/script/supervision.sh || rc=1; fi
   return "$rc"
 }
 
