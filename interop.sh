@@ -327,16 +327,23 @@ cmd_test() {
   local rc=0
   dotnet test tests/Interop.Tests/Interop.Tests.csproj -c Release --no-build \
     --logger "trx;LogFileName=$tmp/results.trx" --logger "console;verbosity=normal" "$@" || rc=$?
+  local total=0 passed=0 failed=0
   if [ -f "$tmp/results.trx" ]; then
     local counters; counters="$(grep -o '<Counters [^>]*>' "$tmp/results.trx" | head -n 1)"
-    local total passed failed
     total="$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")"
     passed="$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")"
     failed="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
-    echo "tests: $passed passed, $failed failed, $((total - passed - failed)) skipped"
+    echo "xunit: $passed passed, $failed failed, $((total - passed - failed)) skipped"
   fi
   # The script's own behaviour (supervision, a shared private cluster, exit codes): only on a full run.
-  if [ $# -eq 0 ]; then bash tests/script/supervision.sh || rc=1; fi
+  if [ $# -eq 0 ]; then
+    bash tests/script/supervision.sh | tee "$tmp/script.log" || rc=1
+    local line; line="$(tail -n 1 "$tmp/script.log")"
+    if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+      passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2])); total=$((total + BASH_REMATCH[1] + BASH_REMATCH[2]))
+    else rc=1; fi
+  fi
+  echo "tests: $passed passed, $failed failed, $((total - passed - failed)) skipped"
   return "$rc"
 }
 
