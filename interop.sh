@@ -119,7 +119,7 @@ build() {
   fi
   ensure_standin
   log "building (Release)"
-  dotnet build Interop.sln -c Release -nologo -v q -clp:ErrorsOnly >&2 || die "build failed"
+  dotnet build Interop.sln -c Release -nologo -v q "-clp:ErrorsOnly;WarningsOnly" >&2 || die "build failed"
 }
 
 # ---------------------------------------------------------------- private PostgreSQL clusters

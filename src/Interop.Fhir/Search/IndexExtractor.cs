@@ -85,7 +85,7 @@ public static partial class IndexExtractor
                 AddReference(rows, name, value);
                 break;
             case SearchParamType.Uri:
-                if (value is PrimitiveType { ObjectValue: { } uri }) rows.Uris.Add((name, uri.ToString()!));
+                if (value is PrimitiveType { JsonValue: { } uri }) rows.Uris.Add((name, uri.ToString()!));
                 break;
         }
     }
@@ -112,7 +112,7 @@ public static partial class IndexExtractor
             case FhirBoolean b when b.Value is { } bv:
                 rows.Tokens.Add((name, null, bv ? "true" : "false", null, null));
                 break;
-            case PrimitiveType { ObjectValue: { } v } p:
+            case PrimitiveType { JsonValue: { } v } p:
                 rows.Tokens.Add((name, null, p is Code or Id or FhirString or FhirUri ? p.ToString() : Convert.ToString(v, CultureInfo.InvariantCulture), null, null));
                 break;
         }
@@ -126,7 +126,7 @@ public static partial class IndexExtractor
                 if (r.Reference is { } reference) rows.References.Add(ParseReference(name, reference));
                 if (r.Identifier is { } identifier) rows.Tokens.Add((name + ":identifier", identifier.System, identifier.Value, null, null));
                 break;
-            case PrimitiveType { ObjectValue: { } canonical }:
+            case PrimitiveType { JsonValue: { } canonical }:
                 rows.References.Add((name, null, null, canonical.ToString()));
                 break;
         }
@@ -174,7 +174,7 @@ public static partial class IndexExtractor
     {
         HumanName n => new[] { n.Family, n.Text }.Concat(n.Given).Concat(n.Prefix).Concat(n.Suffix).OfType<string>(),
         Address a => new[] { a.City, a.District, a.State, a.PostalCode, a.Country, a.Text }.Concat(a.Line).OfType<string>(),
-        PrimitiveType { ObjectValue: { } v } => [Convert.ToString(v, CultureInfo.InvariantCulture)!],
+        PrimitiveType { JsonValue: { } v } => [Convert.ToString(v, CultureInfo.InvariantCulture)!],
         _ => [],
     };
 

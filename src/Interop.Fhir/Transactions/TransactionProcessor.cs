@@ -300,10 +300,13 @@ public sealed class TransactionProcessor(
 
     private static IEnumerable<ResourceReference> References(Base node)
     {
-        foreach (var child in node.Children())
+        foreach (var (_, value) in node.EnumerateElements())
         {
-            if (child is ResourceReference r) yield return r;
-            foreach (var nested in References(child)) yield return nested;
+            foreach (var child in value switch { Base one => [one], IEnumerable<Base> many => many, _ => [] })
+            {
+                if (child is ResourceReference r) yield return r;
+                foreach (var nested in References(child)) yield return nested;
+            }
         }
     }
 
