@@ -1,53 +1,71 @@
 using Interop.Fhir.Errors;
-using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Npgsql;
 
 namespace Interop.Fhir.Patients;
 
-public sealed record EverythingPage(IReadOnlyList<StoredVersion> Resources, int Total, string? NextAfter, IReadOnlyList<string> Patients);
+public sealed record EverythingPage(IReadOnlyList<StoredVersion> Resources, int? Total, string? NextAfter, IReadOnlyList<string> Patients);
 
 /// <summary>
 /// Patient/{id}/$everything across institutions: the patient and every patient linked to it (Patient.link,
-/// either direction, followed transitively), every resource that references any of them, and the resources
-/// those reference (practitioners, organisations, encounters...). Paged on the sorted resource keys.
+/// either direction, followed transitively), every resource in their Patient compartment — the same
+/// CompartmentDefinition/patient that compartment search uses — and the resources those reference
+/// (practitioners, organisations, encounters..., but not other patients). One query per page, ordered and cut
+/// on the resource key in the database; the first page also counts the whole set.
 /// </summary>
-public sealed class PatientEverything(NpgsqlDataSource db, SearchService search)
+public sealed class PatientEverything(NpgsqlDataSource db)
 {
     private const string S = StorageSetup.Schema;
+
+    private static readonly (string[] Types, string[] Params) Members =
+    (
+        PatientCompartment.Types.SelectMany(t => PatientCompartment.Params(t).Select(_ => t)).ToArray(),
+        PatientCompartment.Types.SelectMany(PatientCompartment.Params).ToArray()
+    );
 
     public async Task<EverythingPage> Run(string patientId, DateTimeOffset? since, IReadOnlyCollection<string>? types, string? after, int count, CancellationToken ct)
     {
         var patients = await LinkedPatients($"Patient/{patientId}", ct);
+        // The first page also counts the whole set; later pages start after the previous page's last key (a keyset).
+        var countColumn = after is null ? "count(*) over ()" : "null::bigint";
         var sql = $"""
-            with recursive patients(k) as (select unnest($1::text[])),
+            with members(rtype, param) as (select * from unnest($2::text[], $3::text[])),
             compartment as (
-                select distinct x.rkey as k from {S}.ix_reference x where x.target_key = any($1) and x.rtype <> 'Patient'
+                select x.rkey as k from {S}.ix_reference x join members m on m.rtype = x.rtype and m.param = x.param
+                where x.target_key = any($1)
             ),
             referenced as (
-                select distinct x.target_key as k from {S}.ix_reference x join compartment c on c.k = x.rkey
+                select x.target_key as k from {S}.ix_reference x join compartment c on c.k = x.rkey
                 where x.target_key is not null and x.target_type <> 'Patient'
             ),
-            everything as (select k from patients union select k from compartment union select k from referenced)
-            select r.id from everything e join {StorageSetup.CurrentTable} r on r.id = e.k
-            where not r.deleted and ($2::timestamptz is null or r.last_updated >= $2) and ($3::text[] is null or r.resource_type = any($3))
-            order by r.id
+            everything as (select unnest($1::text[]) as k union select k from compartment union select k from referenced)
+            select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json', {countColumn}
+            from everything e join {StorageSetup.CurrentTable} r on r.id = e.k
+            where not r.deleted and ($4::timestamptz is null or r.last_updated >= $4) and ($5::text[] is null or r.resource_type = any($5))
+              and ($6::text is null or r.id > $6)
+            order by r.id limit $7
             """;
-        var keys = new List<string>();
+        var resources = new List<StoredVersion>();
+        int? total = after is null ? 0 : null;
         await using (var cmd = db.CreateCommand(sql))
         {
             cmd.Parameters.AddWithValue(patients.ToArray());
+            cmd.Parameters.AddWithValue(Members.Types);
+            cmd.Parameters.AddWithValue(Members.Params);
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)types?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.AddWithValue(count + 1);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) keys.Add(reader.GetString(0));
+            while (await reader.ReadAsync(ct))
+            {
+                resources.Add(new StoredVersion(reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetFieldValue<DateTimeOffset>(4), false, "GET", reader.GetString(5)));
+                if (after is null) total = (int)reader.GetInt64(6);
+            }
         }
-        var start = after is null ? 0 : keys.FindIndex(k => string.CompareOrdinal(k, after) > 0);
-        if (start < 0) start = keys.Count;
-        var page = keys.Skip(start).Take(count).ToList();
-        var resources = await search.Fetch(page, ct);
-        var next = start + count < keys.Count ? page[^1] : null;
-        return new EverythingPage(resources, keys.Count, next, patients);
+        var more = resources.Count > count;
+        if (more) resources.RemoveAt(resources.Count - 1);
+        return new EverythingPage(resources, total, more ? resources[^1].Key : null, patients);
     }
 
     /// <summary>The patient and all patients linked to it, in either direction, transitively (at most 100).</summary>

@@ -156,31 +156,67 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
 
     /// <summary>
     /// One page of history, newest first. <paramref name="query"/>.Snapshot bounds the set so that writes made
-    /// after the first page cannot shift later pages (no entry skipped or repeated).
+    /// after the first page cannot shift later pages, and each page continues after the last row of the one before
+    /// (keyset paging: no entry skipped or repeated, and no OFFSET scanning past the earlier pages).
     /// </summary>
     public async Task<HistoryPage> History(HistoryQuery query, CancellationToken ct)
     {
         var where = new List<string> { "last_updated <= $1" };
         var parameters = new List<object> { query.Snapshot };
-        if (query.Since is { } since) { parameters.Add(since); where.Add($"last_updated >= ${parameters.Count}"); }
-        if (query.Type is { } type && query.Id is { } id) { parameters.Add($"{type}/{id}"); where.Add($"key = ${parameters.Count}"); }
-        else if (query.Type is { } onlyType) { parameters.Add(onlyType); where.Add($"resource_type = ${parameters.Count}"); }
-        var order = query.Id is not null ? "(data->>'VersionId')::int desc" : "last_updated desc, id desc";
-        parameters.Add(query.Count + 1);
-        parameters.Add(query.Offset);
-        var sql = $"select {VersionColumns} from {StorageSetup.VersionTable} where {string.Join(" and ", where)} " +
-                  $"order by {order} limit ${parameters.Count - 1} offset ${parameters.Count}";
+        string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
+        if (query.Since is { } since) where.Add($"last_updated >= {Add(since)}");
+        if (query.Type is { } type && query.Id is { } id) where.Add($"key = {Add($"{type}/{id}")}");
+        else if (query.Type is { } onlyType) where.Add($"resource_type = {Add(onlyType)}");
+        var forward = query.After?.Forward ?? true;
+        var (op, dir) = forward ? ("<", "desc") : (">", "asc");
+        if (query.After is { } after)
+            where.Add(query.Id is not null
+                ? $"(data->>'VersionId')::int {op} {Add(after.Version)}"
+                : $"(last_updated, id) {op} ({Add(after.LastUpdated)}, {Add(after.RowId)})");
+        var order = query.Id is not null ? $"(data->>'VersionId')::int {dir}" : $"last_updated {dir}, id {dir}";
+        var sql = $"select {VersionColumns}, id from {StorageSetup.VersionTable} where {string.Join(" and ", where)} " +
+                  $"order by {order} limit {Add(query.Count + 1)}";
         await using var cmd = db.CreateCommand(sql);
         foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
-        var rows = new List<StoredVersion>();
+        var rows = new List<(StoredVersion Version, string RowId)>();
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) rows.Add(ReadVersionRow(reader));
+            while (await reader.ReadAsync(ct)) rows.Add((ReadVersionRow(reader), reader.GetString(7)));
         var more = rows.Count > query.Count;
         if (more) rows.RemoveAt(rows.Count - 1);
-        return new HistoryPage(rows, more);
+        if (!forward) rows.Reverse();
+        HistoryCursor? next = null, previous = null;
+        if (rows.Count > 0)
+        {
+            if (forward ? more : true) next = new HistoryCursor(true, rows[^1].Version.LastUpdated, rows[^1].RowId, rows[^1].Version.VersionId);
+            if (forward ? query.After is not null : more) previous = new HistoryCursor(false, rows[0].Version.LastUpdated, rows[0].RowId, rows[0].Version.VersionId);
+        }
+        return new HistoryPage(rows.Select(r => r.Version).ToList(), next, previous);
     }
 }
 
-public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Since, DateTimeOffset Snapshot, int Offset, int Count);
+public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Since, DateTimeOffset Snapshot, HistoryCursor? After, int Count);
 
-public sealed record HistoryPage(IReadOnlyList<StoredVersion> Entries, bool HasMore);
+/// <summary>Where a history page ended (going on to older entries) or began (going back to newer ones).</summary>
+public sealed record HistoryCursor(bool Forward, DateTimeOffset LastUpdated, string RowId, int Version)
+{
+    public string Encode() => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{(Forward ? 'n' : 'p')}|{LastUpdated.UtcTicks}|{Version}|{RowId}"))
+        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static HistoryCursor? Decode(string text)
+    {
+        try
+        {
+            var b64 = text.Replace('-', '+').Replace('_', '/');
+            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '='))).Split('|', 4);
+            return parts.Length == 4 && parts[0] is "n" or "p" && long.TryParse(parts[1], out var ticks) && int.TryParse(parts[2], out var version)
+                   && ticks is > 0 and < 3155378975999999999 && Formats.InputGuard.BadCharacter(parts[3]) < 0
+                ? new HistoryCursor(parts[0] == "n", new DateTimeOffset(ticks, TimeSpan.Zero), parts[3], version) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}
+
+public sealed record HistoryPage(IReadOnlyList<StoredVersion> Entries, HistoryCursor? Next, HistoryCursor? Previous);

@@ -44,6 +44,17 @@ public static class InteropSetup
         return builder;
     }
 
+    // {"status":"Unhealthy","checks":{"postgres":"database down: ..."}}: says which failure it is, not just that one happened.
+    private static Task WriteHealth(HttpContext ctx, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
+    {
+        ctx.Response.ContentType = "application/json";
+        return ctx.Response.WriteAsJsonAsync(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Description ?? e.Value.Status.ToString()),
+        });
+    }
+
     public static WebApplication UseInterop(this WebApplication app)
     {
         app.UseMiddleware<FhirErrorMiddleware>();
@@ -51,7 +62,7 @@ public static class InteropSetup
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
         app.MapFhirApi();
         return app;
     }

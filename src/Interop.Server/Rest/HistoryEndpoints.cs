@@ -10,7 +10,8 @@ namespace Interop.Server.Rest;
 
 /// <summary>
 /// history-instance, history-type, history-system. Pages are bounded by a snapshot instant fixed on the
-/// first page (carried in the links as _snapshot), so pages neither skip nor repeat entries while writes go on.
+/// first page (carried in the links as _snapshot) and continue after the previous page's last row (_cursor), so
+/// pages neither skip nor repeat entries while writes go on, and a late page costs what the first one does.
 /// </summary>
 public static class HistoryEndpoints
 {
@@ -35,19 +36,22 @@ public static class HistoryEndpoints
         FhirHttp.Output(ctx);
         var q = ctx.Request.Query;
         var count = Math.Min(IntParam(q, "_count", options.DefaultPageSize, min: 0), options.MaxPageSize);
-        var offset = IntParam(q, "_offset", 0, min: 0);
         var since = InstantParam(q, "_since");
         var snapshot = InstantParam(q, "_snapshot") ?? DateTimeOffset.UtcNow;
-        var page = await store.History(new HistoryQuery(type, id, since, snapshot, offset, count), ct);
+        HistoryCursor? after = null;
+        if (q.TryGetValue("_cursor", out var cursor))
+            after = HistoryCursor.Decode(cursor.ToString()) ?? throw FhirException.BadRequest("_cursor is not a history cursor issued by this server.", "_cursor");
+        var page = await store.History(new HistoryQuery(type, id, since, snapshot, after, count), ct);
 
         var baseUrl = FhirHttp.BaseUrl(ctx);
         var path = baseUrl + (type is null ? "" : "/" + type) + (id is null ? "" : "/" + id) + "/_history";
-        string Link(int at) =>
-            $"{path}?_count={count}&_snapshot={Uri.EscapeDataString(snapshot.ToString("O"))}&_offset={at}" +
-            (since is { } s ? $"&_since={Uri.EscapeDataString(s.ToString("O"))}" : "");
-        var links = new List<(string, string)> { ("self", Link(offset)) };
-        if (page.HasMore) links.Add(("next", Link(offset + count)));
-        if (offset > 0) links.Add(("previous", Link(Math.Max(0, offset - count))));
+        string Link(HistoryCursor? from) =>
+            $"{path}?_count={count}&_snapshot={Uri.EscapeDataString(snapshot.ToString("O"))}" +
+            (since is { } s ? $"&_since={Uri.EscapeDataString(s.ToString("O"))}" : "") + (from is null ? "" : $"&_cursor={from.Encode()}");
+        var links = new List<(string, string)> { ("self", Link(after)) };
+        if (after is not null) links.Add(("first", Link(null)));
+        if (page.Next is not null) links.Add(("next", Link(page.Next)));
+        if (page.Previous is not null) links.Add(("previous", Link(page.Previous)));
 
         var entries = page.Entries.Select(v => new BundleEntryModel(
             $"{baseUrl}/{v.ResourceType}/{v.Id}", v,
@@ -55,7 +59,7 @@ public static class HistoryEndpoints
             RequestUrl: v.Method == "POST" ? v.ResourceType : $"{v.ResourceType}/{v.Id}",
             ResponseStatus: v.Method switch { "POST" => "201 Created", "DELETE" => "204 No Content", _ => v.VersionId == 1 ? "201 Created" : "200 OK" }))
             .ToList();
-        int? total = id is not null && offset == 0 && !page.HasMore ? entries.Count : null;
+        int? total = id is not null && after is null && page.Next is null ? entries.Count : null;
         return new BundleResult(new BundleModel(Bundle.BundleType.History, total, links, entries));
     }
 

@@ -40,6 +40,9 @@ public sealed class HistoryTests(FhirServerFixture server) : IClassFixture<FhirS
         var back = await (await client.GetAsync(previous)).ReadJson();
         Assert.Equal(first["entry"]!.ToJsonString(), back["entry"]!.ToJsonString());
 
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/fhir/Practitioner/_history?_cursor=garbage")).StatusCode);
+        Assert.Null(back["link"]!.AsArray().FirstOrDefault(l => l!["relation"]!.GetValue<string>() == "previous"));
+
         var future = DateTimeOffset.UtcNow.AddMinutes(5).ToString("O");
         var none = await (await client.GetAsync($"/fhir/Practitioner/_history?_since={Uri.EscapeDataString(future)}")).ReadJson();
         Assert.Null(none["entry"]);

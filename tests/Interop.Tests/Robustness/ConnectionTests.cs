@@ -1,6 +1,7 @@
 using System.Net;
 using Hl7.Fhir.Model;
 using Interop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Interop.Tests.Robustness;
@@ -123,6 +124,27 @@ public sealed class ConnectionTests(RobustnessFixture server) : IClassFixture<Ro
     }
 
     [Fact]
+    public async Task Readiness_tells_an_exhausted_pool_from_a_database_that_is_down()
+    {
+        var client = server.CreateClient();
+        var pool = server.Services.GetRequiredService<NpgsqlDataSource>();
+        var held = new List<NpgsqlConnection>();
+        try
+        {
+            for (var i = 0; i < 10; i++) held.Add(await pool.OpenConnectionAsync());
+            var health = await client.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("pool exhausted", await health.Content.ReadAsStringAsync());
+            await Hostile.AssertRefused(await client.GetAsync("/fhir/Patient/x"), 503);
+        }
+        finally
+        {
+            foreach (var c in held) await c.DisposeAsync();
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
     public async Task Patch_without_if_match_under_contention_retries_like_put()
     {
         var client = server.CreateClient();
@@ -157,6 +179,9 @@ public sealed class DatabaseDownTests(RobustnessFixture server) : IClassFixture<
             }
             var write = await client.PostAsync("/fhir/Patient", FhirTest.Body(new Patient { Active = false }));
             await Hostile.AssertRefused(write, 503);
+            var health = await client.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("database down", await health.Content.ReadAsStringAsync());
         }
         finally
         {
