@@ -30,6 +30,7 @@ public static class InteropSetup
         builder.Services.AddFhirStorage(connectionString, builder.Configuration.GetSection("Fhir").Get<StorageOptions>() ?? new StorageOptions());
         builder.Services.PostConfigure<TransactionOptions>(o =>
             o.AllowMultipleDelete = builder.Configuration.GetValue<bool>("Fhir:AllowMultipleDelete"));
+        builder.AddInteropTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(o =>
@@ -57,12 +58,14 @@ public static class InteropSetup
 
     public static WebApplication UseInterop(this WebApplication app)
     {
+        app.UseMiddleware<RequestLog>();
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePage);
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
+        app.UseInteropTelemetry();
         app.MapFhirApi();
         return app;
     }

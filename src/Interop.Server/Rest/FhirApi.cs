@@ -15,49 +15,49 @@ public static class FhirApi
     {
         var fhir = app.MapGroup("/fhir");
 
-        fhir.MapGet("/metadata", CapabilityEndpoint.Get).WithTags("System")
+        fhir.MapGet("/metadata", CapabilityEndpoint.Get).WithName("capabilities").WithTags("System")
             .WithSummary("CapabilityStatement: what this server implements").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
-        fhir.MapGet("", SearchEndpoints.System).WithTags("System")
+        fhir.MapGet("", SearchEndpoints.System).WithName("search-system").WithTags("System")
             .WithSummary("Search across types (_type)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("/_search", SearchEndpoints.System).WithTags("System").WithSummary("Search across types, parameters in a form body")
+        fhir.MapPost("/_search", SearchEndpoints.System).WithName("search-system-post").WithTags("System").WithSummary("Search across types, parameters in a form body")
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("", TransactionEndpoints.Process).WithTags("System").WithSummary("Transaction or batch Bundle")
+        fhir.MapPost("", TransactionEndpoints.Process).WithName("transaction").WithTags("System").WithSummary("Transaction or batch Bundle")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/_history", HistoryEndpoints.System).WithTags("System")
+        fhir.MapGet("/_history", HistoryEndpoints.System).WithName("history-system").WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 
-        fhir.MapPost("/{type}", CrudEndpoints.Create).WithTags("Type").WithSummary("Create a resource")
+        fhir.MapPost("/{type}", CrudEndpoints.Create).WithName("create").WithTags("Type").WithSummary("Create a resource")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/{type}", SearchEndpoints.Type).WithTags("Type").WithSummary("Search")
+        fhir.MapGet("/{type}", SearchEndpoints.Type).WithName("search-type").WithTags("Type").WithSummary("Search")
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPut("/{type}", CrudEndpoints.ConditionalUpdate).WithTags("Type").WithSummary("Conditional update: PUT /Type?criteria")
+        fhir.MapPut("/{type}", CrudEndpoints.ConditionalUpdate).WithName("update-conditional").WithTags("Type").WithSummary("Conditional update: PUT /Type?criteria")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapDelete("/{type}", CrudEndpoints.ConditionalDelete).WithTags("Type").WithSummary("Conditional delete: DELETE /Type?criteria")
+        fhir.MapDelete("/{type}", CrudEndpoints.ConditionalDelete).WithName("delete-conditional").WithTags("Type").WithSummary("Conditional delete: DELETE /Type?criteria")
             .Produces(204).ProducesFhirErrors();
-        fhir.MapPost("/{type}/_search", SearchEndpoints.Type).WithTags("Type").WithSummary("Search, parameters in a form body")
+        fhir.MapPost("/{type}/_search", SearchEndpoints.Type).WithName("search-type-post").WithTags("Type").WithSummary("Search, parameters in a form body")
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/{compartment}/{id}/{type}", SearchEndpoints.Compartment).WithTags("Instance")
+        fhir.MapGet("/{compartment}/{id}/{type}", SearchEndpoints.Compartment).WithName("search-compartment").WithTags("Instance")
             .WithSummary("Search in a Patient compartment, e.g. /Patient/123/Observation").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("/Patient/$match", PatientOperations.Match).WithTags("Patient").WithSummary("Find registrations of the same person (Parameters with resource)")
+        fhir.MapPost("/Patient/$match", PatientOperations.Match).WithName("operation-match").WithTags("Patient").WithSummary("Find registrations of the same person (Parameters with resource)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("/Patient/$merge", PatientOperations.Merge).WithTags("Patient").WithSummary("Merge a duplicate by linking (source replaced-by target)")
+        fhir.MapPost("/Patient/$merge", PatientOperations.Merge).WithName("operation-merge").WithTags("Patient").WithSummary("Merge a duplicate by linking (source replaced-by target)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithTags("Patient")
+        fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithName("operation-everything").WithTags("Patient")
             .WithSummary("Everything about the patient and the patients linked to it (_since, _type, _count)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithTags("Type")
+        fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithName("history-type").WithTags("Type")
             .WithSummary("History of all resources of a type").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
 
-        fhir.MapGet("/{type}/{id}", CrudEndpoints.Read).WithTags("Instance").WithSummary("Read the current version")
+        fhir.MapGet("/{type}/{id}", CrudEndpoints.Read).WithName("read").WithTags("Instance").WithSummary("Read the current version")
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPut("/{type}/{id}", CrudEndpoints.Update).WithTags("Instance").WithSummary("Update, or create with this id")
+        fhir.MapPut("/{type}/{id}", CrudEndpoints.Update).WithName("update").WithTags("Instance").WithSummary("Update, or create with this id")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPatch("/{type}/{id}", CrudEndpoints.Patch).WithTags("Instance").WithSummary("Patch: JSON Patch or FHIRPath Patch (Parameters)")
+        fhir.MapPatch("/{type}/{id}", CrudEndpoints.Patch).WithName("patch").WithTags("Instance").WithSummary("Patch: JSON Patch or FHIRPath Patch (Parameters)")
             .Accepts<FhirResource>("application/json-patch+json", [FhirHttp.JsonType, .. FhirHttp.BodyTypes]).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapDelete("/{type}/{id}", CrudEndpoints.Delete).WithTags("Instance").WithSummary("Delete (a tombstone version)")
+        fhir.MapDelete("/{type}/{id}", CrudEndpoints.Delete).WithName("delete").WithTags("Instance").WithSummary("Delete (a tombstone version)")
             .Produces(204).ProducesFhirErrors();
-        fhir.MapGet("/{type}/{id}/_history", HistoryEndpoints.Instance).WithTags("Instance")
+        fhir.MapGet("/{type}/{id}/_history", HistoryEndpoints.Instance).WithName("history-instance").WithTags("Instance")
             .WithSummary("All versions of one resource").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapGet("/{type}/{id}/_history/{vid}", CrudEndpoints.VRead).WithTags("Instance")
+        fhir.MapGet("/{type}/{id}/_history/{vid}", CrudEndpoints.VRead).WithName("vread").WithTags("Instance")
             .WithSummary("Read one version").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
     }
 

@@ -38,7 +38,9 @@ public sealed class SystemEndpointTests(FhirServerFixture server) : IClassFixtur
     {
         var client = server.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        Assert.Equal("Healthy", await client.GetStringAsync("/health/ready"));
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("\"status\":\"Healthy\"", await ready.Content.ReadAsStringAsync());
     }
 
     [Fact]

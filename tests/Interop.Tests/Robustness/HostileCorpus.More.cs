@@ -198,7 +198,7 @@ public static partial class HostileCorpus
             cases.Add($"everything/{name}={value.Replace("\0", "%00")}", id => Get($"/fhir/Patient/{id}/$everything?" + Query((name, value))));
 
         cases.Add("history/type-count-negative", _ => Get("/fhir/Patient/_history?_count=-1"));
-        cases.Add("history/instance-offset-negative", id => Get($"/fhir/Patient/{id}/_history?_offset=-1"));
+        cases.Add("history/instance-cursor-garbage", id => Get($"/fhir/Patient/{id}/_history?_cursor=-1"));
         cases.Add("history/system-count-huge", _ => Get("/fhir/_history?_count=99999999999"));
         cases.Add("history/system-since-month-13", _ => Get("/fhir/_history?_since=2020-13-01"));
 
