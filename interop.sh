@@ -6,9 +6,8 @@
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
-#   ./interop.sh standin          only prepare the local NuGet feed (used by docker/Dockerfile)
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
-# INTEROP_NO_BUILD=1 skips the build (and the NuGet stand-in): the existing Release output is used as it is.
+# INTEROP_NO_BUILD=1 skips the build: the existing Release output is used as it is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CALLER_DIR="$PWD"
@@ -47,77 +46,12 @@ ensure_postgres() {
   [ "$(id -u)" != 0 ] || id postgres >/dev/null 2>&1 || die "running as root but there is no 'postgres' system user to run the database as."
 }
 
-# Marten 9.58 -> Weasel.Postgresql -> Patched.DistributedLock.Postgres needs Patched.DistributedLock.Core
-# [1.0.11,1.1.0), which the registry may lack. Then we repack the MIT-licensed DistributedLock.Core 1.0.9
-# as Patched.DistributedLock.Core 1.0.99 into the local folder feed named in nuget.config. Where the
-# genuine 1.0.11 exists, NuGet takes it (lowest applicable version wins), so the stand-in is inert.
-ensure_standin() {
-  local feed="$ROOT/.nuget-local"
-  mkdir -p "$feed"
-  [ -f "$feed/.ready" ] && return 0
-  local tmp; tmp="$(mktemp -d)"
-  cat > "$tmp/probe.csproj" <<'EOF'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><PackageReference Include="Patched.DistributedLock.Core" Version="[1.0.11,1.1.0)" /></ItemGroup>
-</Project>
-EOF
-  if dotnet restore "$tmp/probe.csproj" --packages "$tmp/pkgs" >/dev/null 2>&1; then
-    log "registry provides Patched.DistributedLock.Core; no stand-in needed"
-  else
-    log "preparing local NuGet stand-in Patched.DistributedLock.Core 1.0.99 (from DistributedLock.Core 1.0.9, MIT)"
-    mkdir -p "$tmp/src" "$tmp/pack"
-    cat > "$tmp/src/src.csproj" <<'EOF'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><PackageReference Include="DistributedLock.Core" Version="1.0.9" /></ItemGroup>
-</Project>
-EOF
-    dotnet restore "$tmp/src/src.csproj" --packages "$tmp/pkgs" >&2 || die "could not restore DistributedLock.Core 1.0.9 from the NuGet registry"
-    local lib; lib="$(ls -d "$tmp"/pkgs/distributedlock.core/1.0.9/lib)"
-    mkdir -p "$tmp/pack/lib"
-    for tfm in net8.0 netstandard2.0 netstandard2.1; do cp -r "$lib/$tfm" "$tmp/pack/lib/"; done
-    cat > "$tmp/pack/standin.nuspec" <<'EOF'
-<?xml version="1.0" encoding="utf-8"?>
-<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
-  <metadata>
-    <id>Patched.DistributedLock.Core</id>
-    <version>1.0.99</version>
-    <authors>Michael Adelson (repacked locally by Interop set-up)</authors>
-    <license type="expression">MIT</license>
-    <description>Local stand-in: DistributedLock.Core 1.0.9 repacked under the id Patched.DistributedLock.Core.</description>
-    <dependencies>
-      <group targetFramework="net8.0" />
-      <group targetFramework=".NETStandard2.0"><dependency id="Microsoft.Bcl.AsyncInterfaces" version="8.0.0" /></group>
-      <group targetFramework=".NETStandard2.1" />
-    </dependencies>
-  </metadata>
-  <files><file src="lib/**" target="lib" /></files>
-</package>
-EOF
-    cat > "$tmp/pack/standin.csproj" <<'EOF'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <TargetFramework>net10.0</TargetFramework>
-    <NuspecFile>standin.nuspec</NuspecFile>
-    <IncludeBuildOutput>false</IncludeBuildOutput>
-    <NoWarn>NU5100;NU5128;NU5039</NoWarn>
-  </PropertyGroup>
-</Project>
-EOF
-    dotnet pack "$tmp/pack/standin.csproj" -o "$feed" >/dev/null || die "could not pack the Patched.DistributedLock.Core stand-in"
-  fi
-  touch "$feed/.ready"
-  rm -rf "$tmp"
-}
-
 build() {
   if [ "${INTEROP_NO_BUILD:-}" = 1 ]; then
     [ -f "$SERVER_BIN/Interop.Server.dll" ] || die "INTEROP_NO_BUILD=1 but there is no build in $SERVER_BIN"
     log "INTEROP_NO_BUILD=1: using the existing build"
     return 0
   fi
-  ensure_standin
   log "building (Release)"
   dotnet build Interop.sln -c Release -nologo -v q "-clp:ErrorsOnly;WarningsOnly" >&2 || die "build failed"
 }
@@ -443,6 +377,5 @@ case "${1:-}" in
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  standin) ensure_dotnet; ensure_standin ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

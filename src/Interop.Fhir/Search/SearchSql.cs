@@ -154,16 +154,17 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
         }
     }
 
-    private string TokenCondition(string value)
+    /// <param name="systemColumn">The columns compared: ix_token's own, or a composite's second component.</param>
+    private string TokenCondition(string value, string systemColumn = "x.system", string codeColumn = "x.code")
     {
         var (hasSystem, system, code) = SearchValues.Token(value);
         system = IndexText.Bound(system);
         code = IndexText.Bound(code);
-        if (!hasSystem) return $"x.code = {p.Add(code)}";
-        if (code is null) return system is null ? "true" : $"x.system = {p.Add(system)}";
+        if (!hasSystem) return $"{codeColumn} = {p.Add(code)}";
+        if (code is null) return system is null ? "true" : $"{systemColumn} = {p.Add(system)}";
         return system is null
-            ? $"(x.system is null and x.code = {p.Add(code)})"
-            : $"(x.system = {p.Add(system)} and x.code = {p.Add(code)})";
+            ? $"({systemColumn} is null and {codeColumn} = {p.Add(code)})"
+            : $"({systemColumn} = {p.Add(system)} and {codeColumn} = {p.Add(code)})";
     }
 
     private string ReferenceCondition(string? typeModifier, string value)
@@ -281,7 +282,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
             SearchParamType.Number => NumberComposite(parts[1], name),
             SearchParamType.Date => DateCondition(parts[1], "x.v_lo", "x.v_hi", name),
             SearchParamType.String => $"x.v_text like {p.Add(SearchValues.LikePrefix(B(IndexExtractor.Normalize(parts[1]))) + "%")}",
-            _ => TokenCondition(parts[1]).Replace("x.system", "x.v_system").Replace("x.code", "x.v_code"),
+            _ => TokenCondition(parts[1], "x.v_system", "x.v_code"),
         };
         return $"({first} and {second})";
     }
