@@ -66,7 +66,7 @@ public sealed class SearchSql(SqlParams p, string baseUrl)
                    string.Join(" or ", c.Values.Select(v => $"x.{column} @@ websearch_to_tsquery('simple', {p.Add(v)})")) + ")";
         }
         if (param.Type == SearchParamType.Reference && c.Modifier == "identifier")
-            return Lookup(type, "ix_token", param.Name + ":identifier", Or(c.Values.Select(TokenCondition)));
+            return Lookup(type, "ix_token", param.Name + ":identifier", Or(c.Values.Select(v => TokenCondition(v))));
         return Lookup(type, Table(param), param.Name, Or(c.Values.Select(v => ValueCondition(param, c.Modifier, v, name))));
     }
 
