@@ -31,9 +31,9 @@ public static class Outcomes
     public static string Printable(string text)
     {
         if (text.Length > 2000) text = text[..2000] + "…";
-        if (Formats.InputGuard.BadCharacter(text) < 0) return text;
+        if (FhirText.BadCharacter(text) < 0) return text;
         var chars = text.ToCharArray();
-        for (var at = Formats.InputGuard.BadCharacter(text); at >= 0; at = Formats.InputGuard.BadCharacter(new string(chars)))
+        for (var at = FhirText.BadCharacter(text); at >= 0; at = FhirText.BadCharacter(new string(chars)))
             chars[at] = '\uFFFD';
         return new string(chars);
     }

@@ -13,22 +13,7 @@ namespace Interop.Fhir.Formats;
 public static class InputGuard
 {
     /// <summary>The position of the first character that is not allowed, or -1.</summary>
-    public static int BadCharacter(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c < ' ' && c is not ('\t' or '\r' or '\n')) return i;
-            if (c is '\uFFFE' or '\uFFFF') return i;
-            if (char.IsHighSurrogate(c))
-            {
-                if (i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
-                return i;
-            }
-            if (char.IsLowSurrogate(c)) return i;
-        }
-        return -1;
-    }
+    public static int BadCharacter(string text) => FhirText.BadCharacter(text);
 
     public static string Describe(string text, int at) =>
         $"U+{(int)text[at]:X4} at character {at + 1}";

@@ -1,8 +1,8 @@
+using Interop.Fhir.Indexing;
 using System.Collections;
 using Hl7.Fhir.FhirPath;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
-using Interop.Fhir.Search;
 
 namespace Interop.Fhir.Patch;
 

@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Search;

@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using Hl7.Fhir.Model;
 
 namespace Interop.Fhir.Search;

@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,5 +1,5 @@
+using Interop.Fhir.Indexing;
 using System.Text;
-using Interop.Fhir.Search;
 using Marten;
 
 namespace Interop.Fhir.Storage;

@@ -1,5 +1,5 @@
+using Interop.Fhir.Indexing;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Search;
 using Marten;
 using Npgsql;
 

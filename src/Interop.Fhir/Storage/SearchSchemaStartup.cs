@@ -1,4 +1,4 @@
-using Interop.Fhir.Search;
+using Interop.Fhir.Indexing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;

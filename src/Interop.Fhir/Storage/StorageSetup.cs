@@ -23,8 +23,8 @@ public static class StorageSetup
     public const string SearchDatabase = "search";
 
     /// <summary>
-    /// Registers Marten (schema created or migrated at start), the raw Npgsql data source used for the hot
-    /// read paths, and the resource store.
+    /// Registers the storage layer only: Marten (schema created or migrated at start), the Npgsql data sources (the
+    /// main pool and the search pool) and the resource store. The host composes the layers above it.
     /// </summary>
     public static IServiceCollection AddFhirStorage(this IServiceCollection services, string connectionString, StorageOptions? options = null)
     {
@@ -55,13 +55,6 @@ public static class StorageSetup
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ResourceStore>();
-        services.AddSingleton<Search.SearchService>();
-        services.AddSingleton<Transactions.ConditionalMatcher>();
-        services.AddSingleton<Transactions.ConditionalLocks>();
-        services.AddSingleton<Transactions.TransactionProcessor>();
-        services.AddSingleton<Patients.PatientMatcher>();
-        services.AddSingleton<Patients.PatientMerge>();
-        services.AddSingleton<Patients.PatientEverything>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }

@@ -1,6 +1,6 @@
+using Interop.Fhir.Indexing;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Search;
 using Marten;
 
 namespace Interop.Fhir.Storage;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Interop.Fhir.Import;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
+using Interop.Server.Hosting;
 using Marten;
 using Npgsql;
 
@@ -24,7 +25,7 @@ public static class CommandLine
         builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // a progress line, not start-up chatter
         // Maintenance statements (purges, index builds, large transactions) may run for minutes: no command timeout.
         connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
-        builder.Services.AddFhirStorage(connectionString, builder.Configuration.GetSection("Fhir").Get<StorageOptions>() ?? new StorageOptions());
+        builder.Services.AddInteropServices(connectionString, builder.Configuration);
         using var host = builder.Build();
         await host.StartAsync(); // migrates the schema, creates the index tables
         var services = host.Services;

@@ -27,9 +27,7 @@ public static class InteropSetup
             k.Limits.MaxRequestHeadersTotalSize = 2 * Interop.Fhir.Errors.Limits.RequestHeaders;
             k.Limits.MaxRequestHeaderCount = 10 * Interop.Fhir.Errors.Limits.RequestHeaderCount;
         });
-        builder.Services.AddFhirStorage(connectionString, builder.Configuration.GetSection("Fhir").Get<StorageOptions>() ?? new StorageOptions());
-        builder.Services.PostConfigure<TransactionOptions>(o =>
-            o.AllowMultipleDelete = builder.Configuration.GetValue<bool>("Fhir:AllowMultipleDelete"));
+        builder.Services.AddInteropServices(connectionString, builder.Configuration);
         builder.AddInteropTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.AddEndpointsApiExplorer();

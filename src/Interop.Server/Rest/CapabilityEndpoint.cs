@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using Interop.Fhir.Model;
 using System.Collections.Concurrent;
 using Hl7.Fhir.Model;

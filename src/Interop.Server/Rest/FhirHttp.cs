@@ -3,7 +3,6 @@ using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Storage;
-using Interop.Server.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 

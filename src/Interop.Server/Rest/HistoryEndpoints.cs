@@ -3,7 +3,6 @@ using System.Globalization;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Storage;
-using Interop.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Interop.Server.Rest;

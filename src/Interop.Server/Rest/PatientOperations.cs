@@ -3,7 +3,6 @@ using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Storage;
-using Interop.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Interop.Server.Rest;

@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
@@ -5,7 +6,6 @@ using Interop.Fhir.Model;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
-using Interop.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Interop.Server.Rest;

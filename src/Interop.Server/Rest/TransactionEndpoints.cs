@@ -3,7 +3,6 @@ using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
-using Interop.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Interop.Server.Rest;

@@ -1,3 +1,4 @@
+using Interop.Fhir.Indexing;
 using System.Net;
 using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
@@ -245,7 +246,7 @@ public sealed class ResultTests(FhirServerFixture server) : IClassFixture<FhirSe
     {
         foreach (var type in Interop.Fhir.Patients.PatientCompartment.Types)
         foreach (var name in Interop.Fhir.Patients.PatientCompartment.Params(type))
-            Assert.True(Interop.Fhir.Search.SearchParamRegistry.Find(type, name) is { Type: SearchParamType.Reference }, $"{type}.{name}");
+            Assert.True(Interop.Fhir.Indexing.SearchParamRegistry.Find(type, name) is { Type: SearchParamType.Reference }, $"{type}.{name}");
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Hl7.Fhir.Model;
 using Hl7.FhirPath;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// One search parameter of one resource type, with its FHIRPath expression compiled once.

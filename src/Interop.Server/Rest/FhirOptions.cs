@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Interop.Server.Hosting;
+namespace Interop.Server.Rest;
 
 /// <summary>Settings under "Fhir" in configuration (environment: Fhir__MaxBodyBytes and so on).</summary>
 public sealed class FhirOptions

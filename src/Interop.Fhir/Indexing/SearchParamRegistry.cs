@@ -5,7 +5,7 @@ using Hl7.FhirPath;
 using Hl7.FhirPath.Expressions;
 using Interop.Fhir.Model;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// Every R4 search parameter (ModelInfo.SearchParameters) per resource type, plus the common ones

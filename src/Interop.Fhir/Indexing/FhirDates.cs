@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// FHIR date/dateTime/instant strings as half-open UTC ranges [lo, hi) by their precision:

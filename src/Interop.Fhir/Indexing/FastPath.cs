@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Model;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// A direct evaluator for the shape most R4 search expressions have: unions of member paths with

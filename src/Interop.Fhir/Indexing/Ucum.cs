@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Fhir.Metrics;
 using UcumQuantity = Fhir.Metrics.Quantity;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// UCUM canonical forms for quantity search (Fhir.Metrics, which the Firely SDK already depends on): 5.4 mmol/L

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>The search values extracted from one resource version, one list per index table.</summary>
 public sealed class IndexRows

@@ -5,7 +5,7 @@ using Hl7.Fhir.FhirPath;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Model;
 
-namespace Interop.Fhir.Search;
+namespace Interop.Fhir.Indexing;
 
 /// <summary>
 /// Evaluates every search parameter of a resource's type on the resource (compiled FHIRPath) and turns

@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+
+namespace Interop.Tests.Architecture;
+
+/// <summary>
+/// The folders of the library and of the host form layers: a folder may use only folders below it, so there are
+/// no cycles (Storage once used Search, which used Storage). The rule is read from the sources: `using` directives
+/// and qualified names (`Storage.ResourceStore`, `Interop.Fhir.Storage.X`).
+/// </summary>
+public sealed partial class LayeringTests
+{
+    // Lower numbers are lower layers; folders on one level may not use each other.
+    private static readonly Dictionary<string, int> Library = new()
+    {
+        ["Errors"] = 0, ["Model"] = 1, ["Formats"] = 2, ["Indexing"] = 3, ["Storage"] = 4,
+        ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Import"] = 7,
+    };
+
+    private static readonly Dictionary<string, int> Host = new() { ["Rest"] = 0, ["Hosting"] = 1, ["Commands"] = 2 };
+
+    [GeneratedRegex(@"Interop\.(?:Fhir|Server)\.(\w+)")]
+    private static partial Regex Qualified();
+
+    [GeneratedRegex(@"(?<![\w.""])([A-Z]\w+)\.[A-Z]")]
+    private static partial Regex Relative();
+
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Interop.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Interop.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>(from folder, to folder, file) for every use of one folder by another within a project.</summary>
+    private static List<(string From, string To, string File)> Uses(string project, IReadOnlyDictionary<string, int> folders)
+    {
+        var uses = new List<(string, string, string)>();
+        var dir = Path.Combine(Root(), "src", project);
+        foreach (var file in Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(dir, file);
+            var from = relative.Split(Path.DirectorySeparatorChar)[0];
+            if (!folders.ContainsKey(from)) continue;
+            var code = string.Join('\n', File.ReadAllLines(file).Where(l => !l.TrimStart().StartsWith("//")));
+            var names = Qualified().Matches(code).Select(m => m.Groups[1].Value)
+                .Concat(Relative().Matches(code).Select(m => m.Groups[1].Value));
+            foreach (var to in names.Where(n => n != from && folders.ContainsKey(n)).Distinct())
+                uses.Add((from, to, relative));
+        }
+        return uses;
+    }
+
+    [Theory]
+    [InlineData("Interop.Fhir")]
+    [InlineData("Interop.Server")]
+    public void Folders_use_only_folders_below_them(string project)
+    {
+        var folders = project == "Interop.Fhir" ? Library : Host;
+        var uses = Uses(project, folders);
+        Assert.NotEmpty(uses); // the reader sees dependencies at all (e.g. Storage uses Indexing)
+        var broken = uses.Where(u => folders[u.To] >= folders[u.From])
+            .Select(u => $"{u.From} → {u.To} ({u.File})").ToList();
+        Assert.True(broken.Count == 0, "layering broken:\n" + string.Join("\n", broken));
+    }
+
+    [Fact]
+    public void Every_library_folder_has_a_layer()
+    {
+        var dir = Path.Combine(Root(), "src", "Interop.Fhir");
+        var folders = Directory.GetDirectories(dir).Select(Path.GetFileName).Where(n => n is not ("bin" or "obj")).ToList();
+        Assert.All(folders, f => Assert.True(Library.ContainsKey(f!), $"folder {f} has no layer in LayeringTests"));
+    }
+}
