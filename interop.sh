@@ -192,6 +192,19 @@ synthea_dir() {
 # content root. exec: the child's PID is the dotnet process itself.
 in_build_dir() { cd "$SERVER_BIN" && exec "$@"; }
 
+# The server never runs as root: started as root, the script runs it as the unprivileged system user 'interop'
+# (created when missing), which needs nothing but read access to the build.
+SERVER_AS=()
+server_user() {
+  [ "$(id -u)" = 0 ] || return 0
+  id interop >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin interop \
+    || die "could not create the system user 'interop' to run the server as"
+  runuser -u interop -- test -r "$ROOT/$SERVER_BIN/Interop.Server.dll" \
+    || die "the 'interop' user cannot read $ROOT/$SERVER_BIN: put the checkout where it can, or start serve as an ordinary user"
+  # setpriv execs in place (runuser would stay as a parent, and killing it would orphan the server).
+  SERVER_AS=(setpriv --reuid=interop --regid=interop --init-groups -- env HOME=/tmp)
+}
+
 CHILD_PID=""; STOP_SIGNAL=""
 # INT/TERM to this script: remember it and pass it on to the child (a second one kills the child outright).
 on_signal() {
@@ -222,7 +235,7 @@ run_child() {
 supervise() {
   local rc crashes=() recent t
   while :; do
-    rc=0; run_child in_build_dir dotnet Interop.Server.dll "$@" || rc=$?
+    rc=0; run_child in_build_dir "${SERVER_AS[@]}" dotnet Interop.Server.dll "$@" || rc=$?
     if [ -n "$STOP_SIGNAL" ]; then log "stopped on SIG$STOP_SIGNAL"; return 0; fi
     if [ "$rc" = 0 ]; then log "the server exited normally"; return 0; fi
     recent=()
@@ -245,7 +258,8 @@ cmd_serve() {
     use_shared_cluster "$(data_dir)/pg"
     ConnectionStrings__Interop="$(conn_string)"; export ConnectionStrings__Interop
   fi
-  log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)"
+  server_user
+  log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)${SERVER_AS[*]:+ as user interop}"
   supervise "$@"
 }
 

@@ -26,6 +26,7 @@ check "the cluster's port $PG_PORT lies outside the ephemeral range $LOW-$HIGH" 
 
 # Item 2: kill -9 the server; the supervisor restarts it and the database stays up.
 CHILD="$(pgrep -f "dotnet Interop.Server.dll" | while read -r p; do grep -qs "$INTEROP_DATA_DIR" "/proc/$p/environ" && echo "$p"; done | head -n 1)"
+if [ "$(id -u)" = 0 ]; then check "started as root, the server runs as the unprivileged user interop" '[ "$(ps -o user= -p "$CHILD" | tr -d " ")" = interop ]'; fi
 [ -n "$CHILD" ] && kill -9 "$CHILD"
 sleep 1
 check "after kill -9 the server is restarted" 'ready "$URL"'
@@ -45,6 +46,7 @@ check "the cluster kept running" '[ "$(postmaster)" = "$PG_BEFORE" ]'
 kill -TERM "$SERVE"; wait "$SERVE"; RC=$?
 check "serve exits 0 on SIGTERM (was $RC)" '[ "$RC" = 0 ]'
 check "the cluster is stopped when its last user ends" '[ ! -f "$INTEROP_DATA_DIR/pg/postmaster.pid" ]'
+check "no server process is left behind" '! pgrep -f "dotnet Interop.Server.dll" | while read -r p; do grep -qs "$INTEROP_DATA_DIR" "/proc/$p/environ" && echo "$p"; done | grep -q .'
 
 # Item 25: a server that cannot run makes serve give up with a non-zero exit.
 ConnectionStrings__Interop="Host=127.0.0.1;Port=1;Username=x;Password=x;Database=x;Timeout=1" ASPNETCORE_URLS="http://127.0.0.1:$(port)" \
