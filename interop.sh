@@ -190,7 +190,8 @@ synthea_dir() {
 # ---------------------------------------------------------------- child processes
 # Runs the built server (or one of its commands) from its output folder, so appsettings.json there is the
 # content root. exec: the child's PID is the dotnet process itself.
-in_build_dir() { cd "$SERVER_BIN" && exec "$@"; }
+RUN_DIR="$SERVER_BIN"
+in_build_dir() { cd "$RUN_DIR" && exec "$@"; }
 
 # The server never runs as root: started as root, the script runs it as the unprivileged system user 'interop'
 # (created when missing), which needs nothing but read access to the build.
@@ -199,8 +200,13 @@ server_user() {
   [ "$(id -u)" = 0 ] || return 0
   id interop >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin interop \
     || die "could not create the system user 'interop' to run the server as"
-  runuser -u interop -- test -r "$ROOT/$SERVER_BIN/Interop.Server.dll" \
-    || die "the 'interop' user cannot read $ROOT/$SERVER_BIN: put the checkout where it can, or start serve as an ordinary user"
+  if ! runuser -u interop -- test -r "$ROOT/$SERVER_BIN/Interop.Server.dll"; then
+    # The checkout is private (e.g. under /root): run a copy of the build from a folder the user can read.
+    RUN_DIR="/var/lib/interop/$(printf '%s' "$ROOT" | md5sum | cut -c1-12)/app"
+    log "the 'interop' user cannot read $ROOT; running a copy of the build from $RUN_DIR"
+    rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR"; cp -r "$SERVER_BIN/." "$RUN_DIR/"
+    chmod 755 /var/lib/interop "$(dirname "$RUN_DIR")"; chmod -R a+rX "$RUN_DIR"
+  fi
   # setpriv execs in place (runuser would stay as a parent, and killing it would orphan the server).
   SERVER_AS=(setpriv --reuid=interop --regid=interop --init-groups -- env HOME=/tmp)
 }
