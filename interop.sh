@@ -278,17 +278,18 @@ cmd_test() {
   INTEROP_TEST_PG="$(conn_string postgres)"; export INTEROP_TEST_PG
   local synthea; synthea="$(synthea_dir)"
   if [ -n "$synthea" ]; then export INTEROP_SYNTHEA_DIR="$synthea"; else log "no Synthea folder found: tests that need it will be reported as skipped"; fi
-  local rc=0
-  dotnet test tests/Interop.Tests/Interop.Tests.csproj -c Release --no-build \
-    --logger "trx;LogFileName=$tmp/results.trx" --logger "console;verbosity=normal" "$@" || rc=$?
-  local total=0 passed=0 failed=0
-  if [ -f "$tmp/results.trx" ]; then
-    local counters; counters="$(grep -o '<Counters [^>]*>' "$tmp/results.trx" | head -n 1)"
-    total="$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")"
-    passed="$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")"
-    failed="$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")"
-    echo "xunit: $passed passed, $failed failed, $((total - passed - failed)) skipped"
-  fi
+  local rc=0 total=0 passed=0 failed=0 project counters
+  # The unit tests (pure pieces, no database) first, then the HTTP + PostgreSQL suite.
+  for project in Interop.UnitTests Interop.Tests; do
+    dotnet test "tests/$project/$project.csproj" -c Release --no-build \
+      --logger "trx;LogFileName=$tmp/$project.trx" --logger "console;verbosity=normal" "$@" || rc=$?
+    [ -f "$tmp/$project.trx" ] || continue
+    counters="$(grep -o '<Counters [^>]*>' "$tmp/$project.trx" | head -n 1)"
+    total=$((total + $(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")))
+    passed=$((passed + $(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")))
+    failed=$((failed + $(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")))
+  done
+  echo "xunit: $passed passed, $failed failed, $((total - passed - failed)) skipped"
   # The script's own behaviour (supervision, a shared private cluster, exit codes): only on a full run.
   if [ $# -eq 0 ]; then
     bash tests/script/supervision.sh | tee "$tmp/script.log" || rc=1
