@@ -6,6 +6,7 @@
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
+#   ./interop.sh migrate          apply the numbered schema migrations (serve also does, by default)
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
 # INTEROP_NO_BUILD=1 skips the build: the existing Release output is used as it is.
 set -euo pipefail
@@ -394,9 +395,9 @@ cmd_tool() {
 }
 
 case "${1:-}" in
-  reindex|import) cmd_tool "$@" ;;
+  reindex|import|migrate) cmd_tool "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

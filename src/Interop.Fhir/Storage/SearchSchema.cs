@@ -69,7 +69,6 @@ public static class SearchSchema
         create index if not exists ix_reference_bykey on {S}.ix_reference (rkey, param) include (rtype, target_key, target_type); -- _has probes
 
         create index if not exists ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rkey);
-        create index if not exists ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops);
         create index if not exists ix_uri_key on {S}.ix_uri (rkey, param) include (value);
 
         create index if not exists ix_composite_bycode on {S}.ix_composite (rtype, param, code, system, rkey) include (v_system, v_code, v_number, v_lo, v_hi, v_canon_code, v_canon_number);
@@ -94,41 +93,4 @@ public static class SearchSchema
         """;
 
     public static readonly string[] Tables = ["ix_string", "ix_token", "ix_date", "ix_number", "ix_quantity", "ix_reference", "ix_uri", "ix_composite", "ix_text"];
-
-    /// <summary>
-    /// Creates or upgrades the index tables. The DDL's hash is recorded once applied, and a start against a database
-    /// that already has it runs no DDL at all: even "if not exists" statements take table locks that would queue
-    /// every writer behind a long-running import or transaction.
-    /// </summary>
-    public static async Task Apply(NpgsqlDataSource db, CancellationToken ct)
-    {
-        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Ddl)));
-        await using var connection = await db.OpenConnectionAsync(ct);
-        if (await AppliedHash(connection, ct) == hash) return;
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        // Serialise concurrent start-ups (several server processes on one database); the first one does the work.
-        await using (var lockCmd = new NpgsqlCommand("select pg_advisory_xact_lock(4242001)", connection, tx)) await lockCmd.ExecuteNonQueryAsync(ct);
-        if (await AppliedHash(connection, ct) == hash) return;
-        // Building an index on a large existing database takes minutes: no command timeout for the DDL.
-        await using (var cmd = new NpgsqlCommand(Ddl, connection, tx) { CommandTimeout = 0 }) await cmd.ExecuteNonQueryAsync(ct);
-        await using (var table = new NpgsqlCommand(
-            $"create table if not exists {S}.interop_schema (name text primary key, hash text not null, applied timestamptz not null)", connection, tx))
-            await table.ExecuteNonQueryAsync(ct);
-        await using (var record = new NpgsqlCommand(
-            $"insert into {S}.interop_schema values ('search-index', $1, now()) on conflict (name) do update set hash = excluded.hash, applied = excluded.applied",
-            connection, tx))
-        {
-            record.Parameters.AddWithValue(hash);
-            await record.ExecuteNonQueryAsync(ct);
-        }
-        await tx.CommitAsync(ct);
-    }
-
-    private static async Task<string?> AppliedHash(NpgsqlConnection connection, CancellationToken ct)
-    {
-        await using (var exists = new NpgsqlCommand($"select to_regclass('{S}.interop_schema') is not null", connection))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null;
-        await using var cmd = new NpgsqlCommand($"select hash from {S}.interop_schema where name = 'search-index'", connection);
-        return await cmd.ExecuteScalarAsync(ct) as string;
-    }
 }

@@ -5,14 +5,20 @@ using Npgsql;
 
 namespace Interop.Fhir.Storage;
 
-/// <summary>At start: create the search index tables and compile every search parameter expression.</summary>
-public sealed class SearchSchemaStartup(NpgsqlDataSource db, ILogger<SearchSchemaStartup> log) : IHostedService
+/// <summary>
+/// At start: bring the schema to this server's migration version (or, with MigrateOnStart off, require it), and
+/// compile every search parameter expression so the first write does not pay for it.
+/// </summary>
+public sealed class SearchSchemaStartup(NpgsqlDataSource db, StorageOptions options, ILogger<SearchSchemaStartup> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken ct)
     {
-        await SearchSchema.Apply(db, ct);
+        if (options.MigrateOnStart)
+            foreach (var m in await Migrations.Apply(db, ct)) log.LogInformation("Schema migration {Version} applied: {Name}", m.Version, m.Name);
+        else
+            await Migrations.RequireCurrent(db, ct);
         var count = SearchParamRegistry.Warm();
-        log.LogInformation("Search index ready: {Count} search parameters compiled", count);
+        log.LogInformation("Search index ready (schema version {Version}): {Count} search parameters compiled", Migrations.Latest, count);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;

@@ -12,6 +12,8 @@ public sealed class StorageOptions
     public int SearchTimeoutSeconds { get; set; } = 30;
     /// <summary>How long a write waits for a lock another request holds before it gives up (409, retry).</summary>
     public int LockTimeoutSeconds { get; set; } = 10;
+    /// <summary>Apply schema migrations at start (on by default); off, the server requires them applied (./interop.sh migrate).</summary>
+    public bool MigrateOnStart { get; set; } = true;
 }
 
 public static class StorageSetup

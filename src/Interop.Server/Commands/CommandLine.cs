@@ -11,7 +11,7 @@ namespace Interop.Server.Commands;
 /// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import.</summary>
 public static class CommandLine
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate";
 
     public static async Task<int> Run(string[] args)
     {
@@ -23,6 +23,7 @@ public static class CommandLine
             return 2;
         }
         builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // a progress line, not start-up chatter
+        if (args[0] == "migrate") builder.Configuration["Fhir:MigrateOnStart"] = "true";
         // Maintenance statements (purges, index builds, large transactions) may run for minutes: no command timeout.
         connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
         builder.Services.AddInteropServices(connectionString, builder.Configuration);
@@ -34,6 +35,7 @@ public static class CommandLine
             return args[0] switch
             {
                 "reindex" => await Reindex(services),
+                "migrate" => await Migrate(services),
                 _ => await Import(services, args[1..]),
             };
         }
@@ -41,6 +43,14 @@ public static class CommandLine
         {
             await host.StopAsync();
         }
+    }
+
+    // Starting the host applied the migrations (MigrateOnStart is forced on for this command): report where it stands.
+    private static async Task<int> Migrate(IServiceProvider services)
+    {
+        await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        Console.WriteLine($"migrate: the schema is at version {await Migrations.Current(connection, CancellationToken.None)} (this server's latest: {Migrations.Latest})");
+        return 0;
     }
 
     private static async Task<int> Reindex(IServiceProvider services)

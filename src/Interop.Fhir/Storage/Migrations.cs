@@ -1,0 +1,97 @@
+using Npgsql;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>One numbered schema change; a concurrent one builds an index without blocking writers, outside a transaction.</summary>
+public sealed record Migration(int Version, string Name, string Sql, bool Concurrently = false);
+
+/// <summary>
+/// The schema of the index tables as numbered migrations, recorded in fhir.interop_migrations. Applied by
+/// `./interop.sh migrate` or at start (Fhir:MigrateOnStart, on by default for the private database); a start
+/// against a database that has them all runs no DDL, so it never queues behind a long-running writer. A server
+/// refuses a database migrated by a newer server, and, when it may not migrate itself, one that is behind.
+/// </summary>
+public static class Migrations
+{
+    private const string S = StorageSetup.Schema;
+    private const long Lock = 4242001;
+
+    public static readonly Migration[] All =
+    [
+        new(1, "search index tables, their indexes and statistics", SearchSchema.Ddl),
+        new(2, "trigram index for :contains on uri parameters",
+            $"create index concurrently if not exists ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops)", Concurrently: true),
+    ];
+
+    public static int Latest => All[^1].Version;
+
+    /// <summary>The version the database is at (0 before any migration).</summary>
+    public static async Task<int> Current(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using (var exists = new NpgsqlCommand($"select to_regclass('{S}.interop_migrations') is not null", connection))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
+        await using var cmd = new NpgsqlCommand($"select coalesce(max(version), 0) from {S}.interop_migrations", connection);
+        return (int)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>Applies the migrations the database lacks; returns them. Concurrent callers wait for one another.</summary>
+    public static async Task<IReadOnlyList<Migration>> Apply(NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var current = await Current(connection, ct);
+        RefuseNewer(current);
+        if (current == Latest) return [];
+        await Exec(connection, $"select pg_advisory_lock({Lock})", ct); // one migrator at a time (several servers)
+        try
+        {
+            current = await Current(connection, ct);
+            await Exec(connection, $"create table if not exists {S}.interop_migrations (version int primary key, name text not null, applied timestamptz not null default now())", ct);
+            var applied = new List<Migration>();
+            foreach (var m in All.Where(m => m.Version > current))
+            {
+                if (m.Concurrently)
+                    await Exec(connection, m.Sql, ct); // CONCURRENTLY cannot run inside a transaction
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                if (!m.Concurrently) await Exec(connection, m.Sql, ct);
+                await using (var record = new NpgsqlCommand($"insert into {S}.interop_migrations (version, name) values ($1, $2)", connection))
+                {
+                    record.Parameters.AddWithValue(m.Version);
+                    record.Parameters.AddWithValue(m.Name);
+                    await record.ExecuteNonQueryAsync(ct);
+                }
+                await tx.CommitAsync(ct);
+                applied.Add(m);
+            }
+            return applied;
+        }
+        finally
+        {
+            await Exec(connection, $"select pg_advisory_unlock({Lock})", CancellationToken.None);
+        }
+    }
+
+    /// <summary>For a server that may not migrate: the database must be exactly at this server's version.</summary>
+    public static async Task RequireCurrent(NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        var current = await Current(connection, ct);
+        RefuseNewer(current);
+        if (current < Latest)
+            throw new InvalidOperationException(
+                $"The database schema is at version {current}; this server needs {Latest}. Run ./interop.sh migrate (or start with Fhir:MigrateOnStart=true).");
+    }
+
+    private static void RefuseNewer(int current)
+    {
+        if (current > Latest)
+            throw new InvalidOperationException(
+                $"The database schema is at version {current}, newer than this server's {Latest}: it was migrated by a newer Interop. Run that version.");
+    }
+
+    // Index builds on a large database take minutes: no command timeout.
+    private static async Task Exec(NpgsqlConnection connection, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
