@@ -257,13 +257,29 @@ supervise() {
 }
 
 # ---------------------------------------------------------------- commands
+# Least privilege on the private cluster: migrations run as the owner 'interop', then the server connects as
+# 'interop_app', which may only read and write rows (no DDL), with its own generated password.
+app_role() {
+  local pw="$SHARED_BASE/app.password"
+  [ -f "$pw" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$pw"; chmod 600 "$pw"; }
+  APP_PASSWORD="$(cat "$pw")"
+  PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d interop -qtA -v ON_ERROR_STOP=1 \
+    -c "do \$\$ begin if not exists (select from pg_roles where rolname = 'interop_app') then create role interop_app login; end if; end \$\$" \
+    -c "alter role interop_app password '$APP_PASSWORD'" >/dev/null || die "could not prepare the role interop_app"
+  log "migrating the schema as the owner"
+  (cd "$SERVER_BIN" && ConnectionStrings__Interop="$(conn_string)" Fhir__GrantTo=interop_app dotnet Interop.Server.dll migrate) >&2 \
+    || die "the schema migration failed"
+}
+
 cmd_serve() {
   ensure_dotnet; build
   export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8080}"
   if [ -z "${ConnectionStrings__Interop:-}" ]; then
     ensure_postgres
     use_shared_cluster "$(data_dir)/pg"
-    ConnectionStrings__Interop="$(conn_string)"; export ConnectionStrings__Interop
+    app_role
+    ConnectionStrings__Interop="Host=127.0.0.1;Port=$PG_PORT;Username=interop_app;Password=$APP_PASSWORD;Database=interop"
+    export ConnectionStrings__Interop Fhir__MigrateOnStart=false
   fi
   server_user
   log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)${SERVER_AS[*]:+ as user interop}"

@@ -24,6 +24,14 @@ PG_PORT="$(sed -n 4p "$INTEROP_DATA_DIR/pg/postmaster.pid")"
 LOW="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)"; HIGH="$(cut -f2 /proc/sys/net/ipv4/ip_local_port_range)"
 check "the cluster's port $PG_PORT lies outside the ephemeral range $LOW-$HIGH" '[ "$PG_PORT" -lt "$LOW" ] || [ "$PG_PORT" -gt "$HIGH" ]'
 
+PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql"
+APP_SESSIONS="$(PGPASSWORD="$(cat "$INTEROP_DATA_DIR/pg.password")" "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U interop -d interop -tAc \
+  "select count(*) from pg_stat_activity where usename = 'interop_app'" 2>/dev/null)"
+check "the server connects as interop_app, not as the owner" '[ "${APP_SESSIONS:-0}" -gt 0 ]'
+CAN_DDL="$(PGPASSWORD="$(cat "$INTEROP_DATA_DIR/app.password")" "$PSQL" -h 127.0.0.1 -p "$PG_PORT" -U interop_app -d interop -tAc \
+  "create table fhir.x (a int)" 2>&1)"
+check "interop_app cannot change the schema" '[[ "$CAN_DDL" == *"permission denied"* ]]'
+
 # Item 2: kill -9 the server; the supervisor restarts it and the database stays up.
 CHILD="$(pgrep -f "dotnet Interop.Server.dll" | while read -r p; do grep -qs "$INTEROP_DATA_DIR" "/proc/$p/environ" && echo "$p"; done | head -n 1)"
 if [ "$(id -u)" = 0 ]; then check "started as root, the server runs as the unprivileged user interop" '[ "$(ps -o user= -p "$CHILD" | tr -d " ")" = interop ]'; fi

@@ -70,6 +70,25 @@ public static class Migrations
         }
     }
 
+    /// <summary>
+    /// Least privilege for the server's role: it may read and write the rows of every table in the schema (also of
+    /// tables later migrations create) and nothing else — no DDL, no ownership. Idempotent.
+    /// </summary>
+    public static async Task Grant(NpgsqlDataSource db, string role, CancellationToken ct)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(role, "^[a-z_][a-z0-9_]{0,62}$"))
+            throw new ArgumentException($"'{role}' is not a plain PostgreSQL role name.", nameof(role));
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await Exec(connection, $"""
+            revoke create on schema {S} from public;
+            grant usage on schema {S} to {role};
+            grant select, insert, update, delete on all tables in schema {S} to {role};
+            grant usage, select on all sequences in schema {S} to {role};
+            alter default privileges in schema {S} grant select, insert, update, delete on tables to {role};
+            alter default privileges in schema {S} grant usage, select on sequences to {role}
+            """, ct);
+    }
+
     /// <summary>For a server that may not migrate: the database must be exactly at this server's version.</summary>
     public static async Task RequireCurrent(NpgsqlDataSource db, CancellationToken ct)
     {

@@ -14,7 +14,10 @@ public sealed class SearchSchemaStartup(NpgsqlDataSource db, StorageOptions opti
     public async Task StartAsync(CancellationToken ct)
     {
         if (options.MigrateOnStart)
+        {
             foreach (var m in await Migrations.Apply(db, ct)) log.LogInformation("Schema migration {Version} applied: {Name}", m.Version, m.Name);
+            if (options.GrantTo is { Length: > 0 } role) await Migrations.Grant(db, role, ct);
+        }
         else
             await Migrations.RequireCurrent(db, ct);
         var count = SearchParamRegistry.Warm();

@@ -14,6 +14,8 @@ public sealed class StorageOptions
     public int LockTimeoutSeconds { get; set; } = 10;
     /// <summary>Apply schema migrations at start (on by default); off, the server requires them applied (./interop.sh migrate).</summary>
     public bool MigrateOnStart { get; set; } = true;
+    /// <summary>After migrating, grant this role read and write on the data and nothing else (the server's own role).</summary>
+    public string? GrantTo { get; set; }
 }
 
 public static class StorageSetup
@@ -53,19 +55,19 @@ public static class StorageSetup
             $" -c plan_cache_mode=force_custom_plan -c statement_timeout={options.SearchTimeoutSeconds * 1000}").Trim();
         searchBuilder.ConnectionStringBuilder.CommandTimeout = options.SearchTimeoutSeconds + 5;
         services.AddKeyedSingleton(SearchDatabase, searchBuilder.Build());
-        services.AddMarten(options => ConfigureMarten(options, dataSource))
-            .UseLightweightSessions()
-            .ApplyAllDatabaseChangesOnStartup();
+        // A server that may not migrate does no DDL at all, Marten's included: it may run as a role that cannot.
+        var marten = services.AddMarten(o => ConfigureMarten(o, dataSource, options.MigrateOnStart)).UseLightweightSessions();
+        if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ResourceStore>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
     }
 
-    public static void ConfigureMarten(StoreOptions options, NpgsqlDataSource dataSource)
+    public static void ConfigureMarten(StoreOptions options, NpgsqlDataSource dataSource, bool migrate = true)
     {
         options.Connection(dataSource);
         options.DatabaseSchemaName = Schema;
-        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        options.AutoCreateSchemaObjects = migrate ? AutoCreate.CreateOrUpdate : AutoCreate.None;
         // Hot columns are duplicated out of the jsonb body so reads and history never parse it for filtering.
         options.Schema.For<ResourceDoc>()
             .Duplicate(x => x.ResourceType)

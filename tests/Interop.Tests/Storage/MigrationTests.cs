@@ -10,13 +10,14 @@ namespace Interop.Tests.Storage;
 /// <summary>Numbered migrations: recorded, applied once, required when a server may not migrate, refused when newer.</summary>
 public sealed class MigrationTests(FhirServerFixture server) : IClassFixture<FhirServerFixture>
 {
-    private sealed class Server(string connectionString, bool migrate) : WebApplicationFactory<Program>
+    private sealed class Server(string connectionString, bool migrate, string? grantTo = null) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Testing");
             builder.UseSetting("ConnectionStrings:Interop", connectionString);
             builder.UseSetting("Fhir:MigrateOnStart", migrate ? "true" : "false");
+            if (grantTo is not null) builder.UseSetting("Fhir:GrantTo", grantTo);
         }
     }
 
@@ -59,6 +60,40 @@ public sealed class MigrationTests(FhirServerFixture server) : IClassFixture<Fhi
         {
             NpgsqlConnection.ClearAllPools();
             await Scalar<int>(FhirServerFixture.AdminConnectionString, $"drop database if exists \"{name}\" with (force); select 1");
+        }
+    }
+
+    [Fact]
+    public async Task The_server_can_run_as_a_role_that_only_reads_and_writes_rows()
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N")[..20];
+        var role = "app_" + Guid.NewGuid().ToString("N")[..16];
+        await Scalar<int>(FhirServerFixture.AdminConnectionString, $"create database \"{name}\"; create role {role} login password 'app-secret'; select 1");
+        var owner = new NpgsqlConnectionStringBuilder(FhirServerFixture.AdminConnectionString) { Database = name }.ConnectionString;
+        var app = new NpgsqlConnectionStringBuilder(owner) { Username = role, Password = "app-secret" }.ConnectionString;
+        try
+        {
+            using (var migrator = new Server(owner, migrate: true, grantTo: role))
+                Assert.Equal(HttpStatusCode.OK, (await migrator.CreateClient().GetAsync("/fhir/metadata")).StatusCode);
+            using (var server = new Server(app, migrate: false))
+            {
+                var client = server.CreateClient();
+                var id = await client.CreateId(new Hl7.Fhir.Model.Patient { Active = true, Name = [new Hl7.Fhir.Model.HumanName { Family = "Least" }] });
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/fhir/Patient/{id}")).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await client.PutAsync($"/fhir/Patient/{id}", FhirTest.Body(new Hl7.Fhir.Model.Patient { Id = id, Active = false }))).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/fhir/Patient?family=least")).StatusCode);
+                Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/fhir/Patient/{id}")).StatusCode);
+            }
+            foreach (var ddl in new[] { "create table fhir.x (a int)", "drop table fhir.ix_string", "alter table fhir.mt_doc_resourcedoc add column x int", "truncate fhir.ix_token" })
+            {
+                var e = await Assert.ThrowsAsync<PostgresException>(() => Scalar<int>(app, ddl + "; select 1"));
+                Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, e.SqlState);
+            }
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await Scalar<int>(FhirServerFixture.AdminConnectionString, $"drop database if exists \"{name}\" with (force); drop role if exists {role}; select 1");
         }
     }
 }
