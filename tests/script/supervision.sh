@@ -48,6 +48,9 @@ cat >"$INTEROP_DATA_DIR/bundle.json" <<JSON
 JSON
 check "import while serve runs succeeds" './interop.sh import "$INTEROP_DATA_DIR/bundle.json" >"$INTEROP_DATA_DIR/import.log" 2>&1'
 check "serve still answers after import and sees its data" 'curl -fs "$URL/fhir/Patient/$ID" >/dev/null'
+check "reindex while serve runs succeeds" './interop.sh reindex >"$INTEROP_DATA_DIR/reindex.log" 2>&1 && grep -q "^reindex: " "$INTEROP_DATA_DIR/reindex.log"'
+check "migrate while serve runs reports the schema version" './interop.sh migrate 2>/dev/null | grep -q "^migrate: the schema is at version"'
+check "search still finds the imported resource after the reindex" 'curl -fs "$URL/fhir/Patient?_id=$ID" | grep -q "\"total\":1"'
 check "the cluster kept running" '[ "$(postmaster)" = "$PG_BEFORE" ]'
 
 # SIGTERM stops the server and, as the last user, the cluster; exit 0.

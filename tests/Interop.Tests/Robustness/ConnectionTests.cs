@@ -145,6 +145,28 @@ public sealed class ConnectionTests(RobustnessFixture server) : IClassFixture<Ro
     }
 
     [Fact]
+    public async Task A_client_that_gives_up_on_a_slow_request_leaves_nothing_behind()
+    {
+        var client = server.CreateClient();
+        await using var blocker = new NpgsqlConnection(server.ConnectionString);
+        await blocker.OpenAsync();
+        await using var tx = await blocker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("lock table fhir.ix_string in access exclusive mode", blocker, tx)) await lockTable.ExecuteNonQueryAsync();
+        // Ten clients (the pool's size) abandon searches stuck behind the lock.
+        var abandoned = Enumerable.Range(0, 10).Select(async i =>
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync($"/fhir/Patient?family=gone{i}", cancel.Token));
+        });
+        await System.Threading.Tasks.Task.WhenAll(abandoned);
+        await tx.RollbackAsync();
+        // The cancelled statements were stopped and their connections returned in a usable state.
+        var after = await System.Threading.Tasks.Task.WhenAll(Enumerable.Range(0, 30).Select(_ => client.GetAsync("/fhir/Patient?family=after")));
+        Assert.All(after, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
     public async Task Patch_without_if_match_under_contention_retries_like_put()
     {
         var client = server.CreateClient();
