@@ -6,10 +6,10 @@ namespace Interop.Fhir.Errors;
 /// </summary>
 public static class FhirText
 {
-    /// <summary>The position of the first character that is not allowed, or -1.</summary>
-    public static int BadCharacter(string text)
+    /// <summary>The position of the first character from <paramref name="start"/> on that is not allowed, or -1.</summary>
+    public static int BadCharacter(string text, int start = 0)
     {
-        for (var i = 0; i < text.Length; i++)
+        for (var i = start; i < text.Length; i++)
         {
             var c = text[i];
             if (c < ' ' && c is not ('\t' or '\r' or '\n')) return i;

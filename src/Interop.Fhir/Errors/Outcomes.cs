@@ -31,10 +31,10 @@ public static class Outcomes
     public static string Printable(string text)
     {
         if (text.Length > 2000) text = text[..2000] + "…";
-        if (FhirText.BadCharacter(text) < 0) return text;
+        var at = FhirText.BadCharacter(text);
+        if (at < 0) return text;
         var chars = text.ToCharArray();
-        for (var at = FhirText.BadCharacter(text); at >= 0; at = FhirText.BadCharacter(new string(chars)))
-            chars[at] = '\uFFFD';
+        for (; at >= 0; at = FhirText.BadCharacter(text, at + 1)) chars[at] = '\uFFFD';
         return new string(chars);
     }
 }

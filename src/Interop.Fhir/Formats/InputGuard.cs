@@ -12,9 +12,6 @@ namespace Interop.Fhir.Formats;
 /// </summary>
 public static class InputGuard
 {
-    /// <summary>The position of the first character that is not allowed, or -1.</summary>
-    public static int BadCharacter(string text) => FhirText.BadCharacter(text);
-
     public static string Describe(string text, int at) =>
         $"U+{(int)text[at]:X4} at character {at + 1}";
 
@@ -22,7 +19,7 @@ public static class InputGuard
     public static void CheckText(string? text, string where)
     {
         if (text is null) return;
-        var at = BadCharacter(text);
+        var at = FhirText.BadCharacter(text);
         if (at >= 0)
             throw FhirException.Of(400, OperationOutcome.IssueType.Invalid,
                 $"{where} contains a character that FHIR does not allow ({Describe(text, at)}): control characters other than tab, CR and LF, non-characters and unpaired surrogates are refused.", where);

@@ -257,16 +257,13 @@ public static class SearchQueryParser
     }
 
     public static string EncodeCursor(Cursor cursor) =>
-        Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new object?[] { cursor.Forward, cursor.Key, cursor.Values }))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(new object?[] { cursor.Forward, cursor.Key, cursor.Values }));
 
     private static Cursor DecodeCursor(string value)
     {
         try
         {
-            var b64 = value.Replace('-', '+').Replace('_', '/');
-            b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
-            var doc = JsonDocument.Parse(Convert.FromBase64String(b64)).RootElement;
+            var doc = JsonDocument.Parse(Base64Url.Decode(value) ?? throw new FormatException()).RootElement;
             return new Cursor(doc[0].GetBoolean(), doc[2].EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? null : e.GetString()).ToList(), doc[1].GetString()!);
         }
         catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or IndexOutOfRangeException)

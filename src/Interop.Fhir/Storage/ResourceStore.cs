@@ -199,23 +199,15 @@ public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Sinc
 /// <summary>Where a history page ended (going on to older entries) or began (going back to newer ones).</summary>
 public sealed record HistoryCursor(bool Forward, DateTimeOffset LastUpdated, string RowId, int Version)
 {
-    public string Encode() => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{(Forward ? 'n' : 'p')}|{LastUpdated.UtcTicks}|{Version}|{RowId}"))
-        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public string Encode() => Formats.Base64Url.Encode(System.Text.Encoding.UTF8.GetBytes($"{(Forward ? 'n' : 'p')}|{LastUpdated.UtcTicks}|{Version}|{RowId}"));
 
     public static HistoryCursor? Decode(string text)
     {
-        try
-        {
-            var b64 = text.Replace('-', '+').Replace('_', '/');
-            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '='))).Split('|', 4);
-            return parts.Length == 4 && parts[0] is "n" or "p" && long.TryParse(parts[1], out var ticks) && int.TryParse(parts[2], out var version)
-                   && ticks is > 0 and < 3155378975999999999 && Formats.InputGuard.BadCharacter(parts[3]) < 0
-                ? new HistoryCursor(parts[0] == "n", new DateTimeOffset(ticks, TimeSpan.Zero), parts[3], version) : null;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
+        if (Formats.Base64Url.Decode(text) is not { } bytes) return null;
+        var parts = System.Text.Encoding.UTF8.GetString(bytes).Split('|', 4);
+        return parts.Length == 4 && parts[0] is "n" or "p" && long.TryParse(parts[1], out var ticks) && int.TryParse(parts[2], out var version)
+               && ticks is > 0 and < 3155378975999999999 && Errors.FhirText.BadCharacter(parts[3]) < 0
+            ? new HistoryCursor(parts[0] == "n", new DateTimeOffset(ticks, TimeSpan.Zero), parts[3], version) : null;
     }
 }
 
