@@ -45,7 +45,7 @@ public sealed class ParserTests
         var strict = query.EndsWith("|strict");
         var text = Uri.UnescapeDataString(strict ? query[..^"|strict".Length] : query);
         var e = Assert.Throws<FhirException>(() => Parse(text, strict));
-        Assert.Equal(400, e.Status);
+        Assert.Equal(ErrorKind.Invalid, e.Kind);
         Assert.Equal(expression, e.Outcome.Issue[0].Expression.Single());
     }
 
@@ -57,12 +57,12 @@ public sealed class ParserTests
         Assert.Contains(expected, JsonPatch.Apply("""{"resourceType":"Patient","id":"p","active":true,"name":[]}""", System.Text.Encoding.UTF8.GetBytes(patch)));
 
     [Theory]
-    [InlineData("""[{"op":1,"path":"/active"}]""", 400)]
-    [InlineData("""[{"op":"remove","path":"/missing"}]""", 400)]
-    [InlineData("""[{"op":"test","path":"/active","value":false}]""", 412)]
-    [InlineData("""{"op":"add"}""", 400)]
-    [InlineData("""[{"op":"add","path":"/a","path":"/b","value":1}]""", 400)]
-    public void Bad_json_patches(string patch, int status) =>
-        Assert.Equal(status, Assert.Throws<FhirException>(() =>
-            JsonPatch.Apply("""{"resourceType":"Patient","id":"p","active":true}""", System.Text.Encoding.UTF8.GetBytes(patch))).Status);
+    [InlineData("""[{"op":1,"path":"/active"}]""", ErrorKind.Invalid)]
+    [InlineData("""[{"op":"remove","path":"/missing"}]""", ErrorKind.Invalid)]
+    [InlineData("""[{"op":"test","path":"/active","value":false}]""", ErrorKind.PreconditionFailed)]
+    [InlineData("""{"op":"add"}""", ErrorKind.Invalid)]
+    [InlineData("""[{"op":"add","path":"/a","path":"/b","value":1}]""", ErrorKind.Invalid)]
+    public void Bad_json_patches(string patch, ErrorKind kind) =>
+        Assert.Equal(kind, Assert.Throws<FhirException>(() =>
+            JsonPatch.Apply("""{"resourceType":"Patient","id":"p","active":true}""", System.Text.Encoding.UTF8.GetBytes(patch))).Kind);
 }

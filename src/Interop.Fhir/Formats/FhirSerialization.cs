@@ -56,7 +56,7 @@ public static class FhirSerialization
         }
         catch (JsonException e)
         {
-            throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
+            throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.Structure,
                 $"The body is not valid JSON: {e.Message}" + (reader.CurrentDepth >= Limits.JsonDepth - 1 ? $" (nesting is limited to {Limits.JsonDepth} levels)" : ""),
                 e.LineNumber is { } line ? $"line {line + 1}" : null);
         }
@@ -82,7 +82,7 @@ public static class FhirSerialization
         }
         catch (XmlException e)
         {
-            throw FhirException.Of(400, OperationOutcome.IssueType.Structure,
+            throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.Structure,
                 $"The body is not valid XML: {e.Message}", $"line {e.LineNumber}, position {e.LinePosition}");
         }
         catch (Exception e) when (e is not FhirException and not OperationCanceledException)
@@ -101,13 +101,13 @@ public static class FhirSerialization
             if (reader.Depth > Limits.XmlDepth)
             {
                 var info = (IXmlLineInfo)reader;
-                throw FhirException.Of(400, OperationOutcome.IssueType.TooCostly,
+                throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.TooCostly,
                     $"The XML body nests elements deeper than {Limits.XmlDepth} levels.", $"line {info.LineNumber}, position {info.LinePosition}");
             }
     }
 
     private static FhirException Unreadable(Exception e, string? where) =>
-        FhirException.Of(400, OperationOutcome.IssueType.Structure, $"The body cannot be read as a FHIR resource: {e.Message}", where);
+        FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.Structure, $"The body cannot be read as a FHIR resource: {e.Message}", where);
 
     private static Resource Accept(Resource? resource, IEnumerable<CodedException>? issues)
     {
@@ -120,7 +120,7 @@ public static class FhirSerialization
             outcome.Issue.Add(Outcomes.Issue(severity, extended?.IssueType ?? OperationOutcome.IssueType.Invalid,
                 $"{issue.ErrorCode}: {extended?.BaseErrorMessage ?? issue.Message}", Location(extended)));
         }
-        if (outcome.Issue.Count > 0) throw new FhirException(400, outcome);
+        if (outcome.Issue.Count > 0) throw new FhirException(ErrorKind.Invalid, outcome);
         return resource ?? throw FhirException.BadRequest("The body does not contain a FHIR resource.");
     }
 

@@ -21,7 +21,7 @@ public static class InputGuard
         if (text is null) return;
         var at = FhirText.BadCharacter(text);
         if (at >= 0)
-            throw FhirException.Of(400, OperationOutcome.IssueType.Invalid,
+            throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.Invalid,
                 $"{where} contains a character that FHIR does not allow ({Describe(text, at)}): control characters other than tab, CR and LF, non-characters and unpaired surrogates are refused.", where);
     }
 
@@ -65,7 +65,7 @@ public static class InputGuard
             CheckText(text, path);
             // Narrative is FHIR's XHTML subset whatever format it came in (no script, no event handlers, no forms).
             if (narrative && node is XHtml && !XHtml.IsValidNarrativeXhtml(text, out var parseError, out var errors))
-                throw FhirException.Of(400, OperationOutcome.IssueType.Value,
+                throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.Value,
                     $"{path} is not valid FHIR narrative XHTML: {(string.IsNullOrEmpty(parseError) ? string.Join("; ", errors ?? []) : parseError)}", path);
         }
         foreach (var (name, value) in node.EnumerateElements())

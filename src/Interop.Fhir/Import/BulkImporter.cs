@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
+using Interop.Fhir.Pipeline;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 
@@ -18,14 +19,14 @@ public sealed record ImportProgress(long Resources, long Bytes, long TotalBytes,
 public sealed record ImportReport(long Resources, long Units, long SkippedUnits, TimeSpan Elapsed, IReadOnlyList<ImportFailure> Failures);
 
 /// <summary>
-/// Loads FHIR bundles (transaction, batch, collection) and NDJSON files through the same parsing, indexing and
-/// reference rules as the REST API: each bundle (or NDJSON chunk) is one transaction. Units run in parallel;
+/// Loads FHIR bundles (transaction, batch, collection) and NDJSON files through the interaction pipeline, with the
+/// same parsing, indexing and reference rules as the REST API: each bundle (or NDJSON chunk) is one transaction. Units run in parallel;
 /// finished units are recorded so an interrupted import resumes. With Replicas > 1 every bundle is loaded
 /// again under fresh ids (its UUIDs rewritten), which is how benchmark data sets are built from Synthea.
 /// </summary>
-public sealed partial class BulkImporter(TransactionProcessor processor, string baseUrl)
+public sealed partial class BulkImporter(FhirPipeline pipeline, string baseUrl)
 {
-    private static readonly WriteContext Importer = new("import");
+    private readonly RequestContext _importer = RequestContext.ForSystem("import", baseUrl);
 
     public async Task<ImportReport> Run(IReadOnlyList<string> paths, ImportOptions options, Action<ImportProgress> progress, CancellationToken ct)
     {
@@ -59,8 +60,9 @@ public sealed partial class BulkImporter(TransactionProcessor processor, string 
                 }
                 try
                 {
-                    var outcomes = await processor.Transaction(entries!, Importer, baseUrl, token);
-                    Interlocked.Add(ref resources, outcomes.Count);
+                    // Through the pipeline like any transaction: every entry is authorised, validated, audited.
+                    var outcome = await pipeline.Send<BundleOutcome>(_importer, new BundleRequest(entries!, Atomic: true), token);
+                    Interlocked.Add(ref resources, outcome.Entries.Count);
                     state.MarkDone(key);
                     Interlocked.Increment(ref units);
                 }
@@ -68,7 +70,7 @@ public sealed partial class BulkImporter(TransactionProcessor processor, string 
                 {
                     // A refused unit (or one the database could not take now) is reported and left for a resumed run.
                     var message = string.Join("; ", e.Outcome.Issue.Select(i => i.Diagnostics));
-                    lock (failures) failures.Add(new ImportFailure(item.File, item.Replica, label, $"{e.Status}: {message}"));
+                    lock (failures) failures.Add(new ImportFailure(item.File, item.Replica, label, $"{e.Kind}: {message}"));
                 }
                 progress(new ImportProgress(Interlocked.Read(ref resources), Interlocked.Read(ref bytes), totalBytes, clock.Elapsed));
             }

@@ -52,7 +52,7 @@ public static class FhirPathPatch
             }
             catch (Exception e) when (e is not FhirException and not OperationCanceledException)
             {
-                throw FhirException.Of(422, OperationOutcome.IssueType.Processing, $"FHIRPath Patch operation {i} ({type} {path}) cannot be applied: {e.Message}", $"Parameters.parameter[{i}]");
+                throw FhirException.Of(ErrorKind.Unprocessable, OperationOutcome.IssueType.Processing, $"FHIRPath Patch operation {i} ({type} {path}) cannot be applied: {e.Message}", $"Parameters.parameter[{i}]");
             }
         }
     }

@@ -60,11 +60,11 @@ public static class JsonPatch
             }
             catch (PatchException e)
             {
-                throw FhirException.Of(e.Failed ? 412 : 400, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}): {e.Message}", $"[{i}]");
+                throw FhirException.Of(e.Failed ? Errors.ErrorKind.PreconditionFailed : Errors.ErrorKind.Invalid, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}): {e.Message}", $"[{i}]");
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
             {
-                throw FhirException.Of(400, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}) cannot be applied: {e.Message}", $"[{i}]");
+                throw FhirException.Of(ErrorKind.Invalid, Hl7.Fhir.Model.OperationOutcome.IssueType.Processing, $"JSON Patch {where} ({kind} {path}) cannot be applied: {e.Message}", $"[{i}]");
             }
         }
         return document.ToJsonString();

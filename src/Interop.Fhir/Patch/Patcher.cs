@@ -33,7 +33,7 @@ public static class Patcher
     public static void RequireSameIdentity(Resource patched, string type, string id)
     {
         if (patched.TypeName != type || patched.Id != id)
-            throw FhirException.Of(422, OperationOutcome.IssueType.BusinessRule, "A patch may not change the resource type or id.", $"{type}.id");
+            throw FhirException.Of(ErrorKind.Unprocessable, OperationOutcome.IssueType.BusinessRule, "A patch may not change the resource type or id.", $"{type}.id");
     }
 
     private static Resource Revalidate(byte[] json)
@@ -42,10 +42,10 @@ public static class Patcher
         {
             return FhirSerialization.ParseJson(json);
         }
-        catch (FhirException e) when (e.Status == 400)
+        catch (FhirException e) when (e.Kind == ErrorKind.Invalid)
         {
             foreach (var issue in e.Outcome.Issue) issue.Diagnostics = "The patched resource is invalid: " + issue.Diagnostics;
-            throw new FhirException(422, e.Outcome);
+            throw new FhirException(ErrorKind.Unprocessable, e.Outcome);
         }
     }
 }

@@ -40,8 +40,8 @@ public sealed class PatientMerge(ResourceStore store)
 
     private async Task<StoredVersion> Live(string id, string parameter, CancellationToken ct)
     {
-        var current = await store.ReadCurrent("Patient", id, ct) ?? throw FhirException.Of(404, OperationOutcome.IssueType.NotFound, $"Patient/{id} does not exist.", parameter);
-        if (current.Deleted) throw FhirException.Of(410, OperationOutcome.IssueType.Deleted, $"Patient/{id} was deleted.", parameter);
+        var current = await store.ReadCurrent("Patient", id, ct) ?? throw FhirException.Of(ErrorKind.NotFound, OperationOutcome.IssueType.NotFound, $"Patient/{id} does not exist.", parameter);
+        if (current.Deleted) throw FhirException.Of(ErrorKind.Gone, OperationOutcome.IssueType.Deleted, $"Patient/{id} was deleted.", parameter);
         return current;
     }
 

@@ -81,7 +81,7 @@ public static class SearchQueryParser
     }
 
     private static FhirException TooCostly(string message, string expression) =>
-        FhirException.Of(400, OperationOutcome.IssueType.TooCostly, message + " Narrow the search, or split it into several.", expression);
+        FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.TooCostly, message + " Narrow the search, or split it into several.", expression);
 
     /// <summary>
     /// Refuses, before any parsing or SQL, what no search can mean: characters FHIR does not allow (a NUL would also
@@ -127,6 +127,13 @@ public static class SearchQueryParser
         }
         Unknown(query, strict, name, $"Unknown search parameter '{name}' for {string.Join(", ", types)}.");
         return null;
+    }
+
+    /// <summary>One criterion parsed as if from a URL: for behaviours and rewriters that add criteria to a query.</summary>
+    public static Criterion Criterion(string type, string name, string value)
+    {
+        CheckParameter(name, value);
+        return TryParse(type, name, value, out var problem) ?? throw FhirException.BadRequest(problem ?? $"Cannot search {type} by '{name}'.", name);
     }
 
     internal static Criterion? TryParse(string type, string name, string value, out string? problem)

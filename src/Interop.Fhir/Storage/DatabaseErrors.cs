@@ -29,7 +29,7 @@ public static class DatabaseErrors
                 or PostgresErrorCodes.DatetimeFieldOverflow or PostgresErrorCodes.NumericValueOutOfRange or PostgresErrorCodes.StringDataRightTruncation)
                 return FhirException.BadRequest($"A value in the request cannot be stored or compared by the database (SQLSTATE {state}).");
             if (state == PostgresErrorCodes.ProgramLimitExceeded)
-                return FhirException.Of(422, Hl7.Fhir.Model.OperationOutcome.IssueType.TooCostly, "A value in the request exceeds what the database can index.");
+                return FhirException.Of(ErrorKind.Unprocessable, Hl7.Fhir.Model.OperationOutcome.IssueType.TooCostly, "A value in the request exceeds what the database can index.");
             return null;
         }
         // Not an error PostgreSQL sent: the connection could not be made or broke (or the pool had none free).

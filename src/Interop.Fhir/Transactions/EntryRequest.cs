@@ -36,6 +36,16 @@ public sealed record EntryRequest(
         }
     }
 
+    /// <summary><see cref="Target"/>, or null when the URL is not one (the entry's processing reports that).</summary>
+    public (string Type, string? Id, string? Query, int? Version)? TargetOrNull
+    {
+        get
+        {
+            try { return Target; }
+            catch (FhirException) { return null; }
+        }
+    }
+
     public string Label => $"entry {Index}" + (FullUrl is null ? "" : $" ({FullUrl})");
 
     /// <summary>Reads the entries of a transaction or batch Bundle; <paramref name="baseUrl"/> prefixes are stripped from URLs.</summary>
@@ -66,5 +76,5 @@ public sealed record EntryRequest(
     }
 }
 
-/// <summary>What one entry did: status, the version it wrote or read, or the OperationOutcome of its failure.</summary>
-public sealed record EntryOutcome(int Index, string Status, StoredVersion? Version = null, Resource? Resource = null, OperationOutcome? Outcome = null);
+/// <summary>What one entry did — the version it wrote or read, or the resource it answers with — or why it failed.</summary>
+public sealed record EntryOutcome(int Index, ResultKind Kind, StoredVersion? Version = null, Resource? Resource = null, FhirException? Error = null);

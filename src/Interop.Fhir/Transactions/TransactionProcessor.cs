@@ -1,6 +1,7 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
+using Interop.Fhir.Model;
 using Interop.Fhir.Patch;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
@@ -10,28 +11,33 @@ using Microsoft.Extensions.Logging;
 namespace Interop.Fhir.Transactions;
 
 /// <summary>
-/// Transactions (all or nothing, one database transaction) and batches (each entry on its own), and the
-/// conditional create/update/delete that single REST calls route through here too.
-/// Order within a transaction: DELETE, POST, PUT, then GET after the commit. urn:uuid/urn:oid fullUrls and
+/// The writes of transactions (all or nothing, one database transaction) and batches (each entry on its own),
+/// and the conditional create/update/delete that single REST calls route through here too. (GET entries are
+/// reads: the bundle handler sends them through the pipeline after the commit.)
+/// Order within a transaction: DELETE, POST, PUT, PATCH. urn:uuid/urn:oid fullUrls and
 /// conditional references are replaced by the assigned or matched ids in every reference of every entry.
 /// </summary>
 public sealed class TransactionProcessor(
-    ResourceStore store, ConditionalMatcher matcher, SearchService search, ConditionalLocks criteriaLocks,
+    ResourceStore store, ConditionalMatcher matcher, ConditionalLocks criteriaLocks,
     StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log)
 {
     private bool AllowMultipleDelete => options.Value.AllowMultipleDelete;
     private const int MaxAttempts = 10;
 
-    public async Task<List<EntryOutcome>> Transaction(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    public async Task<List<EntryOutcome>> Transaction(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, IEntryGate gate, CancellationToken ct)
     {
         if (entries.Count == 0) return [];
         if (entries.FirstOrDefault(e => e.Method is Bundle.HTTPVerb.HEAD) is { } unsupported)
-            throw FhirException.NotSupported(405, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
+            throw FhirException.NotSupported(ErrorKind.NotSupported, $"Bundle {unsupported.Label}: {unsupported.Method} is not supported inside a bundle.");
+        if (entries.Any(e => e.Method is Bundle.HTTPVerb.GET))
+            throw new ArgumentException("GET entries are reads: the bundle handler sends them through the pipeline.", nameof(entries));
+        // Every entry passes the pipeline's authorise and validate stages before anything is read or locked.
+        foreach (var e in entries) await Entry(e, () => gate.Admit(e, ct), e.Index);
         // Identical conditional requests queue in memory first, then (across processes) on an advisory lock.
         var criteria = entries.Select(LockKey).OfType<string>().ToList();
         await using var queued = await criteriaLocks.Acquire(criteria, TimeSpan.FromSeconds(storage.LockTimeoutSeconds), ct);
         List<EntryOutcome?> outcomes = [.. new EntryOutcome?[entries.Max(e => e.Index) + 1]];
-        for (var attempt = 1; entries.Any(e => e.Method != Bundle.HTTPVerb.GET); attempt++) // reads alone need no unit
+        for (var attempt = 1; ; attempt++)
         {
             // Each attempt works on fresh copies: ids and references are rewritten in place.
             var copies = entries.Select(e => e with { Resource = (Resource?)e.Resource?.DeepCopy() }).ToList();
@@ -54,27 +60,23 @@ public sealed class TransactionProcessor(
                 throw FhirException.Busy("A resource in the transaction was changed by other requests at the same time; nothing was stored. Retry.");
             }
         }
-        // GET entries run after the commit, on a connection of their own (the unit's is back in the pool).
-        foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.GET))
-        {
-            try { outcomes[e.Index] = await Get(e, baseUrl, ct); }
-            catch (FhirException x) { outcomes[e.Index] = new EntryOutcome(e.Index, StatusText(x.Status), Outcome: x.Outcome); }
-        }
-        return entries.Select(e => outcomes[e.Index] ?? new EntryOutcome(e.Index, "200 OK")).ToList();
+        var result = entries.Select(e => outcomes[e.Index]!).ToList();
+        foreach (var (e, outcome) in entries.Zip(result)) await gate.Complete(e, outcome, ct);
+        return result;
     }
 
     /// <summary>
     /// Each entry as its own transaction; every failure, including one the database reports, becomes that entry's
     /// status and OperationOutcome, and the other entries go on.
     /// </summary>
-    public async Task<List<EntryOutcome>> Batch(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, CancellationToken ct)
+    public async Task<List<EntryOutcome>> Batch(IReadOnlyList<EntryRequest> entries, WriteContext context, string baseUrl, IEntryGate gate, CancellationToken ct)
     {
         var outcomes = new List<EntryOutcome>();
         foreach (var entry in entries)
         {
             try
             {
-                outcomes.Add((await Transaction([entry], context, baseUrl, ct))[0]);
+                outcomes.Add((await Transaction([entry], context, baseUrl, gate, ct))[0]);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -83,9 +85,11 @@ public sealed class TransactionProcessor(
                 {
                     log.LogError("Batch {Entry} failed unexpectedly: {Error}\n{StackTrace}", entry.Label,
                         DatabaseErrors.Find<Npgsql.NpgsqlException>(e) is null ? e.Message : DatabaseErrors.Describe(e), e.StackTrace);
-                    failure = FhirException.Of(500, OperationOutcome.IssueType.Exception, $"Bundle {entry.Label} failed unexpectedly; the other entries were processed.");
+                    failure = FhirException.Of(ErrorKind.Internal, OperationOutcome.IssueType.Exception, $"Bundle {entry.Label} failed unexpectedly; the other entries were processed.");
                 }
-                outcomes.Add(new EntryOutcome(entry.Index, StatusText(failure.Status), Outcome: failure.Outcome));
+                var outcome = new EntryOutcome(entry.Index, ResultKind.Ok, Error: failure);
+                outcomes.Add(outcome);
+                await gate.Complete(entry, outcome, ct);
             }
         }
         return outcomes;
@@ -125,7 +129,7 @@ public sealed class TransactionProcessor(
         foreach (var e in entries.Where(e => e.Method == Bundle.HTTPVerb.DELETE))
             await Entry(e, async () =>
             {
-                outcomes[e.Index] = new EntryOutcome(e.Index, "204 No Content");
+                outcomes[e.Index] = new EntryOutcome(e.Index, ResultKind.NoOp);
                 foreach (var current in await DeleteTargets(e, baseUrl, unit, ct))
                     if (current is { Deleted: false }) deletes.Add((e, current));
             }, e.Index);
@@ -142,7 +146,7 @@ public sealed class TransactionProcessor(
                     if (matches.Count == 1)
                     {
                         if (e.FullUrl is not null) ids[e.FullUrl] = matches[0].Key;
-                        outcomes[e.Index] = new EntryOutcome(e.Index, "200 OK", matches[0]);
+                        outcomes[e.Index] = new EntryOutcome(e.Index, ResultKind.MatchedExisting, matches[0]);
                         return;
                     }
                 }
@@ -215,12 +219,12 @@ public sealed class TransactionProcessor(
         if (keys.Count > 1) await unit.Lock(UnitOfWork.KeyLocks, keys, ct);
         await using var batch = store.Begin(unit);
         foreach (var (e, current) in deletes)
-            await Entry(e, () => { outcomes[e.Index] = new EntryOutcome(e.Index, "204 No Content", batch.Tombstone(current, context)); return Task.CompletedTask; }, e.Index);
+            await Entry(e, () => { outcomes[e.Index] = new EntryOutcome(e.Index, ResultKind.Deleted, batch.Tombstone(current, context)); return Task.CompletedTask; }, e.Index);
         foreach (var (e, previous, method) in writes)
             await Entry(e, () =>
             {
                 var saved = batch.Put(e.Resource!, previous, method, context);
-                outcomes[e.Index] = new EntryOutcome(e.Index, previous is null || previous.Deleted ? "201 Created" : "200 OK", saved);
+                outcomes[e.Index] = new EntryOutcome(e.Index, previous is null || previous.Deleted ? ResultKind.Created : ResultKind.Updated, saved);
                 return Task.CompletedTask;
             }, e.Index);
         if (!batch.IsEmpty) await batch.Commit(ct);
@@ -243,24 +247,6 @@ public sealed class TransactionProcessor(
             throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than one {type}; deleting several is switched off (Fhir:AllowMultipleDelete).");
         if (matches.Count > 1000) throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than 1000 resources.");
         return matches;
-    }
-
-    private async Task<EntryOutcome> Get(EntryRequest e, string baseUrl, CancellationToken ct)
-    {
-        var (type, id, query, version) = e.Target;
-        if (id is not null)
-        {
-            var found = version is { } v ? await store.ReadVersion(type, id, v, ct) : await store.ReadCurrent(type, id, ct);
-            if (found is null) throw FhirException.NotFound($"{type}/{id} does not exist.");
-            if (found.Deleted) throw FhirException.Gone($"{type}/{id} was deleted.");
-            return new EntryOutcome(e.Index, "200 OK", found, FhirSerialization.ParseStored(found.Json!));
-        }
-        var parsed = SearchQueryParser.Parse([type], ConditionalMatcher.Parse(query ?? ""), strict: false, 50, 1000);
-        var result = await search.Search(parsed, baseUrl, false, ct);
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = result.Total };
-        foreach (var hit in result.Hits)
-            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = $"{baseUrl}/{hit.Version.Key}", Resource = FhirSerialization.ParseStored(hit.Version.Json!) });
-        return new EntryOutcome(e.Index, "200 OK", Resource: bundle);
     }
 
     private static void RequireType(EntryRequest e, string type)
@@ -327,16 +313,9 @@ public sealed class TransactionProcessor(
                 copy.Expression = issue.Expression.Any() ? issue.Expression.Select(ex => $"Bundle.entry[{index}].resource.{ex}").ToList() : [$"Bundle.entry[{index}]"];
                 outcome.Issue.Add(copy);
             }
-            throw new FhirException(x.Status, outcome);
+            throw new FhirException(x.Kind, outcome) { RetryAfter = x.RetryAfter };
         }
     }
-
-    public static string StatusText(int status) => status switch
-    {
-        200 => "200 OK", 201 => "201 Created", 204 => "204 No Content", 400 => "400 Bad Request", 404 => "404 Not Found",
-        405 => "405 Method Not Allowed", 409 => "409 Conflict", 410 => "410 Gone", 412 => "412 Precondition Failed",
-        422 => "422 Unprocessable Entity", _ => status.ToString(),
-    };
 }
 
 public sealed class TransactionOptions

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Interop.Fhir.Import;
 using Interop.Fhir.Storage;
-using Interop.Fhir.Transactions;
+using Interop.Fhir.Pipeline;
 using Interop.Server.Hosting;
 using Marten;
 using Npgsql;
@@ -93,7 +93,7 @@ public static class CommandLine
             statePath = Path.Combine(stateDir, $"import-state-{await cmd.ExecuteScalarAsync()}.json");
             Directory.CreateDirectory(stateDir);
         }
-        var importer = new BulkImporter(services.GetRequiredService<TransactionProcessor>(), "");
+        var importer = new BulkImporter(services.GetRequiredService<FhirPipeline>(), "");
         var lastDraw = DateTime.MinValue;
         var report = await importer.Run(paths, new ImportOptions(parallel, replicate, StatePath: statePath), p =>
         {

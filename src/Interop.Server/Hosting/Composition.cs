@@ -1,4 +1,6 @@
 using Interop.Fhir.Patients;
+using Interop.Fhir.Pipeline;
+using Interop.Fhir.Pipeline.Handlers;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
@@ -23,6 +25,30 @@ public static class Composition
         services.AddSingleton<PatientMatcher>();
         services.AddSingleton<PatientMerge>();
         services.AddSingleton<PatientEverything>();
+        services.AddPipeline();
         return services;
+    }
+
+    /// <summary>The interaction pipeline: one handler per request type, and the behaviours of its stages.</summary>
+    private static void AddPipeline(this IServiceCollection services)
+    {
+        services.AddSingleton<FhirPipeline>();
+        services.AddSingleton<IInteractionBehaviour, AuthoriseBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();
+        services.AddSingleton<IHandler, ReadHandler>();
+        services.AddSingleton<IHandler, SearchHandler>();
+        services.AddSingleton<IHandler, HistoryHandler>();
+        services.AddSingleton<IHandler, CreateHandler>();
+        services.AddSingleton<IHandler, UpdateHandler>();
+        services.AddSingleton<IHandler, ConditionalUpdateHandler>();
+        services.AddSingleton<IHandler, PatchHandler>();
+        services.AddSingleton<IHandler, DeleteHandler>();
+        services.AddSingleton<IHandler, ConditionalDeleteHandler>();
+        services.AddSingleton<IHandler, BundleHandler>();
+        services.AddSingleton<IHandler, MatchHandler>();
+        services.AddSingleton<IHandler, MergeHandler>();
+        services.AddSingleton<IHandler, EverythingHandler>();
     }
 }

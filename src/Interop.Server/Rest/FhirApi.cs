@@ -38,9 +38,9 @@ public static class FhirApi
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{compartment}/{id}/{type}", SearchEndpoints.Compartment).WithName("search-compartment").WithTags("Instance")
             .WithSummary("Search in a Patient compartment, e.g. /Patient/123/Observation").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("/Patient/$match", PatientOperations.Match).WithName("operation-match").WithTags("Patient").WithSummary("Find registrations of the same person (Parameters with resource)")
+        fhir.MapPost("/Patient/$match", (Func<HttpContext, Task<IResult>>)PatientOperations.Match).WithName("operation-match").WithTags("Patient").WithSummary("Find registrations of the same person (Parameters with resource)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
-        fhir.MapPost("/Patient/$merge", PatientOperations.Merge).WithName("operation-merge").WithTags("Patient").WithSummary("Merge a duplicate by linking (source replaced-by target)")
+        fhir.MapPost("/Patient/$merge", (Func<HttpContext, Task<IResult>>)PatientOperations.Merge).WithName("operation-merge").WithTags("Patient").WithSummary("Merge a duplicate by linking (source replaced-by target)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithName("operation-everything").WithTags("Patient")
             .WithSummary("Everything about the patient and the patients linked to it (_since, _type, _count)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();

@@ -31,7 +31,7 @@ public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorM
         catch (BadHttpRequestException e) when (!ctx.Response.HasStarted)
         {
             var code = e.StatusCode == 413 ? OperationOutcome.IssueType.TooCostly : OperationOutcome.IssueType.Invalid;
-            await Write(ctx, FhirException.Of(e.StatusCode, code, e.Message));
+            await Write(ctx, Outcomes.Error(code, e.Message), e.StatusCode, null);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -39,7 +39,7 @@ public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorM
         }
         catch (Exception e) when (!ctx.Response.HasStarted && DatabaseErrors.Classify(e) is { } mapped)
         {
-            log.LogWarning("{Method} {Path} answered {Status}: {Database}", ctx.Request.Method, ctx.Request.Path, mapped.Status, DatabaseErrors.Describe(e));
+            log.LogWarning("{Method} {Path} answered {Status}: {Database}", ctx.Request.Method, ctx.Request.Path, HttpStatus.Of(mapped.Kind), DatabaseErrors.Describe(e));
             await Write(ctx, mapped);
         }
         catch (Exception e) when (!ctx.Response.HasStarted)
@@ -51,7 +51,7 @@ public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorM
             else
                 log.LogError(e, "Unhandled error {CorrelationId} on {Method} {Path}", correlationId, ctx.Request.Method, ctx.Request.Path);
             ctx.Response.Headers["X-Correlation-Id"] = correlationId;
-            await Write(ctx, FhirException.Of(500, OperationOutcome.IssueType.Exception,
+            await Write(ctx, FhirException.Of(ErrorKind.Internal, OperationOutcome.IssueType.Exception,
                 $"Internal server error. Quote correlation id {correlationId} when reporting it."));
         }
     }
@@ -65,24 +65,26 @@ public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorM
     {
         var target = (request.Path.Value?.Length ?? 0) + (request.QueryString.Value?.Length ?? 0);
         if (target > Limits.RequestTarget)
-            return FhirException.Of(414, OperationOutcome.IssueType.TooCostly,
+            return FhirException.Of(ErrorKind.UriTooLong, OperationOutcome.IssueType.TooCostly,
                 $"The request URL is {target} characters long; the limit is {Limits.RequestTarget}. Send long searches as POST {request.Path}/_search with a form body.");
         if (request.Headers.Count > Limits.RequestHeaderCount)
-            return FhirException.Of(431, OperationOutcome.IssueType.TooCostly, $"The request has {request.Headers.Count} headers; the limit is {Limits.RequestHeaderCount}.");
+            return FhirException.Of(ErrorKind.HeadersTooLarge, OperationOutcome.IssueType.TooCostly, $"The request has {request.Headers.Count} headers; the limit is {Limits.RequestHeaderCount}.");
         long headers = 0;
         foreach (var (name, values) in request.Headers) headers += name.Length + values.ToString().Length + 4;
         return headers > Limits.RequestHeaders
-            ? FhirException.Of(431, OperationOutcome.IssueType.TooCostly, $"The request headers take {headers} bytes; the limit is {Limits.RequestHeaders}.")
+            ? FhirException.Of(ErrorKind.HeadersTooLarge, OperationOutcome.IssueType.TooCostly, $"The request headers take {headers} bytes; the limit is {Limits.RequestHeaders}.")
             : null;
     }
 
-    private static Task Write(HttpContext ctx, FhirException e)
+    private static Task Write(HttpContext ctx, FhirException e) => Write(ctx, e.Outcome, HttpStatus.Of(e.Kind), e.RetryAfter);
+
+    private static Task Write(HttpContext ctx, OperationOutcome outcome, int status, int? retryAfter)
     {
         var correlationId = ctx.Response.Headers["X-Correlation-Id"];
         ctx.Response.Clear();
         if (correlationId.Count > 0) ctx.Response.Headers["X-Correlation-Id"] = correlationId;
-        if (e.RetryAfter is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return FhirResults.WritePoco(ctx, e.Outcome, e.Status, FhirHttp.OutputOrDefault(ctx));
+        if (retryAfter is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return FhirResults.WritePoco(ctx, outcome, status, FhirHttp.OutputOrDefault(ctx));
     }
 
     /// <summary>Gives bodiless 404/405 answers from routing an OperationOutcome too.</summary>

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Storage;
+using Interop.Fhir.Pipeline;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -75,7 +75,7 @@ public static partial class FhirHttp
             "application/json" or "text/json" => (FhirFormat.Json, "application/json"),
             "xml" or "application/fhir+xml" => (FhirFormat.Xml, XmlType),
             "application/xml" or "text/xml" => (FhirFormat.Xml, "application/xml"),
-            _ => throw FhirException.NotSupported(406, $"_format '{value}' is not supported; use json or xml."),
+            _ => throw FhirException.NotSupported(ErrorKind.NotAcceptable, $"_format '{value}' is not supported; use json or xml."),
         };
     }
 
@@ -83,7 +83,7 @@ public static partial class FhirHttp
     {
         if (string.IsNullOrWhiteSpace(accept)) return (FhirFormat.Json, JsonType);
         if (!MediaTypeHeaderValue.TryParseList([accept], out var list))
-            throw FhirException.NotSupported(406, $"The Accept header '{accept}' could not be read.");
+            throw FhirException.NotSupported(ErrorKind.NotAcceptable, $"The Accept header '{accept}' could not be read.");
         foreach (var media in list.OrderByDescending(m => m.Quality ?? 1.0))
         {
             if (media.Quality == 0) continue;
@@ -98,7 +98,7 @@ public static partial class FhirHttp
                 case "*/*" or "application/*": return (FhirFormat.Json, JsonType);
             }
         }
-        throw FhirException.NotSupported(406,
+        throw FhirException.NotSupported(ErrorKind.NotAcceptable,
             $"None of the media types in Accept '{accept}' can be produced; this server speaks application/fhir+json and application/fhir+xml (FHIR 4.0).");
     }
 
@@ -114,13 +114,13 @@ public static partial class FhirHttp
     {
         var contentType = request.ContentType;
         if (string.IsNullOrWhiteSpace(contentType))
-            throw FhirException.NotSupported(415, "A Content-Type header is required: application/fhir+json or application/fhir+xml.");
+            throw FhirException.NotSupported(ErrorKind.UnsupportedMediaType, "A Content-Type header is required: application/fhir+json or application/fhir+xml.");
         var mediaType = contentType.Split(';')[0].Trim().ToLowerInvariant();
         return mediaType switch
         {
             "application/fhir+json" or "application/json" or "text/json" => FhirFormat.Json,
             "application/fhir+xml" or "application/xml" or "text/xml" => FhirFormat.Xml,
-            _ => throw FhirException.NotSupported(415, $"Content-Type '{contentType}' is not supported; use application/fhir+json or application/fhir+xml."),
+            _ => throw FhirException.NotSupported(ErrorKind.UnsupportedMediaType, $"Content-Type '{contentType}' is not supported; use application/fhir+json or application/fhir+xml."),
         };
     }
 
@@ -141,7 +141,7 @@ public static partial class FhirHttp
     }
 
     private static FhirException TooLarge(long limit) =>
-        FhirException.Of(413, OperationOutcome.IssueType.TooCostly, $"The request body is larger than the limit of {limit} bytes (setting Fhir:MaxBodyBytes).");
+        FhirException.Of(ErrorKind.TooLarge, OperationOutcome.IssueType.TooCostly, $"The request body is larger than the limit of {limit} bytes (setting Fhir:MaxBodyBytes).");
 
     [GeneratedRegex("""^(W/)?"(?<v>[0-9]+)"$""")]
     private static partial Regex ETagPattern();
@@ -181,17 +181,25 @@ public static partial class FhirHttp
     private static partial Regex WriterPattern();
 
     /// <summary>
-    /// The client that writes. Until SMART authorisation arrives this is the X-Interop-Client header
-    /// (an institution system's id); an authenticated client_id claim takes precedence once there is one.
+    /// The pipeline's context for this request. Until SMART authorisation arrives (issue 10) the caller is anonymous
+    /// and its client is only what the X-Interop-Client header claims: anyone can send any value, so it is recorded
+    /// on versions but is no basis for access decisions. An authenticated client_id claim takes precedence.
     /// </summary>
-    public static WriteContext Writer(HttpContext ctx)
+    public static RequestContext Context(HttpContext ctx)
     {
+        if (ctx.Items.TryGetValue(typeof(RequestContext), out var cached)) return (RequestContext)cached!;
         var claim = ctx.User.FindFirst("client_id")?.Value ?? ctx.User.FindFirst("azp")?.Value;
-        if (claim is not null) return new WriteContext(claim);
         var header = ctx.Request.Headers[WriterHeader].ToString();
-        if (string.IsNullOrEmpty(header)) return WriteContext.Anonymous;
-        if (!WriterPattern().IsMatch(header))
+        if (claim is null && !string.IsNullOrEmpty(header) && !WriterPattern().IsMatch(header))
             throw FhirException.BadRequest($"{WriterHeader} must be 1-64 characters of A-Z a-z 0-9 . _ : -", WriterHeader);
-        return new WriteContext(header);
+        var caller = claim is not null ? new Caller(claim, ctx.User.Identity?.Name, null, new HashSet<string>(), true)
+            : Caller.Anonymous(string.IsNullOrEmpty(header) ? "anonymous" : header);
+        var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier);
+        ctx.Items[typeof(RequestContext)] = context;
+        return context;
     }
+
+    /// <summary>Sends a request through the pipeline with this HTTP request's context.</summary>
+    public static Task<TResult> Send<TResult>(this HttpContext ctx, FhirRequest request) where TResult : InteractionResult =>
+        ctx.RequestServices.GetRequiredService<FhirPipeline>().Send<TResult>(Context(ctx), request, ctx.RequestAborted);
 }

@@ -2,6 +2,7 @@ using Interop.Fhir.Model;
 using System.Globalization;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
+using Interop.Fhir.Pipeline;
 using Interop.Fhir.Storage;
 using Microsoft.Extensions.Options;
 
@@ -14,23 +15,22 @@ namespace Interop.Server.Rest;
 /// </summary>
 public static class HistoryEndpoints
 {
-    public static Task<IResult> System(HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct) =>
-        Run(ctx, store, options.Value, null, null, ct);
+    public static Task<IResult> System(HttpContext ctx, IOptions<FhirOptions> options) =>
+        Run(ctx, options.Value, null, null);
 
-    public static Task<IResult> Type(string type, HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct)
+    public static Task<IResult> Type(string type, HttpContext ctx, IOptions<FhirOptions> options)
     {
         ResourceTypes.Require(type);
-        return Run(ctx, store, options.Value, type, null, ct);
+        return Run(ctx, options.Value, type, null);
     }
 
-    public static async Task<IResult> Instance(string type, string id, HttpContext ctx, ResourceStore store, IOptions<FhirOptions> options, CancellationToken ct)
+    public static Task<IResult> Instance(string type, string id, HttpContext ctx, IOptions<FhirOptions> options)
     {
         ResourceTypes.Require(type);
-        if (await store.ReadCurrent(type, id, ct) is null) throw FhirException.NotFound($"{type}/{id} does not exist.");
-        return await Run(ctx, store, options.Value, type, id, ct);
+        return Run(ctx, options.Value, type, id);
     }
 
-    private static async Task<IResult> Run(HttpContext ctx, ResourceStore store, FhirOptions options, string? type, string? id, CancellationToken ct)
+    private static async Task<IResult> Run(HttpContext ctx, FhirOptions options, string? type, string? id)
     {
         FhirHttp.Output(ctx);
         var q = ctx.Request.Query;
@@ -40,7 +40,7 @@ public static class HistoryEndpoints
         HistoryCursor? after = null;
         if (q.TryGetValue("_cursor", out var cursor))
             after = HistoryCursor.Decode(cursor.ToString()) ?? throw FhirException.BadRequest("_cursor is not a history cursor issued by this server.", "_cursor");
-        var page = await store.History(new HistoryQuery(type, id, since, snapshot, after, count), ct);
+        var page = (await ctx.Send<HistoryOutcome>(new HistoryRequest(new HistoryQuery(type, id, since, snapshot, after, count)))).Page;
 
         var baseUrl = FhirHttp.BaseUrl(ctx);
         var path = baseUrl + (type is null ? "" : "/" + type) + (id is null ? "" : "/" + id) + "/_history";
@@ -56,7 +56,7 @@ public static class HistoryEndpoints
             $"{baseUrl}/{v.ResourceType}/{v.Id}", v,
             RequestMethod: v.Method,
             RequestUrl: v.Method == "POST" ? v.ResourceType : $"{v.ResourceType}/{v.Id}",
-            ResponseStatus: v.Method switch { "POST" => "201 Created", "DELETE" => "204 No Content", _ => v.VersionId == 1 ? "201 Created" : "200 OK" }))
+            ResponseStatus: HttpStatus.Line(v.Method switch { "POST" => 201, "DELETE" => 204, _ => v.VersionId == 1 ? 201 : 200 })))
             .ToList();
         int? total = id is not null && after is null && page.Next is null ? entries.Count : null;
         return new BundleResult(new BundleModel(Bundle.BundleType.History, total, links, entries));

@@ -1,8 +1,7 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Patients;
-using Interop.Fhir.Storage;
+using Interop.Fhir.Pipeline;
 using Microsoft.Extensions.Options;
 
 namespace Interop.Server.Rest;
@@ -12,7 +11,7 @@ public static class PatientOperations
 {
     private const string MatchGradeUrl = "http://hl7.org/fhir/StructureDefinition/match-grade";
 
-    public static async Task<IResult> Match(HttpContext ctx, PatientMatcher matcher, CancellationToken ct)
+    public static async Task<IResult> Match(HttpContext ctx)
     {
         FhirHttp.Output(ctx);
         if (await FhirHttp.ReadResource(ctx) is not Parameters parameters)
@@ -21,7 +20,7 @@ public static class PatientOperations
             throw FhirException.BadRequest("$match needs a 'resource' parameter holding a Patient.", "Parameters.parameter");
         var count = parameters.Parameter.FirstOrDefault(p => p.Name == "count")?.Value is Integer { Value: > 0 } c ? c.Value.Value : 10;
         var onlyCertain = parameters.Parameter.FirstOrDefault(p => p.Name == "onlyCertainMatches")?.Value is FhirBoolean { Value: true };
-        var matches = await matcher.Match(patient, count, onlyCertain, ct);
+        var matches = (await ctx.Send<MatchOutcome>(new MatchRequest(patient, count, onlyCertain))).Matches;
         var baseUrl = FhirHttp.BaseUrl(ctx);
         var bundle = new Bundle { Id = Guid.NewGuid().ToString(), Type = Bundle.BundleType.Searchset, Total = matches.Count, Meta = new Meta { LastUpdated = DateTimeOffset.UtcNow } };
         foreach (var m in matches)
@@ -33,7 +32,7 @@ public static class PatientOperations
         return FhirResults.Resource(bundle);
     }
 
-    public static async Task<IResult> Merge(HttpContext ctx, PatientMerge merge, CancellationToken ct)
+    public static async Task<IResult> Merge(HttpContext ctx)
     {
         FhirHttp.Output(ctx);
         if (await FhirHttp.ReadResource(ctx) is not Parameters parameters)
@@ -42,7 +41,7 @@ public static class PatientOperations
             (parameters.Parameter.FirstOrDefault(p => p.Name == name)?.Value as ResourceReference)?.Reference is { } r && r.StartsWith("Patient/", StringComparison.Ordinal)
                 ? r["Patient/".Length..]
                 : throw FhirException.BadRequest($"$merge needs '{name}' as a reference Patient/{{id}}.", name);
-        var (source, target) = await merge.Merge(Id("source-patient"), Id("target-patient"), FhirHttp.Writer(ctx), ct);
+        var (source, target) = await ctx.Send<MergeOutcome>(new MergeRequest(Id("source-patient"), Id("target-patient")));
         var result = new Parameters();
         result.Add("source-patient", FhirSerialization.ParseStored(source.Json!));
         result.Add("target-patient", FhirSerialization.ParseStored(target.Json!));
@@ -50,7 +49,7 @@ public static class PatientOperations
         return FhirResults.Resource(result);
     }
 
-    public static async Task<IResult> Everything(string id, HttpContext ctx, PatientEverything everything, IOptions<FhirOptions> options, CancellationToken ct)
+    public static async Task<IResult> Everything(string id, HttpContext ctx, IOptions<FhirOptions> options)
     {
         FhirHttp.Output(ctx);
         var q = await OperationParameters(ctx);
@@ -68,7 +67,7 @@ public static class PatientOperations
         }
         var after = q.GetValueOrDefault("_after");
         if (after is not null) InputGuard.CheckText(after, "_after");
-        var page = await everything.Run(id, since, types, after, count, ct);
+        var page = (await ctx.Send<EverythingOutcome>(new EverythingRequest(id, since, types, after, count))).Page;
 
         var baseUrl = FhirHttp.BaseUrl(ctx);
         string Link(string? from) =>

@@ -4,6 +4,7 @@ using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Model;
 using Interop.Fhir.Patients;
+using Interop.Fhir.Pipeline;
 using Interop.Fhir.Search;
 using Interop.Fhir.Storage;
 using Microsoft.Extensions.Options;
@@ -15,23 +16,23 @@ namespace Interop.Server.Rest;
 /// </summary>
 public static class SearchEndpoints
 {
-    public static async Task<IResult> Type(string type, HttpContext ctx, SearchService search, IOptions<FhirOptions> options, CancellationToken ct)
+    public static async Task<IResult> Type(string type, HttpContext ctx, IOptions<FhirOptions> options)
     {
         ResourceTypes.Require(type);
-        return await Run(ctx, search, options.Value, [type], await Parameters(ctx), null, ct);
+        return await Run(ctx, options.Value, [type], await Parameters(ctx), null);
     }
 
-    public static async Task<IResult> System(HttpContext ctx, SearchService search, IOptions<FhirOptions> options, CancellationToken ct)
+    public static async Task<IResult> System(HttpContext ctx, IOptions<FhirOptions> options)
     {
         var parameters = await Parameters(ctx);
         var types = parameters.Where(kv => kv.Key == "_type").SelectMany(kv => kv.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct().ToList();
         foreach (var t in types)
             if (!ResourceTypes.All.Contains(t)) throw FhirException.BadRequest($"_type: '{t}' is not a resource type.", "_type");
         if (types.Count == 0) types = ResourceTypes.All.Order(StringComparer.Ordinal).ToList();
-        return await Run(ctx, search, options.Value, types, parameters, null, ct);
+        return await Run(ctx, options.Value, types, parameters, null);
     }
 
-    public static async Task<IResult> Compartment(string compartment, string id, string type, HttpContext ctx, SearchService search, IOptions<FhirOptions> options, CancellationToken ct)
+    public static async Task<IResult> Compartment(string compartment, string id, string type, HttpContext ctx, IOptions<FhirOptions> options)
     {
         if (compartment != "Patient") throw FhirException.NotFound($"Compartment '{compartment}' is not supported; the Patient compartment is.");
         ResourceTypes.Require(type);
@@ -40,7 +41,7 @@ public static class SearchEndpoints
             : new CompartmentCriterion(PatientCompartment.Params(type), $"Patient/{id}");
         if (criterion is CompartmentCriterion { Params.Count: 0 })
             throw FhirException.NotFound($"{type} is not in the Patient compartment (CompartmentDefinition/patient).");
-        return await Run(ctx, search, options.Value, [type], await Parameters(ctx), criterion, ct);
+        return await Run(ctx, options.Value, [type], await Parameters(ctx), criterion);
     }
 
     private static async Task<List<KeyValuePair<string, string>>> Parameters(HttpContext ctx)
@@ -51,7 +52,7 @@ public static class SearchEndpoints
         if (HttpMethods.IsPost(ctx.Request.Method))
         {
             if (!ctx.Request.HasFormContentType)
-                throw FhirException.NotSupported(415, "POST _search takes an application/x-www-form-urlencoded body.");
+                throw FhirException.NotSupported(ErrorKind.UnsupportedMediaType, "POST _search takes an application/x-www-form-urlencoded body.");
             // The form is bounded like any body: past Fhir:MaxBodyBytes Kestrel stops reading (413).
             if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
                 size.MaxRequestBodySize = ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.MaxBodyBytes;
@@ -63,7 +64,7 @@ public static class SearchEndpoints
             catch (InvalidDataException e)
             {
                 // ASP.NET Core's form limits (key length 2,048, value count 1,024, ...).
-                throw FhirException.Of(400, OperationOutcome.IssueType.TooCostly, $"The _search form body exceeds a limit: {e.Message}", "_search");
+                throw FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.TooCostly, $"The _search form body exceeds a limit: {e.Message}", "_search");
             }
             foreach (var (key, values) in form)
                 foreach (var v in values) list.Add(new(key, v ?? ""));
@@ -71,15 +72,15 @@ public static class SearchEndpoints
         return list;
     }
 
-    private static async Task<IResult> Run(HttpContext ctx, SearchService search, FhirOptions options, IReadOnlyList<string> types,
-        List<KeyValuePair<string, string>> parameters, Criterion? compartment, CancellationToken ct)
+    private static async Task<IResult> Run(HttpContext ctx, FhirOptions options, IReadOnlyList<string> types,
+        List<KeyValuePair<string, string>> parameters, Criterion? compartment)
     {
         var negotiated = FhirHttp.Output(ctx);
         var strict = ctx.Request.Headers["Prefer"].ToString().Contains("handling=strict", StringComparison.OrdinalIgnoreCase);
         var query = SearchQueryParser.Parse(types, parameters, strict, options.DefaultPageSize, options.MaxPageSize);
         if (compartment is not null) query.Criteria.Insert(0, compartment);
         var baseUrl = FhirHttp.BaseUrl(ctx);
-        var result = await search.Search(query, baseUrl, negotiated.Options.Summary == SummaryMode.Count, ct);
+        var result = (await ctx.Send<SearchOutcome>(new SearchRequest(query, negotiated.Options.Summary == SummaryMode.Count))).Result;
 
         var path = ctx.Request.Path.Value!.EndsWith("/_search", StringComparison.Ordinal)
             ? ctx.Request.Path.Value[..^"/_search".Length] : ctx.Request.Path.Value;

@@ -1,7 +1,7 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Storage;
+using Interop.Fhir.Pipeline;
 using Interop.Fhir.Transactions;
 using Microsoft.Extensions.Options;
 
@@ -10,28 +10,25 @@ namespace Interop.Server.Rest;
 /// <summary>POST /fhir with a transaction or batch Bundle (http://hl7.org/fhir/R4/http.html#transaction).</summary>
 public static class TransactionEndpoints
 {
-    public static async Task<IResult> Process(HttpContext ctx, TransactionProcessor processor, IOptions<FhirOptions> options, CancellationToken ct)
+    public static async Task<IResult> Process(HttpContext ctx, IOptions<FhirOptions> options)
     {
         FhirHttp.Output(ctx);
-        var writer = FhirHttp.Writer(ctx);
         var resource = await FhirHttp.ReadResource(ctx);
         if (resource is not Bundle { Type: Bundle.BundleType.Transaction or Bundle.BundleType.Batch } bundle)
             throw FhirException.BadRequest("POST to the base URL takes a Bundle of type transaction or batch.", "Bundle.type");
         if (bundle.Entry.Count > options.Value.MaxBundleEntries)
-            throw FhirException.Of(413, OperationOutcome.IssueType.TooCostly,
+            throw FhirException.Of(ErrorKind.TooLarge, OperationOutcome.IssueType.TooCostly,
                 $"The bundle has {bundle.Entry.Count} entries; the limit is {options.Value.MaxBundleEntries} (setting Fhir:MaxBundleEntries).");
         var baseUrl = FhirHttp.BaseUrl(ctx);
         var entries = EntryRequest.FromBundle(bundle, baseUrl);
         var transaction = bundle.Type == Bundle.BundleType.Transaction;
-        var outcomes = transaction
-            ? await processor.Transaction(entries, writer, baseUrl, ct)
-            : await processor.Batch(entries, writer, baseUrl, ct);
+        var outcomes = (await ctx.Send<BundleOutcome>(new BundleRequest(entries, transaction))).Entries;
         // Entries carry their resources only when asked (Prefer: return=representation); GET entries always do.
         var representation = ctx.Request.Headers["Prefer"].ToString().Contains("return=representation", StringComparison.OrdinalIgnoreCase);
         return FhirResults.Resource(Response(outcomes, transaction, baseUrl, representation));
     }
 
-    private static Bundle Response(List<EntryOutcome> outcomes, bool transaction, string baseUrl, bool representation)
+    private static Bundle Response(IReadOnlyList<EntryOutcome> outcomes, bool transaction, string baseUrl, bool representation)
     {
         var response = new Bundle
         {
@@ -41,7 +38,8 @@ public static class TransactionEndpoints
         };
         foreach (var o in outcomes.OrderBy(o => o.Index))
         {
-            var entry = new Bundle.EntryComponent { Response = new Bundle.ResponseComponent { Status = o.Status, Outcome = o.Outcome } };
+            var status = o.Error is { } error ? HttpStatus.Of(error.Kind) : HttpStatus.Of(o.Kind);
+            var entry = new Bundle.EntryComponent { Response = new Bundle.ResponseComponent { Status = HttpStatus.Line(status), Outcome = o.Error?.Outcome } };
             if (o.Version is { } v)
             {
                 entry.FullUrl = $"{baseUrl}/{v.Key}";
@@ -55,12 +53,5 @@ public static class TransactionEndpoints
             response.Entry.Add(entry);
         }
         return response;
-    }
-
-    /// <summary>A single REST interaction run through the processor (conditional create, update, delete).</summary>
-    public static async Task<EntryOutcome> Single(HttpContext ctx, TransactionProcessor processor, EntryRequest entry, CancellationToken ct)
-    {
-        var outcomes = await processor.Transaction([entry], FhirHttp.Writer(ctx), FhirHttp.BaseUrl(ctx), ct);
-        return outcomes[0];
     }
 }

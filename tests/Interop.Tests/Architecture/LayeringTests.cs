@@ -13,7 +13,7 @@ public sealed partial class LayeringTests
     private static readonly Dictionary<string, int> Library = new()
     {
         ["Errors"] = 0, ["Model"] = 1, ["Formats"] = 2, ["Indexing"] = 3, ["Storage"] = 4,
-        ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Import"] = 7,
+        ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Pipeline"] = 7, ["Import"] = 8,
     };
 
     private static readonly Dictionary<string, int> Host = new() { ["Rest"] = 0, ["Hosting"] = 1, ["Commands"] = 2 };
@@ -69,5 +69,30 @@ public sealed partial class LayeringTests
         var dir = Path.Combine(Root(), "src", "Interop.Fhir");
         var folders = Directory.GetDirectories(dir).Select(Path.GetFileName).Where(n => n is not ("bin" or "obj")).ToList();
         Assert.All(folders, f => Assert.True(Library.ContainsKey(f!), $"folder {f} has no layer in LayeringTests"));
+    }
+
+    // The services that reach the data. Only the pipeline's handlers (and the composition root that registers
+    // them, and the command-line tools that migrate and reindex the schema) may name them.
+    private static readonly string[] DataServices =
+    [
+        "ResourceStore", "SearchService", "TransactionProcessor", "ConditionalMatcher", "PatientMatcher", "PatientMerge",
+        "PatientEverything", "NpgsqlDataSource", "IDocumentStore", "IDocumentSession", "UnitOfWork", "WriteBatch",
+    ];
+
+    [Theory]
+    [InlineData("Interop.Server", "Rest")]
+    [InlineData("Interop.Fhir", "Import")]
+    public void Callers_reach_the_data_only_through_the_pipeline(string project, string folder)
+    {
+        var dir = Path.Combine(Root(), "src", project, folder);
+        var files = Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories).ToList();
+        Assert.NotEmpty(files);
+        var leaks = (from file in files
+                     let code = File.ReadAllText(file)
+                     from name in DataServices
+                     where Regex.IsMatch(code, $@"\b{name}\b")
+                     select $"{Path.GetFileName(file)} uses {name}").ToList();
+        Assert.True(leaks.Count == 0, "callers bypassing the pipeline:\n" + string.Join("\n", leaks));
+        Assert.Contains(files, f => File.ReadAllText(f).Contains("Send<")); // and they do use it
     }
 }

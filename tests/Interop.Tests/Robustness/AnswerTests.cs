@@ -108,7 +108,7 @@ public sealed class AnswerTests(FhirServerFixture server) : IClassFixture<FhirSe
         var line = DatabaseErrors.Describe(new InvalidOperationException("wrapped", error));
         Assert.Contains("22P02", line);
         Assert.DoesNotContain("Wang", line);
-        Assert.Equal(400, DatabaseErrors.Classify(error)!.Status);
+        Assert.Equal(Interop.Fhir.Errors.ErrorKind.Invalid, DatabaseErrors.Classify(error)!.Kind);
         Assert.DoesNotContain("Wang", DatabaseErrors.Classify(error)!.Message);
     }
 

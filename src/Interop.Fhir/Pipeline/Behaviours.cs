@@ -1,0 +1,64 @@
+using Interop.Fhir.Errors;
+
+namespace Interop.Fhir.Pipeline;
+
+/// <summary>
+/// The fixed order of the pipeline: authorise → validate → execute (the handler) → audit → publish.
+/// Behaviours of the first two stages run before the handler and may refuse the call (or, for a search, add
+/// criteria to its query); those of the last two run after it, on success and on failure alike.
+/// </summary>
+public enum Stage { Authorise = 1, Validate = 2, Audit = 4, Publish = 5 }
+
+/// <summary>One call through the pipeline: the context, the request, and the call it is part of (a bundle's entries).</summary>
+public sealed record InteractionCall(RequestContext Context, FhirRequest Request, InteractionCall? Parent = null)
+{
+    public Interaction Interaction => Request.Interaction;
+
+    internal FhirPipeline Pipeline { get; init; } = null!;
+
+    /// <summary>Runs a request that is part of this call (a bundle's read entries) through the whole pipeline.</summary>
+    public Task<InteractionResult> Nested(FhirRequest request, CancellationToken ct) =>
+        Pipeline.Run(new InteractionCall(Context, request, this) { Pipeline = Pipeline }, ct);
+}
+
+/// <summary>A seam around every handler: scopes and access policy, validation, the audit log, subscriptions.</summary>
+public interface IInteractionBehaviour
+{
+    Stage Stage { get; }
+
+    /// <summary>Before the handler (authorise, validate stages): throw a <see cref="FhirException"/> to refuse.</summary>
+    ValueTask Before(InteractionCall call, CancellationToken ct) => ValueTask.CompletedTask;
+
+    /// <summary>After the handler (audit, publish stages): exactly one of <paramref name="result"/> and <paramref name="error"/> is set.</summary>
+    ValueTask After(InteractionCall call, InteractionResult? result, FhirException? error, CancellationToken ct) => ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// Authorisation: every call is allowed until SMART on FHIR authentication arrives (issue 10), which adds scope
+/// checks and the group's access policy here.
+/// </summary>
+public sealed class AuthoriseBehaviour : IInteractionBehaviour
+{
+    public Stage Stage => Stage.Authorise;
+}
+
+/// <summary>Validation beyond parsing: profiles of the group's four central resources attach here (issue 12).</summary>
+public sealed class ValidateBehaviour : IInteractionBehaviour
+{
+    public Stage Stage => Stage.Validate;
+}
+
+/// <summary>The audit log (AuditEvent for every access and change) attaches here (issue 11).</summary>
+public sealed class AuditBehaviour : IInteractionBehaviour
+{
+    public Stage Stage => Stage.Audit;
+}
+
+/// <summary>
+/// Publishing changes to subscribers. Every change is already in the change feed (written in its own transaction,
+/// see Storage/ChangeFeed); in-process notification of subscriptions attaches here.
+/// </summary>
+public sealed class PublishBehaviour : IInteractionBehaviour
+{
+    public Stage Stage => Stage.Publish;
+}

@@ -1,0 +1,134 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Search;
+using Interop.Fhir.Storage;
+using Interop.Fhir.Transactions;
+
+namespace Interop.Fhir.Pipeline;
+
+/// <summary>
+/// One request to the pipeline: what is asked (the interaction), of which resource type and id. Behaviours
+/// see these before the handler runs; every caller — REST, bundle entries, operations, the importer — makes them.
+/// </summary>
+public abstract record FhirRequest
+{
+    public abstract Interaction Interaction { get; }
+    /// <summary>The resource type the interaction is about, or null for whole-system interactions.</summary>
+    public abstract string? ResourceType { get; }
+    public virtual string? Id => null;
+    /// <summary>The operation's name ("everything", "merge") for <see cref="Interaction.Operation"/>.</summary>
+    public virtual string? Operation => null;
+    /// <summary>The resource the request carries (create, update, a bundle entry's), for validation.</summary>
+    public virtual Resource? Resource => null;
+}
+
+public sealed record ReadRequest(string Type, string ResourceId, int? Version = null) : FhirRequest
+{
+    public override Interaction Interaction => Version is null ? Interaction.Read : Interaction.VRead;
+    public override string ResourceType => Type;
+    public override string Id => ResourceId;
+}
+
+/// <summary>A parsed search. Behaviours may add criteria to <see cref="Query"/> before it becomes SQL.</summary>
+public sealed record SearchRequest(SearchQuery Query, bool CountOnly = false) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Search;
+    public override string? ResourceType => Query.Types.Count == 1 ? Query.Types[0] : null;
+}
+
+public sealed record HistoryRequest(HistoryQuery Query) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.History;
+    public override string? ResourceType => Query.Type;
+    public override string? Id => Query.Id;
+}
+
+/// <param name="IfNoneExist">Criteria for a conditional create, or null.</param>
+public sealed record CreateRequest(Resource Body, string? IfNoneExist = null) : FhirRequest
+{
+    public override Interaction Interaction => IfNoneExist is null ? Interaction.Create : Interaction.ConditionalCreate;
+    public override string ResourceType => Body.TypeName;
+    public override Resource Resource => Body;
+}
+
+public sealed record UpdateRequest(Resource Body, string ResourceId, int? IfMatch = null) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Update;
+    public override string ResourceType => Body.TypeName;
+    public override string Id => ResourceId;
+    public override Resource Resource => Body;
+}
+
+public sealed record ConditionalUpdateRequest(string Type, string Criteria, Resource Body, int? IfMatch = null) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.ConditionalUpdate;
+    public override string ResourceType => Type;
+    public override Resource Resource => Body;
+}
+
+/// <param name="Patch">A Parameters resource (FHIRPath Patch) or a Binary holding a JSON Patch.</param>
+public sealed record PatchRequest(string Type, string ResourceId, Resource Patch, int? IfMatch = null) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Patch;
+    public override string ResourceType => Type;
+    public override string Id => ResourceId;
+}
+
+public sealed record DeleteRequest(string Type, string ResourceId, int? IfMatch = null) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Delete;
+    public override string ResourceType => Type;
+    public override string Id => ResourceId;
+}
+
+public sealed record ConditionalDeleteRequest(string Type, string Criteria) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.ConditionalDelete;
+    public override string ResourceType => Type;
+}
+
+/// <summary>A transaction (all or nothing) or a batch (each entry on its own).</summary>
+public sealed record BundleRequest(IReadOnlyList<EntryRequest> Entries, bool Atomic) : FhirRequest
+{
+    public override Interaction Interaction => Atomic ? Interaction.Transaction : Interaction.Batch;
+    public override string? ResourceType => null;
+}
+
+/// <summary>One entry of a transaction or batch, seen by the behaviours as the interaction it asks for.</summary>
+public sealed record EntryCall(EntryRequest Entry) : FhirRequest
+{
+    public override Interaction Interaction => Entry.Method switch
+    {
+        Bundle.HTTPVerb.GET => Entry.TargetOrNull is { Id: null } ? Interaction.Search : Entry.TargetOrNull?.Version is null ? Interaction.Read : Interaction.VRead,
+        Bundle.HTTPVerb.POST => string.IsNullOrEmpty(Entry.IfNoneExist) ? Interaction.Create : Interaction.ConditionalCreate,
+        Bundle.HTTPVerb.PUT => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalUpdate : Interaction.Update,
+        Bundle.HTTPVerb.PATCH => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalPatch : Interaction.Patch,
+        Bundle.HTTPVerb.DELETE => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalDelete : Interaction.Delete,
+        _ => Interaction.Operation,
+    };
+    public override string? ResourceType => Entry.TargetOrNull?.Type;
+    public override string? Id => Entry.TargetOrNull?.Id;
+    public override Resource? Resource => Entry.Method is Bundle.HTTPVerb.POST or Bundle.HTTPVerb.PUT ? Entry.Resource : null;
+}
+
+public sealed record MatchRequest(Patient Patient, int Count, bool OnlyCertain) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Operation;
+    public override string ResourceType => "Patient";
+    public override string Operation => "match";
+}
+
+public sealed record MergeRequest(string SourceId, string TargetId) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Operation;
+    public override string ResourceType => "Patient";
+    public override string Id => TargetId;
+    public override string Operation => "merge";
+}
+
+public sealed record EverythingRequest(string PatientId, DateTimeOffset? Since, IReadOnlyCollection<string>? Types, string? After, int Count) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Operation;
+    public override string ResourceType => "Patient";
+    public override string Id => PatientId;
+    public override string Operation => "everything";
+}

@@ -1,0 +1,29 @@
+using Hl7.Fhir.Model;
+using Interop.Fhir.Model;
+using Interop.Fhir.Patients;
+using Interop.Fhir.Search;
+using Interop.Fhir.Storage;
+using Interop.Fhir.Transactions;
+
+namespace Interop.Fhir.Pipeline;
+
+/// <summary>What an interaction did, typed: the web layer alone turns it into a status, headers and a body.</summary>
+public abstract record InteractionResult(ResultKind Kind);
+
+/// <summary>One version read or written (read, vread, create, update, patch, a conditional create's match).</summary>
+public sealed record VersionResult(ResultKind Kind, StoredVersion Version) : InteractionResult(Kind);
+
+/// <summary>A delete: <see cref="ResultKind.Deleted"/> with the tombstone, or <see cref="ResultKind.NoOp"/> when it was gone already.</summary>
+public sealed record DeleteResult(ResultKind Kind, StoredVersion? Tombstone) : InteractionResult(Kind);
+
+public sealed record SearchOutcome(SearchQuery Query, SearchResult Result) : InteractionResult(ResultKind.Ok);
+
+public sealed record HistoryOutcome(HistoryQuery Query, HistoryPage Page) : InteractionResult(ResultKind.Ok);
+
+public sealed record BundleOutcome(bool Atomic, IReadOnlyList<EntryOutcome> Entries) : InteractionResult(ResultKind.Ok);
+
+public sealed record MatchOutcome(IReadOnlyList<PatientMatch> Matches) : InteractionResult(ResultKind.Ok);
+
+public sealed record MergeOutcome(StoredVersion Source, StoredVersion Target) : InteractionResult(ResultKind.Updated);
+
+public sealed record EverythingOutcome(EverythingPage Page) : InteractionResult(ResultKind.Ok);
