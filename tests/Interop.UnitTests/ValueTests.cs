@@ -38,10 +38,10 @@ public sealed class ValueTests
     [InlineData("le-3", "le", -3.5, -2.5)]
     public void Numbers_carry_the_range_of_their_precision(string raw, string prefix, double lo, double hi)
     {
-        var (p, _, from, to) = SearchValues.Number(raw, "n");
-        Assert.Equal(prefix, p);
-        Assert.Equal((decimal)lo, from);
-        Assert.Equal((decimal)hi, to);
+        var value = SearchValues.Number(raw, "n");
+        Assert.Equal(prefix, value.Prefix.ToString().ToLowerInvariant());
+        Assert.Equal((decimal)lo, value.Lo);
+        Assert.Equal((decimal)hi, value.Hi);
     }
 
     [Theory]

@@ -27,8 +27,8 @@ public enum TotalMode { Auto, None, Estimate, Accurate }
 
 public abstract record Criterion;
 
-/// <summary>One parameter occurrence: <paramref name="Values"/> are OR-ed (comma-separated in the URL).</summary>
-public sealed record ParamCriterion(SearchParam Param, string? Modifier, IReadOnlyList<string> Values) : Criterion;
+/// <summary>One parameter occurrence: <paramref name="Values"/>, typed, are OR-ed (comma-separated in the URL).</summary>
+public sealed record ParamCriterion(SearchParam Param, string? Modifier, IReadOnlyList<SearchValue> Values) : Criterion;
 
 /// <summary>subject:Patient.name=x — resources whose reference points at a target matching the inner criterion.</summary>
 public sealed record ChainCriterion(SearchParam Reference, IReadOnlyList<(string TargetType, Criterion Inner)> Targets) : Criterion;

@@ -172,9 +172,8 @@ public static class SearchQueryParser
         ValidateModifier(param, modifier, name);
         var values = SplitValues(value);
         if (values.Count == 0) throw FhirException.BadRequest($"Parameter '{name}' has no value.", name);
-        var criterion = new ParamCriterion(param, modifier, values);
-        SearchSql.Validate(criterion, name);
-        return criterion;
+        // Every value is parsed here, once: a malformed one is a 400 before any SQL is built.
+        return new ParamCriterion(param, modifier, values.Select(v => SearchValues.Parse(param, modifier, v, name)).ToList());
     }
 
     private static Criterion? ParseHas(string type, string name, string value, out string? problem)

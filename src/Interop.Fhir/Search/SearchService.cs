@@ -28,8 +28,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     {
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
-        var sql = new SearchSql(p, baseUrl);
-        var filter = Where(query, sql, p);
+        var sql = new SearchSql(p);
+        var filter = Where(query.Types, QueryRewriters.Apply(query.Criteria, baseUrl), sql, p);
         var where = filter.Where;
 
         int? total = null;
@@ -101,25 +101,25 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     /// </summary>
     private sealed record Filter(string Where, string RowWhere, string? KeySet = null, bool VerifyKeys = false);
 
-    private static Filter Where(SearchQuery query, SearchSql sql, SqlParams p)
+    private static Filter Where(IReadOnlyList<string> types, IReadOnlyList<Criterion> criteria, SearchSql sql, SqlParams p)
     {
         var parts = new List<string>
         {
-            query.Types.Count == 1 ? $"r.resource_type = {p.Add(query.Types[0])}" : $"r.resource_type = any({p.Add(query.Types.ToArray())})",
+            types.Count == 1 ? $"r.resource_type = {p.Add(types[0])}" : $"r.resource_type = any({p.Add(types.ToArray())})",
             "not r.deleted",
         };
-        if (query.Types.Count > 1)
+        if (types.Count > 1)
         {
-            foreach (var criterion in query.Criteria) parts.Add(AnyType(query.Types, criterion, sql, p));
+            foreach (var criterion in criteria) parts.Add(AnyType(types, criterion, sql, p));
             var all = string.Join(" and ", parts);
             return new Filter(all, all);
         }
         // Positive lookups become key sets answered by index-only scans; the rest stay conditions on the row.
-        var type = query.Types[0];
+        var type = types[0];
         var keySets = new List<string>();
         var residual = false;
         var liveKeys = false; // index rows belong to live resources; any key set but _has's is such rows' keys
-        foreach (var criterion in SearchSql.MergeDateRanges(query.Criteria))
+        foreach (var criterion in criteria)
         {
             if (sql.KeySet(criterion, type) is { } keys)
             {

@@ -37,7 +37,7 @@ public static class SearchEndpoints
         if (compartment != "Patient") throw FhirException.NotFound($"Compartment '{compartment}' is not supported; the Patient compartment is.");
         ResourceTypes.Require(type);
         Criterion criterion = type == "Patient"
-            ? new ParamCriterion(SearchParamRegistry.Find("Patient", "_id")!, null, [id])
+            ? new ParamCriterion(SearchParamRegistry.Find("Patient", "_id")!, null, [new IdValue(id)])
             : new CompartmentCriterion(PatientCompartment.Params(type), $"Patient/{id}");
         if (criterion is CompartmentCriterion { Params.Count: 0 })
             throw FhirException.NotFound($"{type} is not in the Patient compartment (CompartmentDefinition/patient).");
