@@ -132,3 +132,11 @@ public sealed record EverythingRequest(string PatientId, DateTimeOffset? Since, 
     public override string Id => PatientId;
     public override string Operation => "everything";
 }
+
+/// <summary>The change feed: changes after sequence number <paramref name="After"/>, in order, up to the high-water mark.</summary>
+public sealed record ChangesRequest(long After, int Count) : FhirRequest
+{
+    public override Interaction Interaction => Interaction.Operation;
+    public override string? ResourceType => null;
+    public override string Operation => "changes";
+}

@@ -27,3 +27,5 @@ public sealed record MatchOutcome(IReadOnlyList<PatientMatch> Matches) : Interac
 public sealed record MergeOutcome(StoredVersion Source, StoredVersion Target) : InteractionResult(ResultKind.Updated);
 
 public sealed record EverythingOutcome(EverythingPage Page) : InteractionResult(ResultKind.Ok);
+
+public sealed record ChangesOutcome(ChangePage Page) : InteractionResult(ResultKind.Ok);

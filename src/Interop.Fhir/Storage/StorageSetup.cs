@@ -16,6 +16,8 @@ public sealed class StorageOptions
     public bool MigrateOnStart { get; set; } = true;
     /// <summary>After migrating, grant this role read and write on the data and nothing else (the server's own role).</summary>
     public string? GrantTo { get; set; }
+    /// <summary>Run Marten's async daemon (the change feed's high-water mark); the command-line tools leave it off.</summary>
+    public bool ChangeDaemon { get; set; } = true;
 }
 
 public static class StorageSetup
@@ -58,6 +60,9 @@ public static class StorageSetup
         // A server that may not migrate does no DDL at all, Marten's included: it may run as a role that cannot.
         var marten = services.AddMarten(o => ConfigureMarten(o, dataSource, options.MigrateOnStart)).UseLightweightSessions();
         if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
+        // The async daemon keeps the event store's high-water mark, which bounds what the change feed reads.
+        if (options.ChangeDaemon) marten.AddAsyncDaemon(JasperFx.Events.Daemon.DaemonMode.Solo);
+        services.AddSingleton<ChangeFeed>();
         services.AddSingleton<ResourceStore>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;
@@ -78,5 +83,12 @@ public static class StorageSetup
             .Duplicate(x => x.Key)
             .Duplicate(x => x.ResourceType)
             .Duplicate(x => x.LastUpdated);
+        // The change feed: one event per new version, the resource key as the stream. Quick append writes the
+        // events in the same statement batch as the documents, without reading the stream's version first.
+        options.Events.DatabaseSchemaName = Schema;
+        options.Events.StreamIdentity = JasperFx.Events.StreamIdentity.AsString;
+        options.Events.AppendMode = JasperFx.Events.EventAppendMode.Quick;
+        options.Events.AddEventType<ResourceChanged>();
+        options.Events.Subscribe(new ChangeSubscription());
     }
 }

@@ -37,6 +37,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         };
         if (previous is null) session.Insert(current); else session.Store(current);
         IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null);
+        session.Events.Append(key, new ResourceChanged(key, version, method, context.Writer));
         return new StoredVersion(type, id, version, now, false, method, json);
     }
 
@@ -57,6 +58,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
             LastUpdated = now, Deleted = true, Writer = context.Writer,
         });
         IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
+        session.Events.Append(current.Key, new ResourceChanged(current.Key, version, "DELETE", context.Writer));
         return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
     }
 

@@ -50,5 +50,6 @@ public static class Composition
         services.AddSingleton<IHandler, MatchHandler>();
         services.AddSingleton<IHandler, MergeHandler>();
         services.AddSingleton<IHandler, EverythingHandler>();
+        services.AddSingleton<IHandler, ChangesHandler>();
     }
 }

@@ -23,6 +23,8 @@ public static class FhirApi
             .Accepts<FhirResource>("application/x-www-form-urlencoded").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("", TransactionEndpoints.Process).WithName("transaction").WithTags("System").WithSummary("Transaction or batch Bundle")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/$changes", ChangeEndpoints.Read).WithName("operation-changes").WithTags("System")
+            .WithSummary("The change feed from a position (after, _count), oldest first").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/_history", HistoryEndpoints.System).WithName("history-system").WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 

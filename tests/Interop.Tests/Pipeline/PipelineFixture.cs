@@ -62,7 +62,8 @@ public sealed class PipelineFixture : FhirServerFixture
 
         public ValueTask Before(InteractionCall call, CancellationToken ct) =>
             call.Request.ResourceType == "Consent" || call.Request is SearchRequest { Query.Types: var types } && types.Contains("Consent")
-                ? throw FhirException.Forbidden($"{call.Interaction} on Consent is not allowed for this caller.")
+            || call.Request is ChangesRequest && call.Context.Caller.Client.StartsWith("restricted", StringComparison.Ordinal)
+                ? throw FhirException.Forbidden($"{call.Interaction} on {call.Request.ResourceType ?? call.Request.Operation} is not allowed for this caller.")
                 : ValueTask.CompletedTask;
     }
 

@@ -191,6 +191,19 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     }
 
     [Fact]
+    public async Task The_change_feed_passes_the_pipeline_and_a_refusal_stops_it()
+    {
+        var (client, name) = Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/fhir/$changes?after=0")).StatusCode);
+        Assert.Contains(server.Calls.Of(name), s => s.Stage == Stage.Audit && s.Operation == "changes" && s.Outcome == "Ok");
+        var restricted = server.CreateClient();
+        restricted.DefaultRequestHeaders.Add("X-Interop-Client", "restricted-" + name);
+        var refused = await restricted.GetAsync("/fhir/$changes?after=0");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain("entry", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public void Every_request_type_has_exactly_one_handler()
     {
         var requests = typeof(FhirRequest).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(FhirRequest)) && !t.IsAbstract && t != typeof(EntryCall));

@@ -1,0 +1,92 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Hl7.Fhir.Model;
+using Interop.Tests.Infrastructure;
+using Npgsql;
+
+namespace Interop.Tests.Storage;
+
+/// <summary>
+/// The change feed: every version is one event in Marten's event store, written in the version's own transaction,
+/// read in sequence order from any position up to the high-water mark the async daemon keeps.
+/// </summary>
+public sealed class ChangeFeedTests(FhirServerFixture server) : IClassFixture<FhirServerFixture>
+{
+    private static async Task<JsonObject> Changes(HttpClient client, long after, int count = 100)
+    {
+        var response = await client.GetAsync($"/fhir/$changes?after={after}&_count={count}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.ReadJson();
+    }
+
+    private static long Next(JsonObject bundle) =>
+        long.Parse(bundle["link"]!.AsArray().Single(l => l!["relation"]!.GetValue<string>() == "next")!["url"]!.GetValue<string>().Split("after=")[1].Split('&')[0]);
+
+    /// <summary>Reads the feed from <paramref name="after"/> until <paramref name="wanted"/> entries came (the daemon advances the mark within seconds).</summary>
+    private static async Task<List<JsonNode>> ReadUntil(HttpClient client, long after, Func<List<JsonNode>, bool> done)
+    {
+        var seen = new List<JsonNode>();
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            var page = await Changes(client, after, 2);
+            var entries = page["entry"]?.AsArray().Select(e => e!).ToList() ?? [];
+            seen.AddRange(entries);
+            after = Next(page);
+            if (done(seen)) return seen;
+            if (entries.Count == 0) await Task.Delay(200);
+        }
+        throw new TimeoutException("the change feed did not deliver the changes within 60 s");
+    }
+
+    private async Task<long> Position()
+    {
+        await using var db = new NpgsqlConnection(server.ConnectionString);
+        await db.OpenAsync();
+        await using var cmd = new NpgsqlCommand("select coalesce(max(seq_id), 0) from fhir.mt_events", db);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task Every_change_is_in_the_feed_once_in_order_and_pages_continue_from_their_position()
+    {
+        var client = server.CreateClient();
+        await client.CreateId(new Basic { Code = new CodeableConcept("urn:t", "warm-up") });
+        var start = await Position();
+        var id = await client.CreateId(new Patient { Active = true });
+        await client.PutAsync($"/fhir/Patient/{id}", FhirTest.Body(new Patient { Id = id, Active = false }));
+        await client.DeleteAsync($"/fhir/Patient/{id}");
+        var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
+        bundle.Entry.Add(new Bundle.EntryComponent { Resource = new Basic { Code = new CodeableConcept("urn:t", "in-tx") }, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Basic" } });
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/fhir", FhirTest.Body(bundle))).StatusCode);
+
+        var changes = await ReadUntil(client, start, seen => seen.Count >= 4);
+        Assert.Equal(4, changes.Count);
+        Assert.Equal(["POST", "PUT", "DELETE", "POST"], changes.Select(c => c["request"]!["method"]!.GetValue<string>()));
+        Assert.Equal(["Patient", $"Patient/{id}", $"Patient/{id}", "Basic"], changes.Select(c => c["request"]!["url"]!.GetValue<string>()));
+        Assert.False(changes[1]["resource"]!["active"]!.GetValue<bool>()); // the version's own JSON
+        Assert.Null(changes[2]["resource"]);                                       // a deletion has none
+    }
+
+    [Fact]
+    public async Task A_rolled_back_transaction_leaves_nothing_in_the_feed()
+    {
+        var client = server.CreateClient();
+        var start = await Position();
+        var marker = Guid.NewGuid().ToString("N");
+        var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
+        bundle.Entry.Add(new Bundle.EntryComponent { Resource = new Basic { Code = new CodeableConcept("urn:t", marker) }, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Basic" } });
+        bundle.Entry.Add(new Bundle.EntryComponent { Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.DELETE, Url = $"Basic/{marker}" } });
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("/fhir", FhirTest.Body(bundle))).StatusCode);
+        var after = await client.CreateId(new Basic { Code = new CodeableConcept("urn:t", "after") });
+        var changes = await ReadUntil(client, start, seen => seen.Any(c => c["request"]!["url"]!.GetValue<string>() == $"Basic/{after}" || c["fullUrl"]!.GetValue<string>().EndsWith(after)));
+        Assert.DoesNotContain(changes, c => c["resource"]?["code"]?["coding"]?[0]?["code"]?.GetValue<string>() == marker);
+    }
+
+    [Fact]
+    public async Task Bad_positions_are_400()
+    {
+        var response = await server.CreateClient().GetAsync("/fhir/$changes?after=-1");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("after", (await response.Issues())[0].Expression);
+    }
+}
