@@ -78,7 +78,7 @@ public static partial class IngestBench
     {
         await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg) { CommandTimeout = 0 }.ConnectionString); // maintenance-sized statements
         await using (var setup = db.CreateCommand("drop schema if exists bench_raw cascade; create schema bench_raw; " +
-            string.Join(" ", Tables.Select(t => $"create table bench_raw.{t} (like fhir.{t} including all);"))))
+            string.Join(" ", Tables.Select(t => $"create table bench_raw.{t} (like fhir.{t} including all excluding generated);"))))
             await setup.ExecuteNonQueryAsync();
         var keys = new List<string>();
         await using (var cmd = db.CreateCommand("select id from fhir.mt_doc_resourcedoc where not deleted order by id"))
@@ -89,7 +89,7 @@ public static partial class IngestBench
         {
             "mt_doc_resourcedoc" => $"insert into bench_raw.{t} select * from fhir.{t} where id = any($1)",
             "mt_doc_resourceversiondoc" => $"insert into bench_raw.{t} select * from fhir.{t} where key = any($1)",
-            _ => $"insert into bench_raw.{t} select * from fhir.{t} where rkey = any($1)",
+            _ => $"insert into bench_raw.{t} select * from fhir.{t} where rid = any(select fhir.key_rid(k) from unnest($1::text[]) as k)",
         }));
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>

@@ -26,7 +26,7 @@ public static class SearchBench
         var obsCodes = await Column(db, "select code from fhir.ix_token where rtype = 'Observation' and param = 'code' and system = 'http://loinc.org' group by code order by count(*) desc limit 15");
         var valueCodes = await Pairs(db, "select code, percentile_disc(0.9) within group (order by v_number)::text from fhir.ix_composite where rtype = 'Observation' and param = 'code-value-quantity' and v_number is not null group by code order by count(*) desc limit 10");
         var conditions = await Column(db, "select code from fhir.ix_token where rtype = 'Condition' and param = 'code' group by code order by count(*) desc limit 20");
-        var performers = await Column(db, "select distinct target_key from fhir.ix_reference where rtype = 'ServiceRequest' and param = 'performer' limit 50");
+        var performers = await Column(db, "select distinct target_type || '/' || target_id from fhir.ix_reference where rtype = 'ServiceRequest' and param = 'performer' and target_id is not null limit 50");
         if (patients.Count == 0 || obsCodes.Count == 0 || valueCodes.Count == 0) throw new InvalidOperationException("The data set is empty: load it first (./interop.sh bench search).");
 
         string Pick(Random r, List<string> from) => Uri.EscapeDataString(from[r.Next(from.Count)]);

@@ -31,16 +31,16 @@ public sealed class PatientEverything(NpgsqlDataSource db)
         var sql = $"""
             with members(rtype, param) as (select * from unnest($2::text[], $3::text[])),
             compartment as (
-                select x.rkey as k from {S}.ix_reference x join members m on m.rtype = x.rtype and m.param = x.param
-                where x.target_key = any($1)
+                select x.rid as k from {S}.ix_reference x join members m on m.rtype = x.rtype and m.param = x.param
+                where x.target_rid = any($1)
             ),
             referenced as (
-                select x.target_key as k from {S}.ix_reference x join compartment c on c.k = x.rkey
-                where x.target_key is not null and x.target_type <> 'Patient'
+                select x.target_rid as k from {S}.ix_reference x join compartment c on c.k = x.rid
+                where x.target_rid is not null and x.target_type <> 'Patient'
             ),
-            everything as (select unnest($1::text[]) as k union select k from compartment union select k from referenced)
+            everything as (select unnest($1::bigint[]) as k union select k from compartment union select k from referenced)
             select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json', {countColumn}
-            from everything e join {StorageSetup.CurrentTable} r on r.id = e.k
+            from everything e join {StorageSetup.CurrentTable} r on r.rid = e.k
             where not r.deleted and ($4::timestamptz is null or r.last_updated >= $4) and ($5::text[] is null or r.resource_type = any($5))
               and ($6::text is null or r.id > $6)
             order by r.id limit $7
@@ -49,7 +49,7 @@ public sealed class PatientEverything(NpgsqlDataSource db)
         int? total = after is null ? 0 : null;
         await using (var cmd = db.CreateCommand(sql))
         {
-            cmd.Parameters.AddWithValue(patients.ToArray());
+            cmd.Parameters.AddWithValue(patients.Select(CompactKeys.Rid).ToArray());
             cmd.Parameters.AddWithValue(Members.Types);
             cmd.Parameters.AddWithValue(Members.Params);
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)since ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
@@ -73,15 +73,15 @@ public sealed class PatientEverything(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand($"""
             with recursive linked(k) as (
-                select $1::text
+                select $1::bigint
                 union
-                select case when x.rkey = l.k then x.target_key else x.rkey end
+                select case when x.rid = l.k then x.target_rid else x.rid end
                 from linked l join {S}.ix_reference x
-                  on x.rtype = 'Patient' and x.param = 'link' and (x.rkey = l.k or x.target_key = l.k)
+                  on x.rtype = 'Patient' and x.param = 'link' and (x.rid = l.k or x.target_rid = l.k)
             )
-            select k from linked join {StorageSetup.CurrentTable} r on r.id = linked.k where not r.deleted limit 100
+            select r.id from linked join {StorageSetup.CurrentTable} r on r.rid = linked.k where not r.deleted limit 100
             """);
-        cmd.Parameters.AddWithValue(key);
+        cmd.Parameters.AddWithValue(CompactKeys.Rid(key));
         var result = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) result.Add(reader.GetString(0));

@@ -40,7 +40,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         // Sort keys (plus the key as the last tie-breaker) drive both ORDER BY and the keyset condition.
         var forward = query.Cursor?.Forward ?? true;
         var keys = query.Sort.Select(k => (Sql: sql.SortExpression(k, "r", out var type), Type: type, k.Descending)).ToList();
-        keys.Add(("r.id", "text", false));
+        keys.Add(("r.rid", "bigint", false)); // the compact key: unique, and what the index rows carry
         string pageWhere;
         if (filter.KeySet is null || query.Sort.Count > 0)
             pageWhere = query.Cursor is { } cursor ? $"{where} and {Keyset(keys, cursor, p)}" : where;
@@ -50,10 +50,11 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             // rows (sorted, limited, the cursor applied there) and read only those resources. Keys that may not be
             // live resources (reference targets, from _has) are checked before the limit.
             var (op, dir) = forward ? (">", "asc") : ("<", "desc");
-            if (query.Cursor is { Values.Count: > 0 }) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
-            var after = query.Cursor is { } c ? $" where k.key {op} {p.Add(c.Key)}" : "";
-            var live = filter.VerifyKeys ? $" join {SearchSql.ResourceTable} v on v.id = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
-            pageWhere = $"{filter.RowWhere} and r.id in (select distinct k.key from ({filter.KeySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";
+            if (query.Cursor is { Values.Count: > 0 } || query.Cursor is { } bad && !long.TryParse(bad.Key, out _))
+                throw Errors.FhirException.BadRequest("_cursor does not belong to this search (its sort differs).", "_cursor");
+            var after = query.Cursor is { } c ? $" where k.key {op} {p.Add(long.Parse(c.Key, CultureInfo.InvariantCulture))}" : "";
+            var live = filter.VerifyKeys ? $" join {SearchSql.ResourceTable} v on v.rid = k.key and v.resource_type = {p.Add(query.Types[0])} and not v.deleted" : "";
+            pageWhere = $"{filter.RowWhere} and r.rid in (select distinct k.key from ({filter.KeySet}) as k(key){live}{after} order by 1 {dir} limit {p.Add(query.Count + 1)})";
         }
         var order = string.Join(", ", keys.Select((k, i) => $"s{i} {((k.Descending ^ !forward) ? "desc" : "asc")}"));
         var select = string.Join(", ", keys.Select((k, i) => $"({k.Sql}) as s{i}"));
@@ -81,8 +82,9 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         {
             var first = rows[0];
             var last = rows[^1];
-            if (forward ? more : query.Cursor is not null) next = new Cursor(true, last.SortValues[..^1], last.Version.Key);
-            if (forward ? query.Cursor is not null : more) previous = new Cursor(false, first.SortValues[..^1], first.Version.Key);
+            // The last sort value is the tie-breaker, the row's compact key.
+            if (forward ? more : query.Cursor is not null) next = new Cursor(true, last.SortValues[..^1], last.SortValues[^1]!);
+            if (forward ? query.Cursor is not null : more) previous = new Cursor(false, first.SortValues[..^1], first.SortValues[^1]!);
         }
         if (total is null && query.Total == TotalMode.Auto && query.Cursor is null && !more) total = rows.Count;
 
@@ -138,7 +140,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         // hash the small side, as the statistics on the index tables suggest.
         var combined = keySets.Count == 1 ? keySets[0] :
             "select k0.key from " + string.Join(" join ", keySets.Select((k, i) => $"({k}) as k{i}(key)" + (i == 0 ? "" : $" on k{i}.key = k0.key")));
-        return new Filter($"{rows} and r.id in ({combined})", rows, residual ? null : combined, !liveKeys);
+        return new Filter($"{rows} and r.rid in ({combined})", rows, residual ? null : combined, !liveKeys);
     }
 
     // Across several types a criterion holds when it holds for the row's own type.
@@ -156,6 +158,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             {
                 "timestamptz" => DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
                 "numeric" => decimal.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+                "bigint" => long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
                 _ => true,
             };
             if (!fits) throw Errors.FhirException.BadRequest("_cursor does not belong to this search (a sort value is not of its key's type).", "_cursor");
@@ -203,66 +206,60 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     private async Task Include(SearchQuery query, List<SearchHit> hits, List<string> warnings, CancellationToken ct)
     {
         if (query.Includes.Count == 0 && query.RevIncludes.Count == 0) return;
-        var seen = hits.Select(h => h.Version.Key).ToHashSet();
-        var frontier = hits.Select(h => h.Version.Key).ToList();
+        var seen = hits.Select(h => CompactKeys.Rid(h.Version.Key)).ToHashSet();
+        var frontier = seen.ToArray();
         var firstRound = true;
         var included = 0;
-        while (frontier.Count > 0)
+        while (frontier.Length > 0)
         {
             var includes = query.Includes.Where(i => firstRound || i.Iterate).ToList();
             var revIncludes = query.RevIncludes.Where(i => firstRound || i.Iterate).ToList();
             if (includes.Count == 0 && revIncludes.Count == 0) break;
-            var keys = new HashSet<string>();
+            var keys = new HashSet<long>();
             foreach (var spec in includes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: false, ct));
             foreach (var spec in revIncludes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: true, ct));
             keys.ExceptWith(seen);
             if (included + keys.Count > MaxIncluded)
             {
                 warnings.Add($"Only {MaxIncluded} included resources are returned per search; {included + keys.Count - MaxIncluded} more were left out. Narrow the search or page with a smaller _count.");
-                keys = keys.Take(MaxIncluded - included).ToHashSet();
+                keys = keys.Order().Take(MaxIncluded - included).ToHashSet();
             }
-            var fetched = await Fetch(keys, ct);
+            var fetched = await Fetch(keys.ToArray(), ct);
             foreach (var v in fetched) hits.Add(new SearchHit(v, true));
             included += fetched.Count;
             seen.UnionWith(keys);
-            frontier = fetched.Select(v => v.Key).ToList();
+            frontier = fetched.Select(v => CompactKeys.Rid(v.Key)).ToArray();
             firstRound = false;
             if (included >= MaxIncluded) break;
         }
     }
 
     /// <summary>
-    /// Keys on the other side of the references an include follows: targets of the frontier's references
+    /// Compact keys on the other side of the references an include follows: targets of the frontier's references
     /// (_include), or sources of references to the frontier (_revinclude).
     /// </summary>
-    private async Task<List<string>> LinkedKeys(IncludeSpec spec, List<string> frontier, bool reverse, CancellationToken ct)
+    private async Task<List<long>> LinkedKeys(IncludeSpec spec, long[] frontier, bool reverse, CancellationToken ct)
     {
-        var (result, match) = reverse ? ("x.rkey", "x.target_key") : ("x.target_key", "x.rkey");
+        var (result, match) = reverse ? ("x.rid", "x.target_rid") : ("x.target_rid", "x.rid");
         var sql = new StringBuilder($"select distinct {result} from {StorageSetup.Schema}.ix_reference x where {match} = any($1) and {result} is not null");
-        var args = new List<object> { frontier.ToArray() };
+        var args = new List<object> { frontier };
         if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
         if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
         if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }
-        return await Keys(sql.ToString(), args, ct);
-    }
-
-    private async Task<List<string>> Keys(string sql, List<object> args, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand(sql);
+        await using var cmd = db.CreateCommand(sql.ToString());
         foreach (var a in args) cmd.Parameters.AddWithValue(a);
-        var keys = new List<string>();
+        var keys = new List<long>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) keys.Add(reader.GetString(0));
+        while (await reader.ReadAsync(ct)) keys.Add(reader.GetInt64(0));
         return keys;
     }
 
-    public async Task<List<StoredVersion>> Fetch(IEnumerable<string> keys, CancellationToken ct)
+    private async Task<List<StoredVersion>> Fetch(long[] rids, CancellationToken ct)
     {
-        var array = keys.ToArray();
-        if (array.Length == 0) return [];
+        if (rids.Length == 0) return [];
         await using var cmd = db.CreateCommand(
-            $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.id = any($1) and not r.deleted order by r.id");
-        cmd.Parameters.AddWithValue(array);
+            $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.rid = any($1) and not r.deleted order by r.id");
+        cmd.Parameters.AddWithValue(rids);
         var result = new List<StoredVersion>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) result.Add(ReadVersion(reader));

@@ -18,12 +18,12 @@ public sealed class SearchSql(SqlParams p)
 
     public string Condition(Criterion criterion, string alias, string type, string? name = null)
     {
-        if (KeySet(criterion, type, name) is { } keys) return $"{alias}.id in ({keys})";
+        if (KeySet(criterion, type, name) is { } keys) return $"{alias}.rid in ({keys})";
         return criterion is ParamCriterion c ? ParamCondition(c, alias, type, name ?? c.Param.Name) : throw new ArgumentOutOfRangeException(nameof(criterion));
     }
 
     /// <summary>
-    /// The criterion as "select rkey ..." over an index table, or null when it is not a positive lookup
+    /// The criterion as "select rid ..." over an index table (compact keys), or null when it is not a positive lookup
     /// (:not, :missing, _id, _lastUpdated). Index rows exist only for live current versions, so a key set needs
     /// no join back to the resource table. Several key sets are joined on the key (SearchService).
     /// </summary>
@@ -31,22 +31,29 @@ public sealed class SearchSql(SqlParams p)
     {
         ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
         ChainCriterion c =>
-            $"select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_key in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
+            $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
         HasCriterion c =>
-            $"select x.target_key from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
-            $"and x.target_type = {p.Add(type)} and x.rkey in ({KeysMatching(c.SourceType, c.Inner)})",
+            $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
+            $"and x.target_type = {p.Add(type)} and x.rid in ({KeysMatching(c.SourceType, c.Inner)})",
         DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),
         CompartmentCriterion c =>
-            $"select x.rkey from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_key = {p.Add(c.TargetKey)}",
+            $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_rid = {p.Add(CompartmentRid(c.TargetKey))}",
         _ => null,
     };
+
+    // The compartment's key comes from the URL path: checked like any search value before it is hashed.
+    private static long CompartmentRid(string key)
+    {
+        Formats.InputGuard.CheckText(key, "the compartment id");
+        return CompactKeys.Rid(key);
+    }
 
     /// <summary>The keys of the live resources of a type matching a criterion.</summary>
     public string KeysMatching(string type, Criterion criterion)
     {
         if (criterion is not HasCriterion && KeySet(criterion, type) is { } keys) return keys;
         var alias = "r" + ++_depth;
-        return $"select {alias}.id from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
+        return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
     }
 
     private string? ParamKeySet(ParamCriterion c, string type, string name)
@@ -56,7 +63,7 @@ public sealed class SearchSql(SqlParams p)
         if (param.Type == SearchParamType.Special)
         {
             var column = param.Name == "_text" ? "narrative" : "content";
-            return $"select x.rkey from {S}.ix_text x where x.rtype = {p.Add(type)} and (" +
+            return $"select x.rid from {S}.ix_text x where x.rtype = {p.Add(type)} and (" +
                    string.Join(" or ", c.Values.Cast<TextQueryValue>().Select(v => $"x.{column} @@ websearch_to_tsquery('simple', {p.Add(v.Query)})")) + ")";
         }
         if (param.Type == SearchParamType.Reference && c.Modifier == "identifier")
@@ -71,7 +78,7 @@ public sealed class SearchSql(SqlParams p)
         {
             if (param.IsColumn) return missing ? "false" : "true";
             var table = param.Type == SearchParamType.Special ? "ix_text" : Table(param);
-            var any = $"{alias}.id in (select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)}" + (table == "ix_text" ? ")" : $" and x.param = {p.Add(param.Name)})");
+            var any = $"{alias}.rid in (select x.rid from {S}.{table} x where x.rtype = {p.Add(type)}" + (table == "ix_text" ? ")" : $" and x.param = {p.Add(param.Name)})");
             return missing ? $"not {any}" : any;
         }
         if (param.Name == "_id")
@@ -82,11 +89,11 @@ public sealed class SearchSql(SqlParams p)
         if (param.Name == "_lastUpdated")
             return Or(c.Values.Cast<DateValue>().Select(v => DateCondition(v, $"{alias}.last_updated", $"({alias}.last_updated + interval '1 millisecond')")));
         // :not — resources with no value that matches
-        return $"not {alias}.id in ({ParamKeySet(c with { Modifier = null }, type, name)})";
+        return $"not {alias}.rid in ({ParamKeySet(c with { Modifier = null }, type, name)})";
     }
 
     private string Lookup(string type, string table, string param, string where) =>
-        $"select x.rkey from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where})";
+        $"select x.rid from {S}.{table} x where x.rtype = {p.Add(type)} and x.param = {p.Add(param)} and ({where})";
 
     private static string B(string text) => IndexText.Bound(text);
 
@@ -115,7 +122,7 @@ public sealed class SearchSql(SqlParams p)
         ReferenceValue v => v.Form switch
         {
             ReferenceForm.Url => $"x.url = {p.Add(B(v.Value))}",
-            ReferenceForm.Key => $"x.target_key = {p.Add(v.Value)}",
+            ReferenceForm.Key => $"x.target_rid = {p.Add(CompactKeys.Rid(v.Value))}",
             _ => $"x.target_id = {p.Add(v.Value)}",
         },
         UriValue v => modifier switch
@@ -263,10 +270,10 @@ public sealed class SearchSql(SqlParams p)
             SearchParamType.Date => (key.Descending ? "hi" : "lo", "timestamptz", "'-infinity'::timestamptz"),
             SearchParamType.Number or SearchParamType.Quantity => ("value", "numeric", "'-Infinity'::numeric"),
             SearchParamType.Token => ("code", "text", "''"),
-            SearchParamType.Reference => ("target_key", "text", "''"),
+            SearchParamType.Reference => ("target_type || '/' || x.target_id", "text", "''"),
             _ => ("value", "text", "''"),
         };
         sqlType = type;
-        return $"coalesce((select {agg}(x.{column}) from {S}.{Table(param)} x where x.rkey = {alias}.id and x.param = {p.Add(param.Name)}), {floor})";
+        return $"coalesce((select {agg}(x.{column}) from {S}.{Table(param)} x where x.rid = {alias}.rid and x.param = {p.Add(param.Name)}), {floor})";
     }
 }

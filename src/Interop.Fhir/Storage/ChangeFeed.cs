@@ -4,7 +4,7 @@ namespace Interop.Fhir.Storage;
 
 /// <summary>
 /// One change to one resource, appended to Marten's event store in the same transaction as the version it
-/// describes (the resource's key is the stream). The event store's global sequence is the change feed.
+/// describes (the changes of one transaction form one stream). The event store's global sequence is the change feed.
 /// </summary>
 public sealed record ResourceChanged(string Key, int Version, string Method, string Writer);
 

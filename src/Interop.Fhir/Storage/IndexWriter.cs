@@ -14,6 +14,7 @@ public static class IndexWriter
 
     public static void QueueReplace(IDocumentSession session, string key, string type, IndexRows? rows, bool existed)
     {
+        var rid = CompactKeys.Rid(key);
         var sql = new StringBuilder("with ");
         var args = new List<object?>();
         var n = 0;
@@ -25,49 +26,53 @@ public static class IndexWriter
         }
 
         if (existed)
-            foreach (var table in SearchSchema.Tables) Cte($"delete from {S}.{table} where rkey = ?", key);
+            foreach (var table in SearchSchema.Tables) Cte($"delete from {S}.{table} where rid = ?", rid);
 
         if (rows is not null)
         {
             if (rows.Strings.Count > 0)
-                Cte($"insert into {S}.ix_string (rkey, rtype, param, value, exact) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[])",
-                    key, type, rows.Strings.Select(r => r.Param).ToArray(), Bound(rows.Strings.Select(r => r.Value)), Bound(rows.Strings.Select(r => r.Exact)));
+                Cte($"insert into {S}.ix_string (rid, rtype, param, value, exact) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[])",
+                    rid, type, rows.Strings.Select(r => r.Param).ToArray(), Bound(rows.Strings.Select(r => r.Value)), Bound(rows.Strings.Select(r => r.Exact)));
             if (rows.Tokens.Count > 0)
-                Cte($"insert into {S}.ix_token (rkey, rtype, param, system, code, text, type_key) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
-                    key, type, rows.Tokens.Select(r => r.Param).ToArray(), Bound(rows.Tokens.Select(r => r.System)), Bound(rows.Tokens.Select(r => r.Code)),
+                Cte($"insert into {S}.ix_token (rid, rtype, param, system, code, text, type_key) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
+                    rid, type, rows.Tokens.Select(r => r.Param).ToArray(), Bound(rows.Tokens.Select(r => r.System)), Bound(rows.Tokens.Select(r => r.Code)),
                     Bound(rows.Tokens.Select(r => r.Text)), Bound(rows.Tokens.Select(r => r.TypeKey)));
             if (rows.Dates.Count > 0)
-                Cte($"insert into {S}.ix_date (rkey, rtype, param, lo, hi) select ?, ?, * from unnest(?::text[], ?::timestamptz[], ?::timestamptz[])",
-                    key, type, rows.Dates.Select(r => r.Param).ToArray(), rows.Dates.Select(r => r.Lo).ToArray(), rows.Dates.Select(r => r.Hi).ToArray());
+                Cte($"insert into {S}.ix_date (rid, rtype, param, lo, hi) select ?, ?, * from unnest(?::text[], ?::timestamptz[], ?::timestamptz[])",
+                    rid, type, rows.Dates.Select(r => r.Param).ToArray(), rows.Dates.Select(r => r.Lo).ToArray(), rows.Dates.Select(r => r.Hi).ToArray());
             if (rows.Numbers.Count > 0)
-                Cte($"insert into {S}.ix_number (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::numeric[])",
-                    key, type, rows.Numbers.Select(r => r.Param).ToArray(), rows.Numbers.Select(r => r.Value).ToArray());
+                Cte($"insert into {S}.ix_number (rid, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::numeric[])",
+                    rid, type, rows.Numbers.Select(r => r.Param).ToArray(), rows.Numbers.Select(r => r.Value).ToArray());
             if (rows.Quantities.Count > 0)
-                Cte($"insert into {S}.ix_quantity (rkey, rtype, param, system, code, unit, value, canon_code, canon_value) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::numeric[])",
-                    key, type, rows.Quantities.Select(r => r.Param).ToArray(), Bound(rows.Quantities.Select(r => r.System)), Bound(rows.Quantities.Select(r => r.Code)),
+                Cte($"insert into {S}.ix_quantity (rid, rtype, param, system, code, unit, value, canon_code, canon_value) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[], ?::numeric[])",
+                    rid, type, rows.Quantities.Select(r => r.Param).ToArray(), Bound(rows.Quantities.Select(r => r.System)), Bound(rows.Quantities.Select(r => r.Code)),
                     Bound(rows.Quantities.Select(r => r.Unit)), rows.Quantities.Select(r => r.Value).ToArray(),
                     Bound(rows.Quantities.Select(r => r.CanonCode)), rows.Quantities.Select(r => r.CanonValue).ToArray());
             if (rows.References.Count > 0)
-                Cte($"insert into {S}.ix_reference (rkey, rtype, param, target_type, target_id, target_key, url) select ?, ?, p, t, i, t || '/' || i, u from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as x(p, t, i, u)",
-                    key, type, rows.References.Select(r => r.Param).ToArray(), Bound(rows.References.Select(r => r.TargetType)),
-                    Bound(rows.References.Select(r => r.TargetId)), Bound(rows.References.Select(r => r.Url)));
+                Cte($"insert into {S}.ix_reference (rid, rtype, param, target_type, target_id, target_rid, url) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])",
+                    rid, type, rows.References.Select(r => r.Param).ToArray(), Bound(rows.References.Select(r => r.TargetType)),
+                    Bound(rows.References.Select(r => r.TargetId)), rows.References.Select(TargetRid).ToArray(), Bound(rows.References.Select(r => r.Url)));
             if (rows.Uris.Count > 0)
-                Cte($"insert into {S}.ix_uri (rkey, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::text[])",
-                    key, type, rows.Uris.Select(r => r.Param).ToArray(), Bound(rows.Uris.Select(r => r.Value)));
+                Cte($"insert into {S}.ix_uri (rid, rtype, param, value) select ?, ?, * from unnest(?::text[], ?::text[])",
+                    rid, type, rows.Uris.Select(r => r.Param).ToArray(), Bound(rows.Uris.Select(r => r.Value)));
             if (rows.Composites.Count > 0)
-                Cte($"insert into {S}.ix_composite (rkey, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number) " +
+                Cte($"insert into {S}.ix_composite (rid, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number) " +
                     "select ?, ?, * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::numeric[])",
-                    key, type, rows.Composites.Select(r => r.Param).ToArray(), Bound(rows.Composites.Select(r => r.System)), Bound(rows.Composites.Select(r => r.Code)),
+                    rid, type, rows.Composites.Select(r => r.Param).ToArray(), Bound(rows.Composites.Select(r => r.System)), Bound(rows.Composites.Select(r => r.Code)),
                     Bound(rows.Composites.Select(r => r.ValueSystem)), Bound(rows.Composites.Select(r => r.ValueCode)), rows.Composites.Select(r => r.Number).ToArray(),
                     rows.Composites.Select(r => r.Lo).ToArray(), rows.Composites.Select(r => r.Hi).ToArray(), Bound(rows.Composites.Select(r => r.Text)),
                     Bound(rows.Composites.Select(r => r.CanonCode)), rows.Composites.Select(r => r.CanonNumber).ToArray());
-            Cte($"insert into {S}.ix_text (rkey, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
-                key, type, IndexText.Bound(rows.Narrative, Errors.Limits.IndexedFullText), IndexText.Bound(rows.Content, Errors.Limits.IndexedFullText));
+            Cte($"insert into {S}.ix_text (rid, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
+                rid, type, IndexText.Bound(rows.Narrative, Errors.Limits.IndexedFullText), IndexText.Bound(rows.Content, Errors.Limits.IndexedFullText));
         }
         if (n == 0) return;
         sql.Append(" select 1");
         session.QueueSqlCommand(sql.ToString(), args.Select(a => a ?? DBNull.Value).ToArray());
     }
+
+    // A local reference's target by its compact key (null for absolute URLs and contained references).
+    private static long? TargetRid((string Param, string? TargetType, string? TargetId, string? Url) r) =>
+        r.TargetType is null || r.TargetId is null ? null : CompactKeys.Rid(IndexText.Bound(r.TargetType) + "/" + IndexText.Bound(r.TargetId));
 
     private static string?[] Bound(IEnumerable<string?> values) => values.Select(v => IndexText.Bound(v)).ToArray();
 }

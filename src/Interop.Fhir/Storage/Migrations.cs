@@ -21,6 +21,7 @@ public static class Migrations
         new(1, "search index tables, their indexes and statistics", SearchSchema.Ddl),
         new(2, "trigram index for :contains on uri parameters",
             $"create index concurrently if not exists ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops)", Concurrently: true),
+        new(3, "compact keys: a bigint per resource in the index tables instead of the key's text", SearchSchema.CompactKeyDdl),
     ];
 
     public static int Latest => All[^1].Version;

@@ -8,6 +8,8 @@ namespace Interop.Fhir.Storage;
 public sealed class ResourceDoc
 {
     public string Id { get; set; } = "";
+    /// <summary>The compact key (<see cref="CompactKeys"/>): what the index rows carry instead of <see cref="Id"/>.</summary>
+    public long Rid { get; set; }
     public string ResourceType { get; set; } = "";
     public string ResourceId { get; set; } = "";
     public int VersionId { get; set; }

@@ -121,9 +121,8 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     public static bool IsVersionCollision(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
-            // Two writers of the same next version collide on the version row or on the change event's stream version.
-            if (x is DocumentAlreadyExistsException or JasperFx.Events.EventStreamUnexpectedMaxEventIdException
-                or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }) return true;
+            // Two writers of the same next version collide on the version row's primary key.
+            if (x is DocumentAlreadyExistsException or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation }) return true;
         return false;
     }
     // ------------------------------------------------------------------ reads (raw SQL, no Marten deserialisation)

@@ -3,9 +3,9 @@ using Npgsql;
 namespace Interop.Fhir.Storage;
 
 /// <summary>
-/// The search index tables, one per parameter type (the layout HAPI and Microsoft's server use), keyed by
-/// the resource key "{type}/{id}" of the current version. Created idempotently at start; index names do not
-/// start with mt_ so Marten's own migration leaves them alone.
+/// The search index tables, one per parameter type (the layout HAPI and Microsoft's server use), keyed by the
+/// compact key of the current version's resource (migration 3; migration 1 created them keyed by the text
+/// "{type}/{id}"). Index names do not start with mt_ so Marten's own migration leaves them alone.
 /// </summary>
 public static class SearchSchema
 {
@@ -15,6 +15,7 @@ public static class SearchSchema
     // heap rows. Where a criterion is an equality (token code, reference, composite code) the key follows it in the
     // index, so its keys come out sorted: criteria combine by merge join and a page stops after _count rows.
     // The (rkey, param) indexes serve deletes on update and sort keys.
+    /// <summary>Migration 1, as it was applied (history: migration 3 re-keys these tables).</summary>
     public static readonly string Ddl = $"""
         create extension if not exists pg_trgm;
         create extension if not exists btree_gist;
@@ -90,6 +91,105 @@ public static class SearchSchema
 
         create index if not exists ix_resource_type_id on {S}.mt_doc_resourcedoc (resource_type, id) where not deleted;
         create index if not exists ix_resource_type_updated on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted;
+        """;
+
+    /// <summary>
+    /// Migration 3: every index row keyed by the resource's compact key (<see cref="CompactKeys"/>, 8 bytes)
+    /// instead of the "{type}/{id}" text, and reference targets by theirs. Each table is copied once (faster than
+    /// updating every row in place), then its indexes and statistics are built again on the new columns.
+    /// </summary>
+    public static readonly string CompactKeyDdl = $"""
+        {CompactKeys.Function};
+        update {S}.mt_doc_resourcedoc set rid = {S}.key_rid(id) where rid is distinct from {S}.key_rid(id); -- Marten added the column, empty
+        create index if not exists ix_resource_type_rid on {S}.mt_doc_resourcedoc (resource_type, rid) where not deleted;
+        drop index if exists {S}.ix_resource_type_id;
+        create table {S}.ix_string_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value, exact from {S}.ix_string;
+        drop table {S}.ix_string;
+        alter table {S}.ix_string_v3 rename to ix_string;
+        alter table {S}.ix_string alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_token_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, text, type_key from {S}.ix_token;
+        drop table {S}.ix_token;
+        alter table {S}.ix_token_v3 rename to ix_token;
+        alter table {S}.ix_token alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_date_v3 as select {S}.key_rid(rkey) as rid, rtype, param, lo, hi from {S}.ix_date;
+        drop table {S}.ix_date;
+        alter table {S}.ix_date_v3 rename to ix_date;
+        alter table {S}.ix_date alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_number_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value from {S}.ix_number;
+        drop table {S}.ix_number;
+        alter table {S}.ix_number_v3 rename to ix_number;
+        alter table {S}.ix_number alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_quantity_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, unit, value, canon_code, canon_value from {S}.ix_quantity;
+        drop table {S}.ix_quantity;
+        alter table {S}.ix_quantity_v3 rename to ix_quantity;
+        alter table {S}.ix_quantity alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_reference_v3 as select {S}.key_rid(rkey) as rid, rtype, param, target_type, target_id, {S}.key_rid(target_key) as target_rid, url from {S}.ix_reference;
+        drop table {S}.ix_reference;
+        alter table {S}.ix_reference_v3 rename to ix_reference;
+        alter table {S}.ix_reference alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_uri_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value from {S}.ix_uri;
+        drop table {S}.ix_uri;
+        alter table {S}.ix_uri_v3 rename to ix_uri;
+        alter table {S}.ix_uri alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_composite_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number from {S}.ix_composite;
+        drop table {S}.ix_composite;
+        alter table {S}.ix_composite_v3 rename to ix_composite;
+        alter table {S}.ix_composite alter column rid set not null, alter column rtype set not null, alter column param set not null;
+        create table {S}.ix_text_v3 as select {S}.key_rid(rkey) as rid, rtype, narrative, content from {S}.ix_text;
+        drop table {S}.ix_text;
+        alter table {S}.ix_text_v3 rename to ix_text;
+        alter table {S}.ix_text alter column rid set not null, alter column rtype set not null;
+
+        create index ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rid);
+        create index ix_string_exact on {S}.ix_string (rtype, param, exact) include (rid);
+        create index ix_string_trgm on {S}.ix_string using gin (value gin_trgm_ops);
+        create index ix_string_key on {S}.ix_string (rid, param) include (value);
+
+        create index ix_token_value on {S}.ix_token (rtype, param, code, rid) include (system, type_key);
+        create index ix_token_system on {S}.ix_token (rtype, param, system) include (rid);
+        create index ix_token_text_find on {S}.ix_token (rtype, param, text text_pattern_ops) include (rid) where text is not null;
+        create index ix_token_bykey on {S}.ix_token (rid, param) include (rtype, code, system);
+
+        create index ix_date_find on {S}.ix_date (rtype, param, lo, hi) include (rid);
+        create index ix_date_find_hi on {S}.ix_date (rtype, param, hi, lo) include (rid);
+        create index ix_date_bykey on {S}.ix_date (rtype, param, rid) include (lo, hi);
+        create index ix_date_range on {S}.ix_date using gist (rtype, param, tstzrange(lo, hi, '[)')) include (rid, lo, hi);
+        create index ix_date_key on {S}.ix_date (rid, param) include (lo, hi);
+
+        create index ix_number_find on {S}.ix_number (rtype, param, value) include (rid);
+        create index ix_number_key on {S}.ix_number (rid, param) include (value);
+
+        create index ix_quantity_find on {S}.ix_quantity (rtype, param, code, value) include (rid, unit, system);
+        create index ix_quantity_value on {S}.ix_quantity (rtype, param, value) include (rid, code, unit, system);
+        create index ix_quantity_canon on {S}.ix_quantity (rtype, param, canon_code, canon_value) include (rid) where canon_code is not null;
+        create index ix_quantity_key on {S}.ix_quantity (rid, param) include (value);
+
+        create index ix_reference_ref on {S}.ix_reference (rtype, param, target_rid, rid) include (target_type);
+        create index ix_reference_find_id on {S}.ix_reference (rtype, param, target_id) include (rid);
+        create index ix_reference_target on {S}.ix_reference (target_rid) include (rid, rtype, param, target_type);
+        create index ix_reference_find_url on {S}.ix_reference (rtype, param, url) include (rid) where url is not null;
+        create index ix_reference_bykey on {S}.ix_reference (rid, param) include (rtype, target_rid, target_type);
+
+        create index ix_uri_find on {S}.ix_uri (rtype, param, value text_pattern_ops) include (rid);
+        create index ix_uri_key on {S}.ix_uri (rid, param) include (value);
+        create index ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops);
+
+        create index ix_composite_bycode on {S}.ix_composite (rtype, param, code, system, rid) include (v_system, v_code, v_number, v_lo, v_hi, v_canon_code, v_canon_number);
+        create index ix_composite_key on {S}.ix_composite (rid, param);
+
+        create index ix_text_narrative on {S}.ix_text using gin (narrative);
+        create index ix_text_content on {S}.ix_text using gin (content);
+        create index ix_text_rid on {S}.ix_text (rid);
+
+        alter table {S}.ix_token alter column code set statistics 1000;
+        alter table {S}.ix_composite alter column code set statistics 1000;
+        create statistics {S}.ix_token_stats on rtype, param, code, system from {S}.ix_token;
+        create statistics {S}.ix_string_stats on rtype, param from {S}.ix_string;
+        create statistics {S}.ix_date_stats on rtype, param from {S}.ix_date;
+        create statistics {S}.ix_quantity_stats on rtype, param, code from {S}.ix_quantity;
+        create statistics {S}.ix_reference_stats on rtype, param, target_type from {S}.ix_reference;
+        create statistics {S}.ix_composite_stats on rtype, param, code, system from {S}.ix_composite;
+        analyze {S}.ix_string, {S}.ix_token, {S}.ix_date, {S}.ix_number, {S}.ix_quantity, {S}.ix_reference, {S}.ix_uri, {S}.ix_composite, {S}.ix_text, {S}.mt_doc_resourcedoc;
         """;
 
     public static readonly string[] Tables = ["ix_string", "ix_token", "ix_date", "ix_number", "ix_quantity", "ix_reference", "ix_uri", "ix_composite", "ix_text"];

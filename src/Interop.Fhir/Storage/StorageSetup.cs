@@ -75,6 +75,7 @@ public static class StorageSetup
         options.AutoCreateSchemaObjects = migrate ? AutoCreate.CreateOrUpdate : AutoCreate.None;
         // Hot columns are duplicated out of the jsonb body so reads and history never parse it for filtering.
         options.Schema.For<ResourceDoc>()
+            .Duplicate(x => x.Rid, configure: index => index.IsUnique = true) // two keys never share a compact key
             .Duplicate(x => x.ResourceType)
             .Duplicate(x => x.ResourceId)
             .Duplicate(x => x.Deleted)

@@ -13,6 +13,7 @@ namespace Interop.Fhir.Storage;
 public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
 {
     private readonly HashSet<string> _keys = [];
+    private readonly List<ResourceChanged> _changes = [];
 
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
@@ -33,11 +34,11 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         });
         var current = new ResourceDoc
         {
-            Id = key, ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
+            Id = key, Rid = CompactKeys.Rid(key), ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
         IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null);
-        session.Events.Append(key, new ResourceChanged(key, version, method, context.Writer));
+        _changes.Add(new ResourceChanged(key, version, method, context.Writer));
         return new StoredVersion(type, id, version, now, false, method, json);
     }
 
@@ -54,17 +55,26 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         });
         session.Store(new ResourceDoc
         {
-            Id = current.Key, ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
+            Id = current.Key, Rid = CompactKeys.Rid(current.Key), ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
             LastUpdated = now, Deleted = true, Writer = context.Writer,
         });
         IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
-        session.Events.Append(current.Key, new ResourceChanged(current.Key, version, "DELETE", context.Writer));
+        _changes.Add(new ResourceChanged(current.Key, version, "DELETE", context.Writer));
         return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
     }
 
     public bool IsEmpty => _keys.Count == 0;
 
-    public Task Commit(CancellationToken ct) => session.SaveChangesAsync(ct);
+    /// <summary>
+    /// Commits the batch. Its changes go to the change feed as one event stream of their own (one append for the
+    /// whole transaction, in the same statement batch as the documents; no stream is shared, so no two writers
+    /// contend on one).
+    /// </summary>
+    public Task Commit(CancellationToken ct)
+    {
+        if (_changes.Count > 0) session.Events.Append("tx/" + Guid.CreateVersion7(), _changes.ToArray<object>());
+        return session.SaveChangesAsync(ct);
+    }
 
     public ValueTask DisposeAsync() => session.DisposeAsync();
 

@@ -96,4 +96,78 @@ public sealed class MigrationTests(FhirServerFixture server) : IClassFixture<Fhi
             await Scalar<int>(FhirServerFixture.AdminConnectionString, $"drop database if exists \"{name}\" with (force); drop role if exists {role}; select 1");
         }
     }
+
+    [Fact]
+    public async Task Compact_keys_are_the_same_number_in_CSharp_and_in_SQL_and_every_index_row_has_its_resource()
+    {
+        string[] keys = ["Patient/1", "Observation/01a21495-1e98-716d-8f1c-c87fac0d560e", "Basic/Wáng.王-x"];
+        foreach (var key in keys)
+        {
+            await using var db = new NpgsqlConnection(server.ConnectionString);
+            await db.OpenAsync();
+            await using var cmd = new NpgsqlCommand("select fhir.key_rid($1)", db);
+            cmd.Parameters.AddWithValue(key);
+            Assert.Equal(CompactKeys.Rid(key), (long)(await cmd.ExecuteScalarAsync())!);
+        }
+        var client = server.CreateClient();
+        var patient = await client.CreateId(new Hl7.Fhir.Model.Patient { Name = [new Hl7.Fhir.Model.HumanName { Family = "Compact" }] });
+        await client.CreateId(new Hl7.Fhir.Model.Observation
+        {
+            Status = Hl7.Fhir.Model.ObservationStatus.Final, Code = new Hl7.Fhir.Model.CodeableConcept("http://loinc.org", "8480-6"),
+            Subject = new Hl7.Fhir.Model.ResourceReference($"Patient/{patient}"),
+        });
+        foreach (var table in SearchSchema.Tables)
+            Assert.Equal(0L, await Scalar<long>(server.ConnectionString,
+                $"select count(*) from fhir.{table} x left join fhir.mt_doc_resourcedoc r on r.rid = x.rid where r.id is null"));
+        Assert.True(await Scalar<bool>(server.ConnectionString,
+            $"select exists (select 1 from fhir.ix_reference where target_rid = fhir.key_rid('Patient/{patient}'))"));
+    }
+
+    [Fact]
+    public async Task Migration_3_rekeys_an_index_written_before_it()
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N")[..20];
+        await Scalar<int>(FhirServerFixture.AdminConnectionString, $"create database \"{name}\"; select 1");
+        var connection = new NpgsqlConnectionStringBuilder(FhirServerFixture.AdminConnectionString) { Database = name }.ConnectionString;
+        try
+        {
+            string patient, observation;
+            using (var current = new Server(connection, migrate: true))
+            {
+                var client = current.CreateClient();
+                patient = await client.CreateId(new Hl7.Fhir.Model.Patient { Identifier = [new Hl7.Fhir.Model.Identifier("urn:old", "7")] });
+                observation = await client.CreateId(new Hl7.Fhir.Model.Observation
+                {
+                    Status = Hl7.Fhir.Model.ObservationStatus.Final, Code = new Hl7.Fhir.Model.CodeableConcept("http://loinc.org", "8480-6"),
+                    Subject = new Hl7.Fhir.Model.ResourceReference($"Patient/{patient}"),
+                });
+            }
+            NpgsqlConnection.ClearAllPools();
+            // Back to schema 2 as an older server left it: index tables keyed by text, written by hand here.
+            await Scalar<int>(connection, string.Join(";", SearchSchema.Tables.Select(t => $"drop table fhir.{t}")) +
+                "; update fhir.mt_doc_resourcedoc set rid = null; delete from fhir.interop_migrations where version = 3; select 1");
+            await Scalar<int>(connection, Migrations.All[0].Sql + "; select 1");
+            await Scalar<int>(connection, $"""
+                insert into fhir.ix_token (rkey, rtype, param, system, code) values ('Patient/{patient}', 'Patient', 'identifier', 'urn:old', '7');
+                insert into fhir.ix_reference (rkey, rtype, param, target_type, target_id, target_key)
+                    values ('Observation/{observation}', 'Observation', 'subject', 'Patient', '{patient}', 'Patient/{patient}');
+                insert into fhir.ix_token (rkey, rtype, param, system, code) values ('Observation/{observation}', 'Observation', 'code', 'http://loinc.org', '8480-6');
+                select 1
+                """);
+            using var upgraded = new Server(connection, migrate: true);
+            var http = upgraded.CreateClient();
+            async Task<string[]> Ids(string query) =>
+                (await (await http.GetAsync("/fhir/" + query)).ReadJson())["entry"]?.AsArray().Select(e => e!["resource"]!["id"]!.GetValue<string>()).ToArray() ?? [];
+            Assert.Equal([patient], await Ids("Patient?identifier=urn:old|7"));
+            Assert.Equal([observation], await Ids($"Observation?subject=Patient/{patient}"));
+            Assert.Equal([observation], await Ids("Observation?subject:Patient.identifier=urn:old|7&code=8480-6"));
+            Assert.Equal(Migrations.Latest, await Scalar<int>(connection, "select max(version) from fhir.interop_migrations"));
+            Assert.False(await Scalar<bool>(connection, "select exists (select 1 from information_schema.columns where table_schema = 'fhir' and column_name = 'rkey')"));
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await Scalar<int>(FhirServerFixture.AdminConnectionString, $"drop database if exists \"{name}\" with (force); select 1");
+        }
+    }
 }

@@ -47,12 +47,12 @@ public sealed class SyntheaTests(SyntheaTests.LoadedFixture server) : IClassFixt
         await using (var leftover = new NpgsqlCommand("select count(*) from fhir.mt_doc_resourcedoc where data->>'Json' like '%urn:uuid:%'", db))
             Assert.Equal(0L, (long)(await leftover.ExecuteScalarAsync())!);
         await using var dangling = new NpgsqlCommand(
-            "select count(*), min(x.rkey || ' -> ' || x.target_key) from fhir.ix_reference x left join fhir.mt_doc_resourcedoc r on r.id = x.target_key where x.target_key is not null and r.id is null", db);
+            "select count(*), min(x.target_type || '/' || x.target_id) from fhir.ix_reference x left join fhir.mt_doc_resourcedoc r on r.rid = x.target_rid where x.target_rid is not null and r.id is null", db);
         await using var reader = await dangling.ExecuteReaderAsync();
         await reader.ReadAsync();
         Assert.True(reader.GetInt64(0) == 0, $"{reader.GetInt64(0)} references point nowhere, e.g. {(reader.IsDBNull(1) ? "" : reader.GetString(1))}");
         await reader.DisposeAsync();
-        await using var count = new NpgsqlCommand("select count(*) from fhir.ix_reference where target_key is not null", db);
+        await using var count = new NpgsqlCommand("select count(*) from fhir.ix_reference where target_rid is not null", db);
         Assert.True((long)(await count.ExecuteScalarAsync())! > 10_000);
     }
 
