@@ -93,6 +93,27 @@ public static class SearchSchema
         create index if not exists ix_resource_type_updated on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted;
         """;
 
+    // Each index table's columns after the key, as migration 3 copies them (reference targets by compact key).
+    private static readonly (string Table, string Columns)[] Rekeyed =
+    [
+        ("ix_string", "rtype, param, value, exact"),
+        ("ix_token", "rtype, param, system, code, text, type_key"),
+        ("ix_date", "rtype, param, lo, hi"),
+        ("ix_number", "rtype, param, value"),
+        ("ix_quantity", "rtype, param, system, code, unit, value, canon_code, canon_value"),
+        ("ix_reference", $"rtype, param, target_type, target_id, {S}.key_rid(target_key) as target_rid, url"),
+        ("ix_uri", "rtype, param, value"),
+        ("ix_composite", "rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number"),
+        ("ix_text", "rtype, narrative, content"),
+    ];
+
+    private static string Rekey((string Table, string Columns) t) => $"""
+        create table {S}.{t.Table}_v3 as select {S}.key_rid(rkey) as rid, {t.Columns} from {S}.{t.Table};
+        drop table {S}.{t.Table};
+        alter table {S}.{t.Table}_v3 rename to {t.Table};
+        alter table {S}.{t.Table} alter column rid set not null, alter column rtype set not null{(t.Table == "ix_text" ? "" : ", alter column param set not null")};
+        """;
+
     /// <summary>
     /// Migration 3: every index row keyed by the resource's compact key (<see cref="CompactKeys"/>, 8 bytes)
     /// instead of the "{type}/{id}" text, and reference targets by theirs. Each table is copied once (faster than
@@ -103,42 +124,7 @@ public static class SearchSchema
         update {S}.mt_doc_resourcedoc set rid = {S}.key_rid(id) where rid is distinct from {S}.key_rid(id); -- Marten added the column, empty
         create index if not exists ix_resource_type_rid on {S}.mt_doc_resourcedoc (resource_type, rid) where not deleted;
         drop index if exists {S}.ix_resource_type_id;
-        create table {S}.ix_string_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value, exact from {S}.ix_string;
-        drop table {S}.ix_string;
-        alter table {S}.ix_string_v3 rename to ix_string;
-        alter table {S}.ix_string alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_token_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, text, type_key from {S}.ix_token;
-        drop table {S}.ix_token;
-        alter table {S}.ix_token_v3 rename to ix_token;
-        alter table {S}.ix_token alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_date_v3 as select {S}.key_rid(rkey) as rid, rtype, param, lo, hi from {S}.ix_date;
-        drop table {S}.ix_date;
-        alter table {S}.ix_date_v3 rename to ix_date;
-        alter table {S}.ix_date alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_number_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value from {S}.ix_number;
-        drop table {S}.ix_number;
-        alter table {S}.ix_number_v3 rename to ix_number;
-        alter table {S}.ix_number alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_quantity_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, unit, value, canon_code, canon_value from {S}.ix_quantity;
-        drop table {S}.ix_quantity;
-        alter table {S}.ix_quantity_v3 rename to ix_quantity;
-        alter table {S}.ix_quantity alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_reference_v3 as select {S}.key_rid(rkey) as rid, rtype, param, target_type, target_id, {S}.key_rid(target_key) as target_rid, url from {S}.ix_reference;
-        drop table {S}.ix_reference;
-        alter table {S}.ix_reference_v3 rename to ix_reference;
-        alter table {S}.ix_reference alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_uri_v3 as select {S}.key_rid(rkey) as rid, rtype, param, value from {S}.ix_uri;
-        drop table {S}.ix_uri;
-        alter table {S}.ix_uri_v3 rename to ix_uri;
-        alter table {S}.ix_uri alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_composite_v3 as select {S}.key_rid(rkey) as rid, rtype, param, system, code, v_system, v_code, v_number, v_lo, v_hi, v_text, v_canon_code, v_canon_number from {S}.ix_composite;
-        drop table {S}.ix_composite;
-        alter table {S}.ix_composite_v3 rename to ix_composite;
-        alter table {S}.ix_composite alter column rid set not null, alter column rtype set not null, alter column param set not null;
-        create table {S}.ix_text_v3 as select {S}.key_rid(rkey) as rid, rtype, narrative, content from {S}.ix_text;
-        drop table {S}.ix_text;
-        alter table {S}.ix_text_v3 rename to ix_text;
-        alter table {S}.ix_text alter column rid set not null, alter column rtype set not null;
+        {string.Join("\n", Rekeyed.Select(Rekey))}
 
         create index ix_string_find on {S}.ix_string (rtype, param, value text_pattern_ops) include (rid);
         create index ix_string_exact on {S}.ix_string (rtype, param, exact) include (rid);
