@@ -131,7 +131,14 @@ public sealed class ConnectionTests(RobustnessFixture server) : IClassFixture<Ro
         var held = new List<NpgsqlConnection>();
         try
         {
-            for (var i = 0; i < 10; i++) held.Add(await pool.OpenConnectionAsync());
+            // Take every free connection of the pool of 10 (the change feed's daemon may hold one or two of them).
+            for (var i = 0; i < 10; i++)
+            {
+                using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                try { held.Add(await pool.OpenConnectionAsync(quick.Token)); }
+                catch (Exception e) when (e is OperationCanceledException or NpgsqlException) { break; }
+            }
+            Assert.InRange(held.Count, 7, 10);
             var health = await client.GetAsync("/health/ready");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Contains("pool exhausted", await health.Content.ReadAsStringAsync());
