@@ -72,7 +72,14 @@ public sealed class UnitOfWork : IAsyncDisposable
     {
         try
         {
-            if (!_done) await _transaction.RollbackAsync();
+            if (!_done)
+            {
+                await _transaction.RollbackAsync();
+                // A statement that failed inside a transaction can leave Npgsql's auto-prepared statements on this
+                // connection out of step with the server (npgsql/npgsql#6391: the next user of the pooled connection
+                // reads "unexpected DataRow"). Dropping them before the connection goes back to the pool avoids it.
+                _connection.UnprepareAll();
+            }
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
