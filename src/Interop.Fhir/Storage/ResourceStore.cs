@@ -130,6 +130,9 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     /// <param name="unit">The unit of work to read in (its connection and transaction), or null for a pooled connection.</param>
     public async Task<StoredVersion?> ReadCurrent(string type, string id, CancellationToken ct, UnitOfWork? unit = null)
     {
+        // No resource can have an id outside [A-Za-z0-9-.]{1,64}: such text never reaches a statement (a failing
+        // auto-prepared statement can leave a pooled connection out of step with the server, npgsql/npgsql#6391).
+        if (!IsValidId(id)) return null;
         var sql = $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json' from {StorageSetup.CurrentTable} where id = $1";
         await using var cmd = unit is null ? db.CreateCommand(sql) : new NpgsqlCommand(sql, unit.Connection);
         cmd.Parameters.AddWithValue($"{type}/{id}");
@@ -142,6 +145,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
 
     public async Task<StoredVersion?> ReadVersion(string type, string id, int version, CancellationToken ct)
     {
+        if (!IsValidId(id)) return null;
         await using var cmd = db.CreateCommand($"select {VersionColumns} from {StorageSetup.VersionTable} where id = $1");
         cmd.Parameters.AddWithValue($"{type}/{id}/{version}");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
