@@ -61,7 +61,7 @@ public static class StorageSetup
         var marten = services.AddMarten(o => ConfigureMarten(o, dataSource, options.MigrateOnStart)).UseLightweightSessions();
         if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
         // The async daemon keeps the event store's high-water mark, which bounds what the change feed reads.
-        if (options.ChangeDaemon) marten.AddAsyncDaemon(JasperFx.Events.Daemon.DaemonMode.Solo); // one process per database: set Fhir:ChangeDaemon=false on the others
+        if (options.ChangeDaemon) marten.AddAsyncDaemon(JasperFx.Events.Daemon.DaemonMode.HotCold); // one process per database runs it
         services.AddSingleton<ChangeFeed>();
         services.AddSingleton<ResourceStore>();
         services.AddHostedService<SearchSchemaStartup>();
