@@ -96,17 +96,20 @@ public sealed record BundleRequest(IReadOnlyList<EntryRequest> Entries, bool Ato
 /// <summary>One entry of a transaction or batch, seen by the behaviours as the interaction it asks for.</summary>
 public sealed record EntryCall(EntryRequest Entry) : FhirRequest
 {
+    // The entry's URL, parsed once (every stage asks for the interaction, type and id).
+    private readonly (string Type, string? Id, string? Query, int? Version)? _target = Entry.TargetOrNull;
+
     public override Interaction Interaction => Entry.Method switch
     {
-        Bundle.HTTPVerb.GET => Entry.TargetOrNull is { Id: null } ? Interaction.Search : Entry.TargetOrNull?.Version is null ? Interaction.Read : Interaction.VRead,
+        Bundle.HTTPVerb.GET => _target is { Id: null } ? Interaction.Search : _target?.Version is null ? Interaction.Read : Interaction.VRead,
         Bundle.HTTPVerb.POST => string.IsNullOrEmpty(Entry.IfNoneExist) ? Interaction.Create : Interaction.ConditionalCreate,
-        Bundle.HTTPVerb.PUT => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalUpdate : Interaction.Update,
-        Bundle.HTTPVerb.PATCH => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalPatch : Interaction.Patch,
-        Bundle.HTTPVerb.DELETE => Entry.TargetOrNull is { Id: null } ? Interaction.ConditionalDelete : Interaction.Delete,
+        Bundle.HTTPVerb.PUT => _target is { Id: null } ? Interaction.ConditionalUpdate : Interaction.Update,
+        Bundle.HTTPVerb.PATCH => _target is { Id: null } ? Interaction.ConditionalPatch : Interaction.Patch,
+        Bundle.HTTPVerb.DELETE => _target is { Id: null } ? Interaction.ConditionalDelete : Interaction.Delete,
         _ => Interaction.Operation,
     };
-    public override string? ResourceType => Entry.TargetOrNull?.Type;
-    public override string? Id => Entry.TargetOrNull?.Id;
+    public override string? ResourceType => _target?.Type;
+    public override string? Id => _target?.Id;
     public override Resource? Resource => Entry.Method is Bundle.HTTPVerb.POST or Bundle.HTTPVerb.PUT ? Entry.Resource : null;
 }
 

@@ -11,7 +11,6 @@ namespace Interop.Fhir.Storage;
 public sealed record WriteContext(string Writer)
 {
     public const string TagSystem = "urn:interop:writer";
-    public static readonly WriteContext Anonymous = new("anonymous");
 }
 
 /// <summary>
