@@ -16,8 +16,8 @@ public sealed class StorageOptions
     public bool MigrateOnStart { get; set; } = true;
     /// <summary>After migrating, grant this role read and write on the data and nothing else (the server's own role).</summary>
     public string? GrantTo { get; set; }
-    /// <summary>Run Marten's async daemon (the change feed's high-water mark); the command-line tools leave it off.</summary>
-    public bool ChangeDaemon { get; set; } = true;
+    /// <summary>How long the change feed waits for a gap in its sequence (a transaction in flight) before passing it over.</summary>
+    public int ChangeSettleSeconds { get; set; } = 30;
 }
 
 public static class StorageSetup
@@ -60,8 +60,6 @@ public static class StorageSetup
         // A server that may not migrate does no DDL at all, Marten's included: it may run as a role that cannot.
         var marten = services.AddMarten(o => ConfigureMarten(o, dataSource, options.MigrateOnStart)).UseLightweightSessions();
         if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
-        // The async daemon keeps the event store's high-water mark, which bounds what the change feed reads.
-        if (options.ChangeDaemon) marten.AddAsyncDaemon(JasperFx.Events.Daemon.DaemonMode.HotCold); // one process per database runs it
         services.AddSingleton<ChangeFeed>();
         services.AddSingleton<ResourceStore>();
         services.AddHostedService<SearchSchemaStartup>();
@@ -90,6 +88,5 @@ public static class StorageSetup
         options.Events.StreamIdentity = JasperFx.Events.StreamIdentity.AsString;
         options.Events.AppendMode = JasperFx.Events.EventAppendMode.Quick;
         options.Events.AddEventType<ResourceChanged>();
-        options.Events.Subscribe(new ChangeSubscription());
     }
 }

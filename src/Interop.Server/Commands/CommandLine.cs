@@ -24,7 +24,6 @@ public static class CommandLine
         }
         builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // a progress line, not start-up chatter
         if (args[0] == "migrate") builder.Configuration["Fhir:MigrateOnStart"] = "true";
-        builder.Configuration["Fhir:ChangeDaemon"] = "false"; // the serving process keeps the change feed's high-water mark
         // Maintenance statements (purges, index builds, large transactions) may run for minutes: no command timeout.
         connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
         builder.Services.AddInteropServices(connectionString, builder.Configuration);

@@ -131,7 +131,7 @@ public sealed class ConnectionTests(RobustnessFixture server) : IClassFixture<Ro
         var held = new List<NpgsqlConnection>();
         try
         {
-            // Take every free connection of the pool of 10 (the change feed's daemon may hold one or two of them).
+            // Take every free connection of the pool of 10.
             for (var i = 0; i < 10; i++)
             {
                 using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
