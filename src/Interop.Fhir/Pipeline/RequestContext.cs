@@ -1,20 +1,39 @@
+using Interop.Fhir.Scopes;
 using Interop.Fhir.Storage;
 
 namespace Interop.Fhir.Pipeline;
 
 /// <summary>
-/// Who calls: the client system, the user, the institution and the granted scopes. Authentication fills it
-/// (SMART on FHIR); until then every call is anonymous and <see cref="Client"/> is only what the caller claims.
+/// Who calls: the client system, the user, the institution and the granted scopes, from the access token
+/// (SMART on FHIR). <see cref="Unrestricted"/> callers (the server's own tools) are not subject to scopes.
 /// </summary>
+/// <param name="Client">The OAuth client id (recorded on every version the call writes).</param>
+/// <param name="User">The signed-in user's name, for a user token.</param>
+/// <param name="Institution">The organisation the client or user acts for ("Organization/…").</param>
 public sealed record Caller(string Client, string? User, string? Institution, IReadOnlySet<string> Scopes, bool Authenticated)
 {
-    private static readonly IReadOnlySet<string> NoScopes = new HashSet<string>();
+    private static readonly IReadOnlySet<string> Nothing = new HashSet<string>();
+    private Grants? _grants;
 
-    /// <summary>An unauthenticated caller; <paramref name="claimedClient"/> is recorded as the writer, not trusted.</summary>
-    public static Caller Anonymous(string claimedClient = "anonymous") => new(claimedClient, null, null, NoScopes, false);
+    /// <summary>The launch context's patient id (patient scopes confine the call to its compartment).</summary>
+    public string? Patient { get; init; }
+    /// <summary>The user's own FHIR resource ("Practitioner/…", "Patient/…").</summary>
+    public string? FhirUser { get; init; }
+    /// <summary>clinician, auditor, admin, break-glass.</summary>
+    public IReadOnlySet<string> Roles { get; init; } = Nothing;
+    /// <summary>The server's own tools (import, reindex): scopes and policy do not apply.</summary>
+    public bool Unrestricted { get; init; }
+
+    /// <summary>The clinical scopes, parsed once per caller.</summary>
+    public Grants Grants => _grants ??= Grants.Of(Scopes);
+
+    public bool HasRole(string role) => Roles.Contains(role);
+
+    /// <summary>A caller that has shown no token.</summary>
+    public static Caller Anonymous(string claimedClient = "anonymous") => new(claimedClient, null, null, Nothing, false);
 
     /// <summary>The server itself (import, reindex): not a client of the REST API.</summary>
-    public static Caller System(string name) => new(name, null, null, NoScopes, true);
+    public static Caller System(string name) => new(name, null, null, Nothing, true) { Unrestricted = true };
 }
 
 /// <summary>Everything the pipeline knows about one call besides the request itself.</summary>
