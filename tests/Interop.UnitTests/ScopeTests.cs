@@ -63,7 +63,6 @@ public sealed class ScopeTests
         Assert.False(grants.Allows("Patient", Permission.Search));
         Assert.False(grants.Allows("Observation", Permission.Create));
         Assert.False(grants.Allows("*", Permission.Read)); // a typed scope does not grant every type at once
-        Assert.True(grants.OnlyPatient("Observation", Permission.Read));
         Assert.Equal("patient/Observation.rs", Grants.Example(ScopeContext.Patient, "Observation", Permission.Read | Permission.Search));
     }
 }

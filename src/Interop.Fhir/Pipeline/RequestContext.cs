@@ -27,8 +27,6 @@ public sealed record Caller(string Client, string? User, string? Institution, IR
     /// <summary>The clinical scopes, parsed once per caller.</summary>
     public Grants Grants => _grants ??= Grants.Of(Scopes);
 
-    public bool HasRole(string role) => Roles.Contains(role);
-
     /// <summary>A caller that has shown no token.</summary>
     public static Caller Anonymous(string claimedClient = "anonymous") => new(claimedClient, null, null, Nothing, false);
 

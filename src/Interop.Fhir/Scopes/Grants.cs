@@ -15,9 +15,6 @@ public sealed class Grants
     public static Grants Of(IEnumerable<string> scopes) =>
         new(scopes.Select(SmartScope.Parse).OfType<SmartScope>().ToList());
 
-    /// <summary>Whether every clinical scope that grants <paramref name="permission"/> on <paramref name="type"/> is a patient scope.</summary>
-    public bool OnlyPatient(string type, Permission permission) => For(type, permission).All(s => s.Context == ScopeContext.Patient);
-
     /// <summary>The scopes that allow <paramref name="permission"/> on <paramref name="type"/> ("*": every type at once).</summary>
     public IEnumerable<SmartScope> For(string type, Permission permission) =>
         Clinical.Where(s => (s.Permissions & permission) == permission && (s.Type == "*" || s.Type == type));
