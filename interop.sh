@@ -7,6 +7,9 @@
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh migrate          apply the numbered schema migrations (serve also does, by default)
+#   ./interop.sh token [--scope S] print an access token of the admin client for the local server
+#   ./interop.sh clients|users add '<json>' | list | remove ID
+#                                 register OAuth clients and the users who sign in
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
 # INTEROP_NO_BUILD=1 skips the build: the existing Release output is used as it is.
 set -euo pipefail
@@ -271,6 +274,33 @@ app_role() {
     || die "the schema migration failed"
 }
 
+# The admin client's secret for a private cluster: made once, readable only by its owner.
+admin_secret() {
+  local file="$1/admin.secret"
+  [ -f "$file" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file"; chmod 600 "$file"; }
+  cat "$file"
+}
+
+# Prints an access token of the client "admin" (client credentials) from the local server: INTEROP_URL
+# (default http://localhost:8080), and INTEROP_ADMIN_SECRET or the private cluster's generated secret.
+cmd_token() {
+  local scope="" url="${INTEROP_URL:-http://localhost:8080}"
+  while [ $# -gt 0 ]; do
+    case "$1" in --scope) scope="$2"; shift 2 ;; *) die "usage: ./interop.sh token [--scope 'system/Patient.rs ...']" ;; esac
+  done
+  local secret="${INTEROP_ADMIN_SECRET:-}"
+  if [ -z "$secret" ]; then
+    local file; file="$(data_dir)/admin.secret"
+    [ -r "$file" ] || die "no admin secret: set INTEROP_ADMIN_SECRET, or start the server with ./interop.sh serve first (it makes $file)"
+    secret="$(cat "$file")"
+  fi
+  local answer
+  answer="$(curl -s -u "admin:$secret" -d grant_type=client_credentials ${scope:+--data-urlencode "scope=$scope"} "${url%/}/auth/token")" \
+    || die "the server at $url does not answer"
+  [[ "$answer" =~ \"access_token\":[[:space:]]*\"([^\"]+)\" ]] || die "no token: $answer"
+  echo "${BASH_REMATCH[1]}"
+}
+
 cmd_serve() {
   ensure_dotnet; build
   export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8080}"
@@ -280,6 +310,10 @@ cmd_serve() {
     app_role
     ConnectionStrings__Interop="Host=127.0.0.1;Port=$PG_PORT;Username=interop_app;Password=$APP_PASSWORD;Database=interop"
     export ConnectionStrings__Interop Fhir__MigrateOnStart=false
+    # The bootstrap admin client's secret, generated once for the private database (./interop.sh token uses it).
+    if [ -z "${INTEROP_ADMIN_SECRET:-}" ]; then
+      INTEROP_ADMIN_SECRET="$(admin_secret "$SHARED_BASE")"; export INTEROP_ADMIN_SECRET
+    fi
   fi
   server_user
   log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)${SERVER_AS[*]:+ as user interop}"
@@ -367,6 +401,8 @@ cmd_bench() {
     case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
   done
   ensure_dotnet; ensure_postgres; build
+  # The servers under test and the load generator share a fresh admin secret: the load runs with tokens.
+  INTEROP_ADMIN_SECRET="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; export INTEROP_ADMIN_SECRET
   tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
   SERVER_PID=""
   trap 'stop_server; stop_cluster; rm -rf "$tmp"' EXIT
@@ -411,9 +447,10 @@ cmd_tool() {
 }
 
 case "${1:-}" in
-  reindex|import|migrate) cmd_tool "$@" ;;
+  reindex|import|migrate|clients|users) cmd_tool "$@" ;;
+  token) shift; cmd_token "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

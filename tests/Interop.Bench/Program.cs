@@ -8,6 +8,10 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 {
     Timeout = TimeSpan.FromMinutes(10),
 };
+// The load runs with an access token, as every client must (./interop.sh bench gives the servers and this tool
+// the same fresh admin secret); the token is fetched once, as a real client keeps it for its lifetime.
+if (Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET") is { Length: > 0 } secret)
+    http.DefaultRequestHeaders.Authorization = new("Bearer", await Auth.Token(http, options.Url, "admin", secret));
 return options.Mode switch
 {
     "crud" => await CrudBench.Run(options, http),
@@ -33,6 +37,21 @@ public sealed record Args(string Mode, string Url, string Pg, string Out, int Wo
             int.Parse(Get("--seconds") ?? "15"),
             Get("--synthea"),
             Get("--bulk"));
+    }
+}
+
+public static class Auth
+{
+    public static async Task<string> Token(HttpClient http, string fhirUrl, string clientId, string secret)
+    {
+        var root = new Uri(new Uri(fhirUrl.TrimEnd('/') + "/"), "../");
+        var response = await http.PostAsync(new Uri(root, "auth/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_id"] = clientId, ["client_secret"] = secret,
+        }));
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"no token from {root}auth/token: {(int)response.StatusCode} {body}");
+        return System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
     }
 }
 

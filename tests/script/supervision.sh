@@ -47,10 +47,14 @@ cat >"$INTEROP_DATA_DIR/bundle.json" <<JSON
  "request":{"method":"PUT","url":"Patient/$ID"}}]}
 JSON
 check "import while serve runs succeeds" './interop.sh import "$INTEROP_DATA_DIR/bundle.json" >"$INTEROP_DATA_DIR/import.log" 2>&1'
-check "serve still answers after import and sees its data" 'curl -fs "$URL/fhir/Patient/$ID" >/dev/null'
+TOKEN="$(INTEROP_URL="$URL" ./interop.sh token 2>"$INTEROP_DATA_DIR/token.log")"
+check "./interop.sh token prints the admin client's access token" '[ -n "$TOKEN" ]'
+check "without a token a read is 401 with a Bearer challenge" \
+  'curl -s -o /dev/null -D - "$URL/fhir/Patient/$ID" | tr -d "\r" | grep -qi "^www-authenticate: Bearer"'
+check "serve still answers after import and sees its data" 'curl -fs -H "Authorization: Bearer $TOKEN" "$URL/fhir/Patient/$ID" >/dev/null'
 check "reindex while serve runs succeeds" './interop.sh reindex >"$INTEROP_DATA_DIR/reindex.log" 2>&1 && grep -q "^reindex: " "$INTEROP_DATA_DIR/reindex.log"'
 check "migrate while serve runs reports the schema version" './interop.sh migrate 2>/dev/null | grep -q "^migrate: the schema is at version"'
-check "search still finds the imported resource after the reindex" 'curl -fs "$URL/fhir/Patient?_id=$ID" | grep -q "\"total\":1"'
+check "search still finds the imported resource after the reindex" 'curl -fs -H "Authorization: Bearer $TOKEN" "$URL/fhir/Patient?_id=$ID" | grep -q "\"total\":1"'
 check "the cluster kept running" '[ "$(postmaster)" = "$PG_BEFORE" ]'
 
 # SIGTERM stops the server and, as the last user, the cluster; exit 0.

@@ -33,15 +33,6 @@ public interface IInteractionBehaviour
     ValueTask After(InteractionCall call, InteractionResult? result, FhirException? error, CancellationToken ct) => ValueTask.CompletedTask;
 }
 
-/// <summary>
-/// Authorisation: every call is allowed until SMART on FHIR authentication arrives (issue 10), which adds scope
-/// checks and the group's access policy here.
-/// </summary>
-public sealed class AuthoriseBehaviour : IInteractionBehaviour
-{
-    public Stage Stage => Stage.Authorise;
-}
-
 /// <summary>Validation beyond parsing: profiles of the group's four central resources attach here (issue 12).</summary>
 public sealed class ValidateBehaviour : IInteractionBehaviour
 {

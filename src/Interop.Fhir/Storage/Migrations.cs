@@ -72,21 +72,23 @@ public static class Migrations
     }
 
     /// <summary>
-    /// Least privilege for the server's role: it may read and write the rows of every table in the schema (also of
-    /// tables later migrations create) and nothing else — no DDL, no ownership. Idempotent.
+    /// Least privilege for the server's role: it may read and write the rows of every table in the schema (fhir, or
+    /// another the host owns, such as auth), also of tables later migrations create, and nothing else — no DDL, no ownership. Idempotent.
     /// </summary>
-    public static async Task Grant(NpgsqlDataSource db, string role, CancellationToken ct)
+    public static async Task Grant(NpgsqlDataSource db, string role, CancellationToken ct, string schema = S)
     {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(schema, "^[a-z_][a-z0-9_]{0,62}$"))
+            throw new ArgumentException($"'{schema}' is not a plain PostgreSQL schema name.", nameof(schema));
         if (!System.Text.RegularExpressions.Regex.IsMatch(role, "^[a-z_][a-z0-9_]{0,62}$"))
             throw new ArgumentException($"'{role}' is not a plain PostgreSQL role name.", nameof(role));
         await using var connection = await db.OpenConnectionAsync(ct);
         await Exec(connection, $"""
-            revoke create on schema {S} from public;
-            grant usage on schema {S} to {role};
-            grant select, insert, update, delete on all tables in schema {S} to {role};
-            grant usage, select on all sequences in schema {S} to {role};
-            alter default privileges in schema {S} grant select, insert, update, delete on tables to {role};
-            alter default privileges in schema {S} grant usage, select on sequences to {role}
+            revoke create on schema {schema} from public;
+            grant usage on schema {schema} to {role};
+            grant select, insert, update, delete on all tables in schema {schema} to {role};
+            grant usage, select on all sequences in schema {schema} to {role};
+            alter default privileges in schema {schema} grant select, insert, update, delete on tables to {role};
+            alter default privileges in schema {schema} grant usage, select on sequences to {role}
             """, ct);
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Interop.Fhir.Import;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Pipeline;
+using Interop.Server.Auth;
 using Interop.Server.Hosting;
 using Marten;
 using Npgsql;
@@ -11,7 +12,7 @@ namespace Interop.Server.Commands;
 /// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import.</summary>
 public static class CommandLine
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate" or "clients" or "users";
 
     public static async Task<int> Run(string[] args)
     {
@@ -27,6 +28,7 @@ public static class CommandLine
         // Maintenance statements (purges, index builds, large transactions) may run for minutes: no command timeout.
         connectionString = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString;
         builder.Services.AddInteropServices(connectionString, builder.Configuration);
+        builder.Services.AddAuthStore(connectionString);
         using var host = builder.Build();
         await host.StartAsync(); // migrates the schema, creates the index tables
         var services = host.Services;
@@ -36,6 +38,7 @@ public static class CommandLine
             {
                 "reindex" => await Reindex(services),
                 "migrate" => await Migrate(services),
+                "clients" or "users" => await AuthCommands.Run(services, args),
                 _ => await Import(services, args[1..]),
             };
         }

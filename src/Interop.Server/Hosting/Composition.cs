@@ -2,6 +2,7 @@ using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Pipeline.Handlers;
 using Interop.Fhir.Search;
+using Interop.Fhir.Security;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 
@@ -33,7 +34,7 @@ public static class Composition
     private static void AddPipeline(this IServiceCollection services)
     {
         services.AddSingleton<FhirPipeline>();
-        services.AddSingleton<IInteractionBehaviour, AuthoriseBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>();
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
         services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();

@@ -1,5 +1,6 @@
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
+using Interop.Server.Auth;
 using Interop.Server.Rest;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,7 @@ public static class InteropSetup
             k.Limits.MaxRequestHeaderCount = 10 * Interop.Fhir.Errors.Limits.RequestHeaderCount;
         });
         builder.Services.AddInteropServices(connectionString, builder.Configuration);
+        builder.AddInteropAuth(connectionString);
         builder.AddInteropTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.AddEndpointsApiExplorer();
@@ -59,6 +61,7 @@ public static class InteropSetup
         app.UseMiddleware<RequestLog>();
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePage);
+        app.UseInteropAuth();
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -76,13 +76,29 @@ public sealed class FhirErrorMiddleware(RequestDelegate next, ILogger<FhirErrorM
             : null;
     }
 
-    private static Task Write(HttpContext ctx, FhirException e) => Write(ctx, e.Outcome, HttpStatus.Of(e.Kind), e.RetryAfter);
+    private static Task Write(HttpContext ctx, FhirException e)
+    {
+        if (e.Kind == ErrorKind.Unauthenticated) return Unauthenticated(ctx, e);
+        return Write(ctx, e.Outcome, HttpStatus.Of(e.Kind), e.RetryAfter);
+    }
 
-    private static Task Write(HttpContext ctx, OperationOutcome outcome, int status, int? retryAfter)
+    // RFC 6750: a request without a token gets the challenge; one whose token was refused also learns why.
+    private static Task Unauthenticated(HttpContext ctx, FhirException e)
+    {
+        var failure = ctx.Items.TryGetValue(FhirHttp.AuthFailureKey, out var f) ? f as string : null;
+        var outcome = failure is null ? e.Outcome
+            : Outcomes.Error(OperationOutcome.IssueType.Login, $"The access token was refused: {failure}");
+        return Write(ctx, outcome, 401, null, failure is null
+            ? "Bearer realm=\"interop\""
+            : $"Bearer realm=\"interop\", error=\"invalid_token\", error_description=\"{failure.Replace("\"", "'")}\"");
+    }
+
+    private static Task Write(HttpContext ctx, OperationOutcome outcome, int status, int? retryAfter, string? challenge = null)
     {
         var correlationId = ctx.Response.Headers["X-Correlation-Id"];
         ctx.Response.Clear();
         if (correlationId.Count > 0) ctx.Response.Headers["X-Correlation-Id"] = correlationId;
+        if (challenge is not null) ctx.Response.Headers.WWWAuthenticate = challenge;
         if (retryAfter is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return FhirResults.WritePoco(ctx, outcome, status, FhirHttp.OutputOrDefault(ctx));
     }

@@ -177,23 +177,20 @@ public static partial class FhirHttp
     /// <summary>The public base URL from configuration (resolved at start, see FhirOptions), never from the Host header.</summary>
     public static string BaseUrl(HttpContext ctx) => ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.BaseUrl!;
 
-    [GeneratedRegex(@"^[A-Za-z0-9._:\-]{1,64}$")]
-    private static partial Regex WriterPattern();
+    /// <summary>Why the bearer token was refused, when one was sent and it was (for the 401's WWW-Authenticate).</summary>
+    public const string AuthFailureKey = "auth.failure";
+
+    /// <summary>Sets who calls, from the access token (the authentication layer does this before any endpoint runs).</summary>
+    public static void SetCaller(HttpContext ctx, Caller caller) => ctx.Items[typeof(Caller)] = caller;
 
     /// <summary>
-    /// The pipeline's context for this request. Until SMART authorisation arrives (issue 10) the caller is anonymous
-    /// and its client is only what the X-Interop-Client header claims: anyone can send any value, so it is recorded
-    /// on versions but is no basis for access decisions. An authenticated client_id claim takes precedence.
+    /// The pipeline's context for this request: the caller the authentication layer found (see Auth/BearerGate),
+    /// or an anonymous one, whom the authorise stage refuses wherever data is read or written.
     /// </summary>
     public static RequestContext Context(HttpContext ctx)
     {
         if (ctx.Items.TryGetValue(typeof(RequestContext), out var cached)) return (RequestContext)cached!;
-        var claim = ctx.User.FindFirst("client_id")?.Value ?? ctx.User.FindFirst("azp")?.Value;
-        var header = ctx.Request.Headers[WriterHeader].ToString();
-        if (claim is null && !string.IsNullOrEmpty(header) && !WriterPattern().IsMatch(header))
-            throw FhirException.BadRequest($"{WriterHeader} must be 1-64 characters of A-Z a-z 0-9 . _ : -", WriterHeader);
-        var caller = claim is not null ? new Caller(claim, ctx.User.Identity?.Name, null, new HashSet<string>(), true)
-            : Caller.Anonymous(string.IsNullOrEmpty(header) ? "anonymous" : header);
+        var caller = ctx.Items.TryGetValue(typeof(Caller), out var set) ? (Caller)set! : Caller.Anonymous();
         var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier);
         ctx.Items[typeof(RequestContext)] = context;
         return context;

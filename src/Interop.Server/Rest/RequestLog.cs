@@ -3,11 +3,10 @@ using System.Diagnostics;
 namespace Interop.Server.Rest;
 
 /// <summary>
-/// A logging scope for every FHIR request — client, interaction, resource, correlation id — so that anything
-/// logged while it runs carries them, and one structured line when it ends with its outcome (status) and duration.
+/// A logging scope for every FHIR request (its correlation id) so that anything logged while it runs carries it,
+/// and one structured line when it ends: interaction, resource, client, outcome (status) and duration.
 /// The line is Information (off by default: `Logging:LogLevel:Interop.Requests`); requests slower than a second
-/// are logged as warnings whatever the level. The client is the unauthenticated X-Interop-Client label until
-/// authentication fills it.
+/// are logged as warnings whatever the level. The client is the access token's client (anonymous without one).
 /// </summary>
 public sealed class RequestLog(RequestDelegate next, ILoggerFactory loggers)
 {
@@ -22,8 +21,7 @@ public sealed class RequestLog(RequestDelegate next, ILoggerFactory loggers)
             return;
         }
         var started = Stopwatch.GetTimestamp();
-        var client = ctx.Request.Headers[FhirHttp.WriterHeader].ToString() is { Length: > 0 and <= 64 } c ? c : "anonymous";
-        using var scope = _log.BeginScope(new Dictionary<string, object> { ["Client"] = client, ["CorrelationId"] = ctx.TraceIdentifier });
+        using var scope = _log.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = ctx.TraceIdentifier });
         try
         {
             await next(ctx);
@@ -36,6 +34,7 @@ public sealed class RequestLog(RequestDelegate next, ILoggerFactory loggers)
             {
                 var interaction = ctx.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "none";
                 var route = ctx.Request.RouteValues;
+                var client = ctx.Items.TryGetValue(typeof(Interop.Fhir.Pipeline.Caller), out var caller) ? ((Interop.Fhir.Pipeline.Caller)caller!).Client : "anonymous";
                 _log.Log(level, "{Interaction} {ResourceType}/{ResourceId} by {Client} answered {Status} in {DurationMs} ms",
                     interaction, route["type"] ?? "-", route["id"] ?? "-", client, ctx.Response.StatusCode,
                     Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));

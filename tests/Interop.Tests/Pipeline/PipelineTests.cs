@@ -17,12 +17,11 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
 {
     private static readonly Stage[] Order = [Stage.Authorise, Stage.Validate, Stage.Audit, Stage.Publish];
 
-    private (HttpClient Client, string Name) Client()
+    // A client of its own per test (its token names it), so each test finds its own calls.
+    private async Task<(HttpClient Client, string Name)> Client()
     {
         var name = "c" + Guid.NewGuid().ToString("N")[..12];
-        var client = server.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Interop-Client", name);
-        return (client, name);
+        return (await server.ClientWith(name, "system/*.cruds"), name);
     }
 
     private static Consent NewConsent() => new()
@@ -37,7 +36,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task Every_REST_interaction_passes_every_stage_in_order_with_its_context()
     {
-        var (client, name) = Client();
+        var (client, name) = await Client();
         var id = await client.CreateId(new Patient { Active = true });
         await client.GetAsync($"/fhir/Patient/{id}");
         await client.GetAsync($"/fhir/Patient/{id}/_history/1");
@@ -68,7 +67,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task Failures_reach_the_audit_stage_with_their_kind()
     {
-        var (client, name) = Client();
+        var (client, name) = await Client();
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/fhir/Patient/{Guid.NewGuid()}")).StatusCode);
         var audit = Assert.Single(server.Calls.Of(name), s => s.Stage == Stage.Audit);
         Assert.Equal("NotFound", audit.Outcome);
@@ -77,7 +76,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task Each_bundle_entry_passes_the_pipeline_as_its_own_interaction()
     {
-        var (client, name) = Client();
+        var (client, name) = await Client();
         var existing = await client.CreateId(new Patient { Active = true });
         var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
         bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = new Patient { Active = true }, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Patient" } });
@@ -99,7 +98,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task A_refusal_stops_reads_writes_searches_and_every_bundle_path()
     {
-        var (client, _) = Client();
+        var (client, _) = await Client();
         var consent = Json(NewConsent());
         var refused = new[]
         {
@@ -162,7 +161,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task Operations_pass_the_pipeline_with_their_names()
     {
-        var (client, name) = Client();
+        var (client, name) = await Client();
         var a = await client.CreateId(new Patient { Name = [new HumanName { Family = "Op" }] });
         var b = await client.CreateId(new Patient { Name = [new HumanName { Family = "Op" }] });
         await client.GetAsync($"/fhir/Patient/{a}/$everything");
@@ -180,7 +179,7 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task A_behaviour_can_add_a_criterion_to_a_search_before_it_becomes_sql()
     {
-        var (client, _) = Client();
+        var (client, _) = await Client();
         var marker = Guid.NewGuid().ToString("N");
         Basic Basic(string system) => new() { Code = new CodeableConcept("urn:t", marker), Identifier = [new Identifier(system, marker)] };
         var allowed = await client.CreateId(Basic(AllowedSystem));
@@ -193,11 +192,10 @@ public sealed class PipelineTests(PipelineFixture server) : IClassFixture<Pipeli
     [Fact]
     public async Task The_change_feed_passes_the_pipeline_and_a_refusal_stops_it()
     {
-        var (client, name) = Client();
+        var (client, name) = await Client();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/fhir/$changes?after=0")).StatusCode);
         Assert.Contains(server.Calls.Of(name), s => s.Stage == Stage.Audit && s.Operation == "changes" && s.Outcome == "Ok");
-        var restricted = server.CreateClient();
-        restricted.DefaultRequestHeaders.Add("X-Interop-Client", "restricted-" + name);
+        var restricted = await server.ClientWith("restricted-" + name, "system/*.cruds");
         var refused = await restricted.GetAsync("/fhir/$changes?after=0");
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.DoesNotContain("entry", await refused.Content.ReadAsStringAsync());

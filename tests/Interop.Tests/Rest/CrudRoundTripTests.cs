@@ -81,13 +81,17 @@ public sealed class CrudRoundTripTests(FhirServerFixture server) : IClassFixture
     }
 
     [Fact]
-    public async Task Every_version_records_the_writing_client()
+    public async Task Every_version_records_the_writing_client_from_its_token_not_from_a_header()
     {
-        var client = server.CreateClient();
-        var request = FhirTest.Request(HttpMethod.Post, "/fhir/Patient", new Patient { Active = true }.ToJson(), (FhirHttpHeaders.Writer, "station-07"));
+        var name = "station-" + Guid.NewGuid().ToString("N")[..8];
+        var client = await server.ClientWith(name, "system/Patient.cruds");
+        // A header claiming to be another client changes nothing: only the token says who writes.
+        var request = FhirTest.Request(HttpMethod.Post, "/fhir/Patient", new Patient { Active = true }.ToJson(), ("X-Interop-Client", "someone-else"));
         var created = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var tags = (await created.ReadJson())["meta"]!["tag"]!.AsArray();
-        Assert.Contains(tags, t => t!["system"]!.GetValue<string>() == "urn:interop:writer" && t["code"]!.GetValue<string>() == "station-07");
+        var writers = tags.Where(t => t!["system"]!.GetValue<string>() == "urn:interop:writer").Select(t => t!["code"]!.GetValue<string>()).ToList();
+        Assert.Equal([name], writers);
     }
 
     [Fact]
@@ -116,7 +120,3 @@ public sealed class CrudRoundTripTests(FhirServerFixture server) : IClassFixture
     }
 }
 
-internal static class FhirHttpHeaders
-{
-    public const string Writer = "X-Interop-Client";
-}

@@ -52,15 +52,15 @@ public sealed class ObservabilityTests(ObservabilityTests.LoggingFixture server)
     }
 
     [Fact]
-    public async Task Each_request_logs_its_interaction_resource_outcome_and_duration_within_the_client_scope()
+    public async Task Each_request_logs_its_interaction_resource_client_outcome_and_duration_within_its_correlation_scope()
     {
-        var client = server.CreateClient();
+        var name = "station-" + Guid.NewGuid().ToString("N")[..8];
+        var client = await server.ClientWith(name, "system/Patient.cruds");
         var id = await client.CreateId(new Patient { Active = true });
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/fhir/Patient/{id}");
-        request.Headers.Add("X-Interop-Client", "station-07");
-        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
+        var read = await client.GetAsync($"/fhir/Patient/{id}");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         var line = Assert.Single(server.Lines, l => l.Category == "Interop.Requests" && l.Message.Contains($"read Patient/{id}"));
-        Assert.Contains("by station-07 answered 200 in", line.Message);
-        Assert.Equal("station-07", line.Scope["Client"]);
+        Assert.Contains($"by {name} answered 200 in", line.Message);
+        Assert.False(string.IsNullOrEmpty(line.Scope["CorrelationId"]?.ToString()));
     }
 }

@@ -295,22 +295,24 @@ public static partial class HostileCorpus
         cases.Add("_pretty/read", id => Get($"/fhir/Patient/{id}?_pretty=1"));
         cases.Add("_pretty/create", _ => Post("/fhir/Patient?_pretty=on", Good));
 
+        // A broken Authorization header replaces the test client's good token: 401, never a write.
         foreach (var (name, value) in new[]
                  {
-                     ("space", "has space"), ("nul", "nul\0byte"), ("200-chars", new string('a', 200)), ("e-acute", "caf\u00e9"),
-                     ("slash", "a/b"), ("soh", "a\u0001"),
+                     ("space", "Bearer has space"), ("nul", "Bearer nul\0byte"), ("200-chars", "Bearer " + new string('a', 200)),
+                     ("e-acute", "Bearer caf\u00e9"), ("basic", "Basic YWRtaW46eA=="), ("no-scheme", "eyJhbGciOiJub25lIn0.e30."),
+                     ("alg-none", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJhZG1pbiJ9."), ("soh", "Bearer a\u0001"),
                  })
         {
-            cases.Add($"x-interop-client/create/{name}", _ => Post("/fhir/Patient", Good, (FhirClientHeader, value)));
+            cases.Add($"authorization/create/{name}", _ => Post("/fhir/Patient", Good, (Authorization, value)));
             if (name is "space" or "nul" or "200-chars")
-                cases.Add($"x-interop-client/transaction/{name}", _ => Post("/fhir", Bundle("transaction", GoodEntry), (FhirClientHeader, value)));
+                cases.Add($"authorization/transaction/{name}", _ => Post("/fhir", Bundle("transaction", GoodEntry), (Authorization, value)));
         }
-        cases.Add("x-interop-client/patch/space", id => JsonPatch(id, removePhoto, (FhirClientHeader, "has space")));
-        cases.Add("x-interop-client/update/nul", id => Update(id, (FhirClientHeader, "\0")));
+        cases.Add("authorization/patch/space", id => JsonPatch(id, removePhoto, (Authorization, "Bearer has space")));
+        cases.Add("authorization/update/nul", id => Update(id, (Authorization, "Bearer \0")));
         return cases;
     }
 
-    private const string FhirClientHeader = "X-Interop-Client";
+    private const string Authorization = "Authorization";
 
     // ---------------------------------------------------------------- 9. wrong endpoints
 

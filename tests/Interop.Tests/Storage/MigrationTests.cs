@@ -18,6 +18,13 @@ public sealed class MigrationTests(FhirServerFixture server) : IClassFixture<Fhi
             builder.UseSetting("ConnectionStrings:Interop", connectionString);
             builder.UseSetting("Fhir:MigrateOnStart", migrate ? "true" : "false");
             if (grantTo is not null) builder.UseSetting("Fhir:GrantTo", grantTo);
+            builder.UseSetting("Auth:AdminSecret", FhirServerFixture.AdminSecret);
+        }
+
+        protected override void ConfigureClient(HttpClient client)
+        {
+            base.ConfigureClient(client);
+            client.DefaultRequestHeaders.Authorization = new("Bearer", FhirServerFixture.Token(Server, "admin", FhirServerFixture.AdminSecret).GetAwaiter().GetResult());
         }
     }
 
@@ -84,7 +91,7 @@ public sealed class MigrationTests(FhirServerFixture server) : IClassFixture<Fhi
                 Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/fhir/Patient?family=least")).StatusCode);
                 Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/fhir/Patient/{id}")).StatusCode);
             }
-            foreach (var ddl in new[] { "create table fhir.x (a int)", "drop table fhir.ix_string", "alter table fhir.mt_doc_resourcedoc add column x int", "truncate fhir.ix_token" })
+            foreach (var ddl in new[] { "create table fhir.x (a int)", "drop table fhir.ix_string", "alter table fhir.mt_doc_resourcedoc add column x int", "truncate fhir.ix_token", "create table auth.x (a int)", "drop table auth.keys" })
             {
                 var e = await Assert.ThrowsAsync<PostgresException>(() => Scalar<int>(app, ddl + "; select 1"));
                 Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, e.SqlState);

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Interop.Fhir.Errors;
+using Interop.Fhir.Pipeline;
+using Interop.Server.Rest;
+
+namespace Interop.Server.Auth;
+
+/// <summary>
+/// POST/GET/DELETE /admin/clients and /admin/users: JSON, for a token with the admin role only. Errors are
+/// OperationOutcomes naming the field, as everywhere else on this server.
+/// </summary>
+public static class AdminApi
+{
+    public static void MapAdminApi(this WebApplication app)
+    {
+        var admin = app.MapGroup("/admin").WithTags("Administration").AddEndpointFilter(async (context, next) =>
+        {
+            RequireAdmin(context.HttpContext);
+            return await next(context);
+        });
+        admin.MapPost("/clients", async (HttpContext http, Clients clients, CancellationToken ct) =>
+            Results.Json(await clients.Add(await Body<ClientRegistration>(http, ct), ct), statusCode: 201));
+        admin.MapGet("/clients", async (Clients clients, CancellationToken ct) => Results.Json(await clients.List(ct)));
+        admin.MapGet("/clients/{clientId}", async (string clientId, Clients clients, CancellationToken ct) =>
+            await clients.Find(clientId, ct) is { } c ? Results.Json(c) : throw FhirException.NotFound($"No client '{clientId}'."));
+        admin.MapDelete("/clients/{clientId}", async (string clientId, Clients clients, CancellationToken ct) =>
+            await clients.Remove(clientId, ct) ? Results.NoContent() : throw FhirException.NotFound($"No client '{clientId}'."));
+        admin.MapPost("/users", async (HttpContext http, Users users, CancellationToken ct) =>
+            Results.Json(await users.Add(await Body<UserRegistration>(http, ct), ct), statusCode: 201));
+        admin.MapGet("/users", async (Users users, CancellationToken ct) => Results.Json(await users.List(ct)));
+        admin.MapDelete("/users/{username}", async (string username, Users users, CancellationToken ct) =>
+            await users.Remove(username, ct) ? Results.NoContent() : throw FhirException.NotFound($"No user '{username}'."));
+    }
+
+    private static void RequireAdmin(HttpContext http)
+    {
+        var caller = FhirHttp.Context(http).Caller;
+        if (caller.Unrestricted) return;
+        if (!caller.Authenticated)
+            throw FhirException.Of(ErrorKind.Unauthenticated, Hl7.Fhir.Model.OperationOutcome.IssueType.Login, "An access token is required (Authorization: Bearer …).");
+        if (!caller.Roles.Contains("admin"))
+            throw FhirException.Forbidden("Managing clients and users needs a token with the admin role.");
+    }
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static async Task<T> Body<T>(HttpContext http, CancellationToken ct)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, ct)
+                   ?? throw FhirException.BadRequest("The request body is empty: a JSON object is required.");
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.BadRequest($"The request body is not the expected JSON: {e.Message}", e.Path);
+        }
+    }
+}

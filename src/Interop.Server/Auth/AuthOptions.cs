@@ -1,0 +1,17 @@
+namespace Interop.Server.Auth;
+
+/// <summary>Settings under "Auth" (environment: Auth__AccessTokenMinutes and so on).</summary>
+public sealed class AuthOptions
+{
+    /// <summary>
+    /// Off only to measure what security costs (`./interop.sh bench` compares both in one run): every request is
+    /// then an unrestricted caller. Never switch it off on a server that holds real data.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+    public int AccessTokenMinutes { get; set; } = 60;
+    public int RefreshTokenDays { get; set; } = 30;
+    /// <summary>How long a revoked access token may still pass on another instance (the revocation cache's age).</summary>
+    public int RevocationCacheSeconds { get; set; } = 5;
+    /// <summary>The secret of the bootstrap client "admin" (INTEROP_ADMIN_SECRET); no admin client without it.</summary>
+    public string? AdminSecret { get; set; }
+}

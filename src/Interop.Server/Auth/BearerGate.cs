@@ -1,0 +1,67 @@
+using System.Security.Claims;
+using Interop.Fhir.Pipeline;
+using Interop.Server.Rest;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Validation.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace Interop.Server.Auth;
+
+/// <summary>
+/// For /fhir and /admin: reads the bearer token (a signed JWT, checked in memory: signature, issuer, audience,
+/// lifetime), refuses a revoked one, and leaves the pipeline its caller. A request without a token goes on as an
+/// anonymous caller (the pipeline's authorise stage answers 401 where a token is needed, so metadata and the
+/// SMART configuration stay open); one with a bad token records why, for the 401's WWW-Authenticate.
+/// </summary>
+public sealed class BearerGate(RequestDelegate next, IOptions<AuthOptions> options, RevokedTokens revoked)
+{
+    public async Task InvokeAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path;
+        if (!path.StartsWithSegments("/fhir") && !path.StartsWithSegments("/admin"))
+        {
+            await next(ctx);
+            return;
+        }
+        if (!options.Value.Enabled)
+        {
+            var label = ctx.Request.Headers[FhirHttp.WriterHeader].ToString();
+            FhirHttp.SetCaller(ctx, Caller.System(label is { Length: > 0 and <= 64 } ? label : "anonymous"));
+        }
+        else if (ctx.Request.Headers.Authorization.Count > 0)
+        {
+            var result = await ctx.AuthenticateAsync(AuthSetup.BearerScheme);
+            if (result.Succeeded && result.Principal is { } principal)
+            {
+                if (await revoked.Contains(principal.GetClaim(Claims.Private.TokenId), ctx.RequestAborted))
+                    ctx.Items[FhirHttp.AuthFailureKey] = "The access token has been revoked.";
+                else
+                {
+                    ctx.User = principal;
+                    FhirHttp.SetCaller(ctx, From(principal));
+                }
+            }
+            else
+                ctx.Items[FhirHttp.AuthFailureKey] = result.Properties?.GetString(OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription)
+                                                    ?? result.Failure?.Message ?? "The access token is not valid.";
+        }
+        await next(ctx);
+    }
+
+    /// <summary>The pipeline's caller from a validated access token.</summary>
+    public static Caller From(ClaimsPrincipal principal)
+    {
+        var subject = principal.GetClaim(Claims.Subject)!;
+        var client = principal.GetClaim("azp") ?? principal.GetClaim(Claims.ClientId) ?? subject;
+        var fhirUser = principal.GetClaim(Tokens.FhirUser);
+        return new Caller(client, fhirUser is null ? null : subject, principal.GetClaim(Tokens.Institution),
+            principal.GetScopes().ToHashSet(), true)
+        {
+            Patient = principal.GetClaim(Tokens.Patient),
+            FhirUser = fhirUser,
+            Roles = principal.GetClaims(Claims.Role).ToHashSet(),
+        };
+    }
+}
