@@ -1,0 +1,167 @@
+using System.Net;
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Interop.Tests.Infrastructure;
+
+namespace Interop.Tests.Auth;
+
+/// <summary>SMART App Launch over real HTTP: the resident's standalone launch, PKCE, refresh, redirect URIs.</summary>
+public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
+{
+    private const string Password = "Correct-Horse-42";
+
+    private async Task<(string ClientId, string Username, string PatientId)> Resident(string scopes = "launch/patient patient/*.rs openid fhirUser offline_access")
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var patient = await server.NewId(new Patient { Name = [new HumanName { Family = "Resident" + suffix }] });
+        await server.RegisterOrFail("/admin/users", new { username = "res-" + suffix, password = Password, fhirUser = $"Patient/{patient}" });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "app-" + suffix, type = "public", redirectUris = new[] { AuthFixture.Redirect }, scopes });
+        return ("app-" + suffix, "res-" + suffix, patient);
+    }
+
+    [Fact]
+    public async Task A_resident_launches_standalone_logs_in_consents_and_gets_tokens_for_their_own_record()
+    {
+        var (clientId, username, patient) = await Resident();
+        var (code, verifier) = await server.Launch(clientId, "launch/patient patient/Patient.rs patient/Observation.rs openid fhirUser offline_access", username, Password);
+        var (status, token) = await server.TokenRequest(new()
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code,
+            ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
+        });
+        Assert.True(status == HttpStatusCode.OK, token.ToString());
+        Assert.Equal(patient, token.GetProperty("patient").GetString());
+        var scope = token.GetProperty("scope").GetString()!.Split(' ');
+        Assert.Contains("patient/Observation.rs", scope);
+        Assert.Contains("offline_access", scope);
+        var idToken = AuthFixture.Claims(token.GetProperty("id_token").GetString()!);
+        Assert.Equal($"Patient/{patient}", idToken.GetProperty("fhirUser").GetString());
+        var access = token.GetProperty("access_token").GetString()!;
+        Assert.Equal("http://localhost/fhir", AuthFixture.Claims(access).GetProperty("aud").GetString());
+
+        var own = await server.Bearer(access).GetAsync($"/fhir/Patient/{patient}");
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+
+        // The refresh token gives a new access token and a new refresh token (rotation).
+        var refresh = token.GetProperty("refresh_token").GetString()!;
+        var (refreshed, next) = await server.TokenRequest(new() { ["grant_type"] = "refresh_token", ["client_id"] = clientId, ["refresh_token"] = refresh });
+        Assert.True(refreshed == HttpStatusCode.OK, next.ToString());
+        Assert.Equal(patient, next.GetProperty("patient").GetString());
+        Assert.NotEqual(refresh, next.GetProperty("refresh_token").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await server.Bearer(next.GetProperty("access_token").GetString()!).GetAsync($"/fhir/Patient/{patient}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_code_is_refused_with_the_wrong_PKCE_verifier()
+    {
+        var (clientId, username, _) = await Resident();
+        var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs", username, Password);
+        Dictionary<string, string> Exchange(string v) => new()
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = v,
+        };
+        var (wrong, error) = await server.TokenRequest(Exchange(AuthFixture.Pkce().Verifier));
+        Assert.Equal(HttpStatusCode.BadRequest, wrong);
+        Assert.Equal("invalid_grant", error.GetProperty("error").GetString());
+        // A wrong guess does not spend the code (OpenIddict's behaviour): the verifier is 256 random bits.
+        var (right, _) = await server.TokenRequest(Exchange(verifier));
+        Assert.Equal(HttpStatusCode.OK, right);
+    }
+
+    [Fact]
+    public async Task A_code_is_redeemed_once()
+    {
+        var (clientId, username, _) = await Resident();
+        var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs", username, Password);
+        var form = new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
+        };
+        Assert.Equal(HttpStatusCode.OK, (await server.TokenRequest(form)).Status);
+        var (replay, error) = await server.TokenRequest(form);
+        Assert.Equal(HttpStatusCode.BadRequest, replay);
+        Assert.Equal("invalid_grant", error.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Plain_PKCE_a_missing_challenge_and_an_unregistered_redirect_URI_are_refused()
+    {
+        var (clientId, _, _) = await Resident();
+        var browser = server.Browser();
+        var (verifier, challenge) = AuthFixture.Pkce();
+        var plain = await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", verifier, method: "plain"));
+        await NoCode(plain, "invalid_request");
+        var none = await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge).Replace("&code_challenge=" + challenge, ""));
+        await NoCode(none, "invalid_request");
+        // A redirect URI that is not registered never gets a redirect (nor a code).
+        var elsewhere = await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge, redirect: "https://evil.example/cb"));
+        Assert.Equal(HttpStatusCode.BadRequest, elsewhere.StatusCode);
+        Assert.Null(elsewhere.Headers.Location);
+    }
+
+    // Refused at once: no login form, no code, and the reason (in the redirect or the answer itself).
+    private static async Task NoCode(HttpResponseMessage response, string error)
+    {
+        var said = response.Headers.Location?.Query ?? await response.Content.ReadAsStringAsync();
+        Assert.Contains(error, said);
+        Assert.DoesNotContain("code=", said);
+        Assert.DoesNotContain("name=password", said);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_shows_the_login_form_again_and_an_aud_for_another_server_is_refused()
+    {
+        var (clientId, username, _) = await Resident();
+        var browser = server.Browser();
+        var (_, challenge) = AuthFixture.Pkce();
+        var login = await (await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge))).Content.ReadAsStringAsync();
+        var wrong = await AuthFixture.Submit(browser, login, -1, ("username", username), ("password", "not-the-password"));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        var page = await wrong.Content.ReadAsStringAsync();
+        Assert.Contains("name=password", page);
+        Assert.DoesNotContain("value=approve", page);
+        var other = await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge, aud: "https://other.example/fhir"));
+        Assert.Equal(HttpStatusCode.Redirect, other.StatusCode);
+        Assert.Contains("error=invalid_request", other.Headers.Location!.Query);
+    }
+
+    [Fact]
+    public async Task A_resident_who_denies_consent_sends_the_app_back_with_access_denied()
+    {
+        var (clientId, username, _) = await Resident();
+        var browser = server.Browser();
+        var (_, challenge) = AuthFixture.Pkce();
+        var login = await (await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge))).Content.ReadAsStringAsync();
+        var consent = await (await AuthFixture.Submit(browser, login, -1, ("username", username), ("password", Password))).Content.ReadAsStringAsync();
+        Assert.Contains("Read, search your records of every kind", consent);
+        var denied = await AuthFixture.Submit(browser, consent, -1, ("decision", "deny"));
+        Assert.Equal(HttpStatusCode.Redirect, denied.StatusCode);
+        Assert.Contains("error=access_denied", denied.Headers.Location!.Query);
+    }
+
+    [Fact]
+    public async Task A_practitioner_launching_with_launch_patient_picks_the_patient()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var family = "Pick" + suffix;
+        var patient = await server.NewId(new Patient { Name = [new HumanName { Family = family, Given = ["Mei"] }], BirthDate = "1950-02-03" });
+        var practitioner = await server.NewId(new Practitioner { Name = [new HumanName { Family = "Doc" + suffix }] });
+        await server.RegisterOrFail("/admin/users", new { username = "doc-" + suffix, password = Password, fhirUser = $"Practitioner/{practitioner}", roles = new[] { "clinician" } });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "ehr-" + suffix, type = "public", redirectUris = new[] { AuthFixture.Redirect }, scopes = "launch/patient patient/*.rs openid fhirUser" });
+        var (code, verifier) = await server.Launch("ehr-" + suffix, "launch/patient patient/*.rs openid fhirUser", "doc-" + suffix, Password, async (browser, consent) =>
+        {
+            Assert.Contains("name=q", consent);
+            var found = await AuthFixture.Submit(browser, consent, 0, ("q", family), ("decision", "search"));
+            var page = await found.Content.ReadAsStringAsync();
+            Assert.Contains($"Mei {family}, born 1950-02-03", page);
+            return page;
+        });
+        var (status, token) = await server.TokenRequest(new()
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = "ehr-" + suffix, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
+        });
+        Assert.True(status == HttpStatusCode.OK, token.ToString());
+        Assert.Equal(patient, token.GetProperty("patient").GetString());
+        Assert.Equal($"Practitioner/{practitioner}", AuthFixture.Claims(token.GetProperty("id_token").GetString()!).GetProperty("fhirUser").GetString());
+    }
+}
