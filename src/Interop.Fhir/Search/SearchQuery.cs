@@ -21,6 +21,8 @@ public sealed class SearchQuery
     public List<string> Warnings { get; } = [];
     /// <summary>The accepted parameters, canonicalised, for self/next links.</summary>
     public List<KeyValuePair<string, string>> Echo { get; } = [];
+    /// <summary>Set by the authorise stage for a patient-scoped caller: matches and included resources stay in that patient's compartment.</summary>
+    public Storage.PatientConfinement? Confinement { get; set; }
 }
 
 public enum TotalMode { Auto, None, Estimate, Accurate }

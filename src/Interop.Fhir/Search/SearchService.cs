@@ -29,7 +29,19 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
         var sql = new SearchSql(p);
-        var filter = Where(query.Types, QueryRewriters.Apply(query.Criteria, baseUrl), sql, p);
+        var criteria = QueryRewriters.Apply(query.Criteria, baseUrl);
+        string? confined = null;
+        if (query.Confinement is { } confinement)
+        {
+            // One type of the compartment: its membership is one more index lookup (the fast path stays); the
+            // Patient type, or several types, take the general condition.
+            if (query.Types is [var only] && only != "Patient" && confinement.Members.TryGetValue(only, out var members))
+                criteria = [.. criteria, new CompartmentCriterion(members, confinement.PatientKey)];
+            else if (query.Types.Count == 0 || query.Types.Any(confinement.Confines))
+                confined = confinement.Condition("r.resource_type", "r.rid", v => p.Add(v));
+        }
+        var filter = Where(query.Types, criteria, sql, p);
+        if (confined is not null) filter = filter with { Where = $"{filter.Where} and {confined}", RowWhere = $"{filter.RowWhere} and {confined}" };
         var where = filter.Where;
 
         int? total = null;
@@ -224,7 +236,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
                 warnings.Add($"Only {MaxIncluded} included resources are returned per search; {included + keys.Count - MaxIncluded} more were left out. Narrow the search or page with a smaller _count.");
                 keys = keys.Order().Take(MaxIncluded - included).ToHashSet();
             }
-            var fetched = await Fetch(keys.ToArray(), ct);
+            var fetched = await Fetch(keys.ToArray(), query.Confinement, ct);
             foreach (var v in fetched) hits.Add(new SearchHit(v, true));
             included += fetched.Count;
             seen.UnionWith(keys);
@@ -254,12 +266,16 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         return keys;
     }
 
-    private async Task<List<StoredVersion>> Fetch(long[] rids, CancellationToken ct)
+    // Included resources meet the caller's confinement as the matches do: nothing of another patient comes along.
+    private async Task<List<StoredVersion>> Fetch(long[] rids, PatientConfinement? confinement, CancellationToken ct)
     {
         if (rids.Length == 0) return [];
+        var parameters = new List<object> { rids };
+        string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
+        var confined = confinement is null ? "" : " and " + confinement.Condition("r.resource_type", "r.rid", Add);
         await using var cmd = db.CreateCommand(
-            $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.rid = any($1) and not r.deleted order by r.id");
-        cmd.Parameters.AddWithValue(rids);
+            $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.rid = any($1) and not r.deleted{confined} order by r.id");
+        foreach (var value in parameters) cmd.Parameters.AddWithValue(value);
         var result = new List<StoredVersion>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) result.Add(ReadVersion(reader));

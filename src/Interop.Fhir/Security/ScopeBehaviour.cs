@@ -34,7 +34,19 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
 
     private static void Require(Caller caller, string type, Permission needed, FhirRequest request)
     {
-        if (caller.Grants.Allows(type, needed)) return;
+        var granting = caller.Grants.For(type, needed).ToList();
+        // A user/ scope stands for what its user may see: without a fhirUser it means nothing (elsewhere a token
+        // like that once read every patient). A patient/ scope needs the patient it is about.
+        if (granting.Any(s => s.Context switch
+            {
+                ScopeContext.User => caller.FhirUser is not null,
+                ScopeContext.Patient => caller.Patient is not null,
+                _ => true,
+            })) return;
+        if (granting.Count > 0)
+            throw FhirException.Forbidden(granting[0].Context == ScopeContext.User
+                ? $"The access token's {granting[0].Text} scope needs a fhirUser (the user's own resource), and the token has none."
+                : $"The access token's {granting[0].Text} scope needs a patient in context (launch/patient), and the token has none.");
         var context = caller.Patient is not null ? ScopeContext.Patient : caller.FhirUser is not null ? ScopeContext.User : ScopeContext.System;
         var what = request.Operation is { } op ? $"${op}" : request.Interaction.ToString().ToLowerInvariant();
         var on = type == "*" ? "all resource types" : type;

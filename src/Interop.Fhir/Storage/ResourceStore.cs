@@ -142,6 +142,19 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3));
     }
 
+    /// <summary>Whether Type/id (current index rows) is in the confinement's compartment, or of a type outside it.</summary>
+    public async Task<bool> InCompartment(string type, string id, PatientConfinement confinement, CancellationToken ct)
+    {
+        if (!confinement.Confines(type)) return true;
+        if (type == "Patient" && id == confinement.PatientId) return true;
+        if (!IsValidId(id)) return false;
+        var parameters = new List<object>();
+        string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
+        await using var cmd = db.CreateCommand($"select {confinement.Condition(Add(type) + "::text", Add(CompactKeys.Rid($"{type}/{id}")) + "::bigint", Add)}");
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
     public async Task<StoredVersion?> ReadVersion(string type, string id, int version, CancellationToken ct)
     {
         if (!IsValidId(id)) return null;
@@ -171,6 +184,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         if (query.Since is { } since) where.Add($"last_updated >= {Add(since)}");
         if (query.Type is { } type && query.Id is { } id) where.Add($"key = {Add($"{type}/{id}")}");
         else if (query.Type is { } onlyType) where.Add($"resource_type = {Add(onlyType)}");
+        if (query.Confinement is { } confinement) where.Add(confinement.Condition("resource_type", $"{StorageSetup.Schema}.key_rid(key)", Add));
         var forward = query.After?.Forward ?? true;
         var (op, dir) = forward ? ("<", "desc") : (">", "asc");
         if (query.After is { } after)
@@ -198,7 +212,11 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     }
 }
 
-public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Since, DateTimeOffset Snapshot, HistoryCursor? After, int Count);
+public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Since, DateTimeOffset Snapshot, HistoryCursor? After, int Count)
+{
+    /// <summary>Set by the authorise stage for a patient-scoped caller: only that patient's compartment is listed.</summary>
+    public PatientConfinement? Confinement { get; set; }
+}
 
 /// <summary>Where a history page ended (going on to older entries) or began (going back to newer ones).</summary>
 public sealed record HistoryCursor(bool Forward, DateTimeOffset LastUpdated, string RowId, int Version)

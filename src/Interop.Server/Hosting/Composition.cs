@@ -34,7 +34,8 @@ public static class Composition
     private static void AddPipeline(this IServiceCollection services)
     {
         services.AddSingleton<FhirPipeline>();
-        services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // authorise: scopes first,
+        services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
         services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();
