@@ -71,8 +71,11 @@ public sealed class ScopeTests
 public sealed class ScopeBehaviourTests
 {
     private static Interop.Fhir.Pipeline.InteractionCall Call(Interop.Fhir.Pipeline.FhirRequest request, params string[] scopes) =>
+        CallAs(request, "Practitioner/7", scopes);
+
+    private static Interop.Fhir.Pipeline.InteractionCall CallAs(Interop.Fhir.Pipeline.FhirRequest request, string? fhirUser, params string[] scopes) =>
         new(new Interop.Fhir.Pipeline.RequestContext(
-            new Interop.Fhir.Pipeline.Caller("app", null, null, scopes.ToHashSet(), true), "https://fhir.example.org/fhir", "c1"), request);
+            new Interop.Fhir.Pipeline.Caller("app", "doc", null, scopes.ToHashSet(), true) { FhirUser = fhirUser }, "https://fhir.example.org/fhir", "c1"), request);
 
     private static Interop.Fhir.Pipeline.SearchRequest Search(string type, string query) =>
         new(Interop.Fhir.Search.SearchQueryParser.Parse([type], query.Split('&').Select(p => p.Split('=', 2)).Select(kv => new KeyValuePair<string, string>(kv[0], kv[1])), true, 50, 1000));
@@ -89,7 +92,18 @@ public sealed class ScopeBehaviourTests
         Assert.Null(await Refusal(Call(new Interop.Fhir.Pipeline.ReadRequest("Patient", "1"), "user/Patient.r")));
         var refused = await Refusal(Call(new Interop.Fhir.Pipeline.DeleteRequest("Patient", "1"), "user/Patient.rs"));
         Assert.Equal(Interop.Fhir.Errors.ErrorKind.Forbidden, refused!.Kind);
-        Assert.Contains("system/Patient.d", refused.Message);
+        Assert.Contains("user/Patient.d", refused.Message); // a user token: the example is a user/ scope
+    }
+
+    [Fact]
+    public async Task A_user_scope_without_a_fhirUser_and_a_patient_scope_without_a_patient_allow_nothing()
+    {
+        var noUser = await Refusal(CallAs(new Interop.Fhir.Pipeline.ReadRequest("Patient", "1"), null, "user/Patient.rs"));
+        Assert.Equal(Interop.Fhir.Errors.ErrorKind.Forbidden, noUser!.Kind);
+        Assert.Contains("needs a fhirUser", noUser.Message);
+        var noPatient = await Refusal(CallAs(new Interop.Fhir.Pipeline.ReadRequest("Patient", "1"), "Practitioner/7", "patient/Patient.rs"));
+        Assert.Contains("needs a patient in context", noPatient!.Message);
+        Assert.Null(await Refusal(CallAs(new Interop.Fhir.Pipeline.ReadRequest("Patient", "1"), null, "system/Patient.rs")));
     }
 
     [Fact]

@@ -86,6 +86,7 @@ public static class CapabilityEndpoint
             resource.ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.Single;
             resource.Interaction.Add(Interaction(CapabilityStatement.TypeRestfulInteraction.Patch));
         }
+        rest.Security = Security(baseUrl);
         return new CapabilityStatement
         {
             Url = baseUrl + "/metadata",
@@ -100,6 +101,23 @@ public static class CapabilityEndpoint
             Format = ["application/fhir+json", "application/fhir+xml", "json", "xml"],
             Rest = [rest],
         };
+    }
+
+    // SMART App Launch: the service, and where its endpoints are (also at .well-known/smart-configuration).
+    private static CapabilityStatement.SecurityComponent Security(string baseUrl)
+    {
+        var root = baseUrl.EndsWith("/fhir", StringComparison.Ordinal) ? baseUrl[..^5] : baseUrl;
+        var security = new CapabilityStatement.SecurityComponent
+        {
+            Service = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR")],
+            Description = "OAuth 2.0 bearer tokens (SMART App Launch 2.0): authorization code with PKCE, client credentials with a " +
+                          "secret or a signed assertion; scopes v1 and v2. See .well-known/smart-configuration.",
+        };
+        var uris = new Extension { Url = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris" };
+        foreach (var (name, path) in new[] { ("authorize", "authorize"), ("token", "token"), ("introspect", "introspect"), ("revoke", "revoke") })
+            uris.Extension.Add(new Extension(name, new FhirUri($"{root}/auth/{path}")));
+        security.Extension.Add(uris);
+        return security;
     }
 
     private static string Modifiers(SearchParam p) => p.Type switch
