@@ -23,8 +23,11 @@ public sealed class PatientEverything(NpgsqlDataSource db)
         PatientCompartment.Types.SelectMany(PatientCompartment.Params).ToArray()
     );
 
-    public async Task<EverythingPage> Run(string patientId, DateTimeOffset? since, IReadOnlyCollection<string>? types, string? after, int count, CancellationToken ct)
+    public async Task<EverythingPage> Run(string patientId, DateTimeOffset? since, IReadOnlyCollection<string>? types, string? after, int count, CancellationToken ct,
+        InstitutionAccess? policy = null)
     {
+        var extra = new List<object>();
+        var allowed = policy is null ? "" : " and " + policy.Condition("r.resource_type", "r.rid", "r.data", v => { extra.Add(v); return "$" + (7 + extra.Count); });
         var patients = await LinkedPatients($"Patient/{patientId}", ct);
         // The first page also counts the whole set; later pages start after the previous page's last key (a keyset).
         var countColumn = after is null ? "count(*) over ()" : "null::bigint";
@@ -42,7 +45,7 @@ public sealed class PatientEverything(NpgsqlDataSource db)
             select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json', {countColumn}
             from everything e join {StorageSetup.CurrentTable} r on r.rid = e.k
             where not r.deleted and ($4::timestamptz is null or r.last_updated >= $4) and ($5::text[] is null or r.resource_type = any($5))
-              and ($6::text is null or r.id > $6)
+              and ($6::text is null or r.id > $6){allowed}
             order by r.id limit $7
             """;
         var resources = new List<StoredVersion>();
@@ -56,6 +59,7 @@ public sealed class PatientEverything(NpgsqlDataSource db)
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)types?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             cmd.Parameters.AddWithValue(count + 1);
+            foreach (var value in extra) cmd.Parameters.AddWithValue(value);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {

@@ -41,7 +41,13 @@ public sealed record Caller(string Client, string? User, string? Institution, IR
 public sealed record RequestContext(Caller Caller, string BaseUrl, string CorrelationId, string? PurposeOfUse = null)
 {
     /// <summary>What is recorded on every version this call writes.</summary>
-    public WriteContext Writer { get; } = new(Caller.Client);
+    public WriteContext Writer { get; } = new(Caller.Client, Caller.Institution);
+
+    /// <summary>
+    /// The reason given with X-Break-Glass by a caller with the break-glass role: access past the care-relationship
+    /// policy and consent (never past scopes). Every such access is marked for review (the audit log reads it).
+    /// </summary>
+    public string? BreakGlass { get; init; }
 
     public static RequestContext ForSystem(string name, string baseUrl = "") =>
         new(Caller.System(name), baseUrl, Guid.NewGuid().ToString("N"));

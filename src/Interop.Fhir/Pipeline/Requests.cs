@@ -130,6 +130,8 @@ public sealed record MergeRequest(string SourceId, string TargetId) : FhirReques
 
 public sealed record EverythingRequest(string PatientId, DateTimeOffset? Since, IReadOnlyCollection<string>? Types, string? After, int Count) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: the pages hold only what the access policy lets it see.</summary>
+    public Storage.InstitutionAccess? Policy { get; set; }
     public override Interaction Interaction => Interaction.Operation;
     public override string ResourceType => "Patient";
     public override string Id => PatientId;

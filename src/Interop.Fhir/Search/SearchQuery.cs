@@ -23,6 +23,8 @@ public sealed class SearchQuery
     public List<KeyValuePair<string, string>> Echo { get; } = [];
     /// <summary>Set by the authorise stage for a patient-scoped caller: matches and included resources stay in that patient's compartment.</summary>
     public Storage.PatientConfinement? Confinement { get; set; }
+    /// <summary>Set by the authorise stage for an institution: matches and included resources are what the access policy lets it see.</summary>
+    public Storage.InstitutionAccess? Policy { get; set; }
 }
 
 public enum TotalMode { Auto, None, Estimate, Accurate }

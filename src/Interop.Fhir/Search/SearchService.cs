@@ -40,6 +40,11 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             else if (query.Types.Count == 0 || query.Types.Any(confinement.Confines))
                 confined = confinement.Condition("r.resource_type", "r.rid", v => p.Add(v));
         }
+        if (query.Policy is { } policy && (query.Types.Count == 0 || query.Types.Any(policy.Governs)))
+        {
+            var allowed = policy.Condition("r.resource_type", "r.rid", "r.data", v => p.Add(v));
+            confined = confined is null ? allowed : $"{confined} and {allowed}";
+        }
         var filter = Where(query.Types, criteria, sql, p);
         if (confined is not null) filter = filter with { Where = $"{filter.Where} and {confined}", RowWhere = $"{filter.RowWhere} and {confined}" };
         var where = filter.Where;
@@ -236,7 +241,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
                 warnings.Add($"Only {MaxIncluded} included resources are returned per search; {included + keys.Count - MaxIncluded} more were left out. Narrow the search or page with a smaller _count.");
                 keys = keys.Order().Take(MaxIncluded - included).ToHashSet();
             }
-            var fetched = await Fetch(keys.ToArray(), query.Confinement, ct);
+            var fetched = await Fetch(keys.ToArray(), query.Confinement, query.Policy, ct);
             foreach (var v in fetched) hits.Add(new SearchHit(v, true));
             included += fetched.Count;
             seen.UnionWith(keys);
@@ -266,13 +271,14 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         return keys;
     }
 
-    // Included resources meet the caller's confinement as the matches do: nothing of another patient comes along.
-    private async Task<List<StoredVersion>> Fetch(long[] rids, PatientConfinement? confinement, CancellationToken ct)
+    // Included resources meet the caller's confinement and policy as the matches do: nothing it may not see comes along.
+    private async Task<List<StoredVersion>> Fetch(long[] rids, PatientConfinement? confinement, InstitutionAccess? policy, CancellationToken ct)
     {
         if (rids.Length == 0) return [];
         var parameters = new List<object> { rids };
         string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
-        var confined = confinement is null ? "" : " and " + confinement.Condition("r.resource_type", "r.rid", Add);
+        var confined = (confinement is null ? "" : " and " + confinement.Condition("r.resource_type", "r.rid", Add))
+                       + (policy is null ? "" : " and " + policy.Condition("r.resource_type", "r.rid", "r.data", Add));
         await using var cmd = db.CreateCommand(
             $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.rid = any($1) and not r.deleted{confined} order by r.id");
         foreach (var value in parameters) cmd.Parameters.AddWithValue(value);

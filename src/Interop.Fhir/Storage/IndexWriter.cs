@@ -12,7 +12,8 @@ public static class IndexWriter
 {
     private const string S = StorageSetup.Schema;
 
-    public static void QueueReplace(IDocumentSession session, string key, string type, IndexRows? rows, bool existed)
+    /// <param name="resource">The version being written (null for a delete): its care relationships and consent denials are derived too.</param>
+    public static void QueueReplace(IDocumentSession session, string key, string type, IndexRows? rows, bool existed, Hl7.Fhir.Model.Resource? resource = null)
     {
         var rid = CompactKeys.Rid(key);
         var sql = new StringBuilder("with ");
@@ -26,7 +27,22 @@ public static class IndexWriter
         }
 
         if (existed)
+        {
             foreach (var table in SearchSchema.Tables) Cte($"delete from {S}.{table} where rid = ?", rid);
+            if (type is "EpisodeOfCare" or "CareTeam" or "ServiceRequest" or "Encounter") Cte($"delete from {S}.care_relationship where source_rid = ?", rid);
+            if (type == "Consent") Cte($"delete from {S}.consent_denial where source_rid = ?", rid);
+        }
+        if (resource is not null)
+        {
+            var relationships = CareRelationships.Of(resource, Clock.Now());
+            if (relationships.Count > 0)
+                Cte($"insert into {S}.care_relationship (source_rid, patient_rid, institution, kind, ended) select ?, * from unnest(?::bigint[], ?::text[], ?::text[], ?::timestamptz[])",
+                    rid, relationships.Select(r => CompactKeys.Rid("Patient/" + r.PatientId)).ToArray(), relationships.Select(r => r.Institution).ToArray(),
+                    relationships.Select(r => r.Kind).ToArray(), relationships.Select(r => r.Ended).ToArray());
+            foreach (var d in CareRelationships.Denials(resource))
+                Cte($"insert into {S}.consent_denial (source_rid, patient_rid, institution, types, label, period_from, period_to) values (?, ?, ?, ?::text[], ?, ?::timestamptz, ?::timestamptz)",
+                    rid, CompactKeys.Rid("Patient/" + d.PatientId), d.Institution, d.Types, d.Label, d.From, d.To);
+        }
 
         if (rows is not null)
         {

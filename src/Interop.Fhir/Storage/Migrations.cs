@@ -22,6 +22,7 @@ public static class Migrations
         new(2, "trigram index for :contains on uri parameters",
             $"create index concurrently if not exists ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops)", Concurrently: true),
         new(3, "compact keys: a bigint per resource in the index tables instead of the key's text", SearchSchema.CompactKeyDdl),
+        new(4, "care relationships and consent denials, derived on write, for the group's access policy", SearchSchema.AccessDdl),
     ];
 
     public static int Latest => All[^1].Version;

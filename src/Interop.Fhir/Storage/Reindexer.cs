@@ -33,7 +33,10 @@ public sealed class Reindexer(IDocumentStore store, NpgsqlDataSource db)
             if (batch.Count == 0) return done;
             await using var session = store.LightweightSession();
             foreach (var (key, type, json) in batch)
-                IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(FhirSerialization.ParseStored(json), json), existed: true);
+            {
+                var resource = FhirSerialization.ParseStored(json);
+                IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: true, resource);
+            }
             await session.SaveChangesAsync(ct);
             done += batch.Count;
             last = batch[^1].Key;

@@ -15,8 +15,10 @@ public sealed class ResourceDoc
     public int VersionId { get; set; }
     public DateTimeOffset LastUpdated { get; set; }
     public bool Deleted { get; set; }
-    /// <summary>The client (institution system) that wrote this version; access policies key on it.</summary>
+    /// <summary>The client (institution system) that wrote this version.</summary>
     public string Writer { get; set; } = "";
+    /// <summary>The institution the writer acted for ("Organization/…"): the access policy lets it see what it wrote.</summary>
+    public string? Institution { get; set; }
     public string? Json { get; set; }
     // The search index of this version lives in the ix_* tables (Storage/SearchSchema), keyed by Id and
     // written in the same transaction.
@@ -36,6 +38,7 @@ public sealed class ResourceVersionDoc
     /// <summary>POST, PUT or DELETE: the interaction that made this version (history bundles report it).</summary>
     public string Method { get; set; } = "";
     public string Writer { get; set; } = "";
+    public string? Institution { get; set; }
     public string? Json { get; set; }
 }
 

@@ -8,7 +8,8 @@ using Npgsql;
 namespace Interop.Fhir.Storage;
 
 /// <summary>Who is writing: recorded on every version (and as a meta.tag) for access policies and audit.</summary>
-public sealed record WriteContext(string Writer)
+/// <param name="Institution">The institution the writer acts for, recorded on the version (the access policy's "what it wrote").</param>
+public sealed record WriteContext(string Writer, string? Institution = null)
 {
     public const string TagSystem = "urn:interop:writer";
 }
@@ -155,6 +156,53 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
+    /// <summary>Whether the institution may see Type/id under the access policy; null when there is no such live resource.</summary>
+    public async Task<bool?> VisibleTo(string type, string id, InstitutionAccess access, CancellationToken ct)
+    {
+        if (!IsValidId(id)) return null;
+        var parameters = new List<object> { $"{type}/{id}" };
+        string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
+        await using var cmd = db.CreateCommand(
+            $"select {access.Condition("r.resource_type", "r.rid", "r.data", Add)} from {StorageSetup.CurrentTable} r where r.id = $1 and not r.deleted");
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        return await cmd.ExecuteScalarAsync(ct) as bool?;
+    }
+
+    /// <summary>
+    /// Whether the institution may change Type/id: it wrote the current version, or the resource is addressed to
+    /// it (a referral it performs, a task it owns); null when there is no such live resource.
+    /// </summary>
+    public async Task<bool?> ChangeableBy(string type, string id, string institution, CancellationToken ct)
+    {
+        if (!IsValidId(id)) return null;
+        await using var cmd = db.CreateCommand(
+            $"select coalesce(r.data->>'Institution' = $2, false) or exists (select 1 from {StorageSetup.Schema}.ix_reference x where x.rid = r.rid " +
+            "and ((x.rtype = 'ServiceRequest' and x.param = 'performer') or (x.rtype = 'Task' and x.param = 'owner')) and x.target_rid = $3) " +
+            $"from {StorageSetup.CurrentTable} r where r.id = $1 and not r.deleted");
+        cmd.Parameters.AddWithValue($"{type}/{id}");
+        cmd.Parameters.AddWithValue(institution);
+        cmd.Parameters.AddWithValue(CompactKeys.Rid(institution));
+        return await cmd.ExecuteScalarAsync(ct) as bool?;
+    }
+
+    /// <summary>The patients (ids) among these the institution has a care relationship with.</summary>
+    public async Task<HashSet<string>> CaredFor(IReadOnlyCollection<string> patientIds, InstitutionAccess access, CancellationToken ct)
+    {
+        var ids = patientIds.Where(IsValidId).Distinct().ToArray();
+        if (ids.Length == 0) return [];
+        await using var cmd = db.CreateCommand(
+            $"select p.id from unnest($1::text[]) as p(id) where exists (select 1 from {StorageSetup.Schema}.care_relationship cr " +
+            $"where cr.patient_rid = {StorageSetup.Schema}.key_rid('Patient/' || p.id) and cr.institution = $2 " +
+            "and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > $3)))");
+        cmd.Parameters.AddWithValue(ids);
+        cmd.Parameters.AddWithValue(access.Institution);
+        cmd.Parameters.AddWithValue(access.Since);
+        var result = new HashSet<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) result.Add(reader.GetString(0));
+        return result;
+    }
+
     public async Task<StoredVersion?> ReadVersion(string type, string id, int version, CancellationToken ct)
     {
         if (!IsValidId(id)) return null;
@@ -185,6 +233,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         if (query.Type is { } type && query.Id is { } id) where.Add($"key = {Add($"{type}/{id}")}");
         else if (query.Type is { } onlyType) where.Add($"resource_type = {Add(onlyType)}");
         if (query.Confinement is { } confinement) where.Add(confinement.Condition("resource_type", $"{StorageSetup.Schema}.key_rid(key)", Add));
+        if (query.Policy is { } policy) where.Add(policy.Condition("resource_type", $"{StorageSetup.Schema}.key_rid(key)", "data", Add));
         var forward = query.After?.Forward ?? true;
         var (op, dir) = forward ? ("<", "desc") : (">", "asc");
         if (query.After is { } after)
@@ -216,6 +265,8 @@ public sealed record HistoryQuery(string? Type, string? Id, DateTimeOffset? Sinc
 {
     /// <summary>Set by the authorise stage for a patient-scoped caller: only that patient's compartment is listed.</summary>
     public PatientConfinement? Confinement { get; set; }
+    /// <summary>Set by the authorise stage for an institution: only what the access policy lets it see is listed.</summary>
+    public InstitutionAccess? Policy { get; set; }
 }
 
 /// <summary>Where a history page ended (going on to older entries) or began (going back to newer ones).</summary>

@@ -179,4 +179,20 @@ public static class SearchSchema
         """;
 
     public static readonly string[] Tables = ["ix_string", "ix_token", "ix_date", "ix_number", "ix_quantity", "ix_reference", "ix_uri", "ix_composite", "ix_text"];
+
+    /// <summary>
+    /// Migration 4: the access facts of the group's policy (Storage/CareRelationships), one set of rows per source
+    /// resource, replaced with its index rows. Existing data gets them from `./interop.sh reindex`.
+    /// </summary>
+    public const string AccessDdl = $"""
+        create table if not exists {S}.care_relationship (
+            source_rid bigint not null, patient_rid bigint not null, institution text not null, kind text not null, ended timestamptz);
+        create index if not exists care_relationship_source on {S}.care_relationship (source_rid);
+        create index if not exists care_relationship_lookup on {S}.care_relationship (patient_rid, institution) include (kind, ended);
+        create table if not exists {S}.consent_denial (
+            source_rid bigint not null, patient_rid bigint not null, institution text not null, types text[], label text,
+            period_from timestamptz, period_to timestamptz);
+        create index if not exists consent_denial_source on {S}.consent_denial (source_rid);
+        create index if not exists consent_denial_lookup on {S}.consent_denial (patient_rid, institution);
+        """;
 }

@@ -18,6 +18,8 @@ public sealed class StorageOptions
     public string? GrantTo { get; set; }
     /// <summary>How long the change feed waits for a gap in its sequence (a transaction in flight) before passing it over.</summary>
     public int ChangeSettleSeconds { get; set; } = 30;
+    /// <summary>How long a finished referral or encounter still lets its institution see the resident's record.</summary>
+    public int RelationshipDays { get; set; } = 365;
 }
 
 public static class StorageSetup

@@ -30,14 +30,14 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         session.Insert(new ResourceVersionDoc
         {
             Id = $"{key}/{version}", Key = key, ResourceType = type, ResourceId = id,
-            VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Json = json,
+            VersionId = version, LastUpdated = now, Method = method, Writer = context.Writer, Institution = context.Institution, Json = json,
         });
         var current = new ResourceDoc
         {
-            Id = key, Rid = CompactKeys.Rid(key), ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Json = json,
+            Id = key, Rid = CompactKeys.Rid(key), ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Institution = context.Institution, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
-        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null);
+        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null, resource);
         _changes.Add(new ResourceChanged(key, version, method, context.Writer));
         return new StoredVersion(type, id, version, now, false, method, json);
     }

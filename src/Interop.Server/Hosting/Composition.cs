@@ -35,7 +35,8 @@ public static class Composition
     {
         services.AddSingleton<FhirPipeline>();
         services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // authorise: scopes first,
-        services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment
+        services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment,
+        services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
         services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();

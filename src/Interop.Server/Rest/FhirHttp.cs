@@ -177,6 +177,20 @@ public static partial class FhirHttp
     /// <summary>The public base URL from configuration (resolved at start, see FhirOptions), never from the Host header.</summary>
     public static string BaseUrl(HttpContext ctx) => ctx.RequestServices.GetRequiredService<IOptions<FhirOptions>>().Value.BaseUrl!;
 
+    public const string BreakGlassHeader = "X-Break-Glass";
+
+    /// <summary>The break-glass reason: required when the header is sent, and only for a caller with the break-glass role.</summary>
+    private static string? BreakGlass(HttpRequest request, Caller caller)
+    {
+        if (!caller.Authenticated || !request.Headers.TryGetValue(BreakGlassHeader, out var values)) return null;
+        var reason = values.ToString().Trim();
+        if (reason.Length is 0 or > 500 || Interop.Fhir.Errors.FhirText.BadCharacter(reason) >= 0)
+            throw FhirException.BadRequest($"{BreakGlassHeader} needs the reason for the emergency access (1-500 characters of text).", BreakGlassHeader);
+        if (!caller.Unrestricted && !caller.Roles.Contains("break-glass"))
+            throw FhirException.Forbidden($"{BreakGlassHeader} was sent, but this user or client does not have the break-glass role.");
+        return reason;
+    }
+
     /// <summary>Why the bearer token was refused, when one was sent and it was (for the 401's WWW-Authenticate).</summary>
     public const string AuthFailureKey = "auth.failure";
 
@@ -191,7 +205,7 @@ public static partial class FhirHttp
     {
         if (ctx.Items.TryGetValue(typeof(RequestContext), out var cached)) return (RequestContext)cached!;
         var caller = ctx.Items.TryGetValue(typeof(Caller), out var set) ? (Caller)set! : Caller.Anonymous();
-        var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier);
+        var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier) { BreakGlass = BreakGlass(ctx.Request, caller) };
         ctx.Items[typeof(RequestContext)] = context;
         return context;
     }

@@ -23,5 +23,5 @@ public sealed class MergeHandler(PatientMerge merge) : Handler<MergeRequest>
 public sealed class EverythingHandler(PatientEverything everything) : Handler<EverythingRequest>
 {
     protected override async Task<InteractionResult> Handle(EverythingRequest r, InteractionCall call, CancellationToken ct) =>
-        new EverythingOutcome(await everything.Run(r.PatientId, r.Since, r.Types, r.After, r.Count, ct));
+        new EverythingOutcome(await everything.Run(r.PatientId, r.Since, r.Types, r.After, r.Count, ct, r.Policy));
 }

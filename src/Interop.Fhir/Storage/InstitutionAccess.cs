@@ -1,0 +1,34 @@
+namespace Interop.Fhir.Storage;
+
+/// <summary>
+/// The group's access policy for one institution, as SQL on a resource row: data outside the patient
+/// compartment is shared; a resident's data is visible while the institution has a care relationship with the
+/// resident (open, or ended within the window for referrals and encounters) that no active Consent of the
+/// resident denies for that data; and data the institution wrote itself is always visible to it.
+/// </summary>
+/// <param name="Members">The patient compartment: type → its reference parameters that point at the patient.</param>
+/// <param name="Since">Relationships of the kinds that last a window (referral, encounter) count if they ended after this.</param>
+public sealed record InstitutionAccess(string Institution, DateTimeOffset Since, IReadOnlyDictionary<string, string[]> Members)
+{
+    private const string S = StorageSetup.Schema;
+
+    private string[] Types => [.. Members.Keys.Append("Patient").Distinct()];
+    private string[] Pairs => [.. Members.SelectMany(m => m.Value.Select(p => $"{m.Key}.{p}"))];
+
+    public bool Governs(string type) => type == "Patient" || Members.ContainsKey(type);
+
+    /// <param name="data">The row's JSON document column (its writer's institution is recorded there).</param>
+    public string Condition(string type, string rid, string data, Func<object, string> add)
+    {
+        var institution = add(Institution);
+        string Cares(string patientRid) =>
+            $"exists (select 1 from {S}.care_relationship cr where cr.patient_rid = {patientRid} and cr.institution = {institution} " +
+            $"and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > {add(Since)})))" +
+            $" and not exists (select 1 from {S}.consent_denial d where d.patient_rid = {patientRid} and d.institution = {institution} " +
+            $"and (d.types is null or {type} = any(d.types)) and (d.period_from is null or d.period_from <= now()) and (d.period_to is null or d.period_to > now()) " +
+            $"and (d.label is null or exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = d.label)))";
+        return $"({type} <> all({add(Types)}) or coalesce({data}->>'Institution' = {institution}, false) " +
+               $"or ({type} = 'Patient' and {Cares(rid)}) " +
+               $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({add(Pairs)}) and c.target_type = 'Patient' and {Cares("c.target_rid")}))";
+    }
+}
