@@ -29,7 +29,6 @@ public static class AuthorizeEndpoint
         IOptions<FhirOptions> fhir, FhirPipeline pipeline, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
-        http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers["X-Frame-Options"] = "DENY"; // no consent click-jacking
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
         var baseUrl = fhir.Value.BaseUrl!;
