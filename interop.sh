@@ -354,9 +354,10 @@ cmd_test() {
 }
 
 # Starts the Release server on a free port against $1 (a connection string); sets SERVER_PID, SERVER_URL.
+# Further arguments are settings for that server (e.g. Auth__Enabled=false).
 start_server() {
   local port; port="$(free_port)"
-  ConnectionStrings__Interop="$1" ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
+  env ConnectionStrings__Interop="$1" ASPNETCORE_URLS="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning "${@:2}" \
     bash -c 'cd src/Interop.Server/bin/Release/net10.0 && exec dotnet Interop.Server.dll' >"$tmp/server.log" 2>&1 &
   SERVER_PID=$!
   SERVER_URL="http://127.0.0.1:$port/fhir"
@@ -411,9 +412,13 @@ cmd_bench() {
   if [ "$what" = crud ] || [ "$what" = all ]; then
     # Default durability (fsync and synchronous commit on): the figures are what a user would get.
     start_cluster "$tmp/pg"
+    # The same build twice on one database: security on (tokens, scopes, the access policy) and off, so the
+    # figures show what security costs, measured in the same run.
+    start_server "$(conn_string)" Auth__Enabled=false
+    local open_pid="$SERVER_PID" open_url="$SERVER_URL"
     start_server "$(conn_string)"
-    bench_tool crud --url "$SERVER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
-    stop_server; stop_cluster
+    bench_tool crud --url "$SERVER_URL" --open-url "$open_url" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
+    stop_server; SERVER_PID="$open_pid"; stop_server; stop_cluster
   fi
   if [ "$what" = ingest ] || [ "$what" = all ]; then
     [ -n "$synthea" ] || die "the ingest benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"

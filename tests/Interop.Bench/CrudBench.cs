@@ -25,12 +25,32 @@ public static class CrudBench
         Console.WriteLine($"CRUD cycle overall:      {crudPerSecond:F0} req/s ({crud.Stats.Errors} errors) — goal ≥ 1300");
         Console.WriteLine($"read-by-id alone:        {readRow.PerSecond:F0} req/s vs raw select-by-id {rawSelect:F0}/s");
         Console.WriteLine($"ratio server/raw read:   {readRow.PerSecond / rawSelect:F2} — goal ≥ 0.5");
+        object? open = null;
+        var openErrors = 0L;
+        if (options.OpenUrl is { } openUrl)
+        {
+            // The same phases against the same build with security off (Auth:Enabled=false), in this run.
+            await CrudCycle.Run(http, openUrl, options.Workers, TimeSpan.FromSeconds(3));
+            var openCrud = await CrudCycle.Run(http, openUrl, options.Workers, duration);
+            var openRead = await ReadOnly.Run(http, openUrl, options.Workers, duration);
+            var openCrudPerSecond = openCrud.Stats.Count / openCrud.Elapsed.TotalSeconds;
+            var openReadRow = openRead.Stats.Rows(openRead.Elapsed).Single();
+            openErrors = openCrud.Stats.Errors + openRead.Stats.Errors;
+            Console.WriteLine($"security off (same build): CRUD {openCrudPerSecond:F0} req/s, read-by-id {openReadRow.PerSecond:F0} req/s");
+            Console.WriteLine($"security on ÷ off:       CRUD {crudPerSecond / openCrudPerSecond:F2}, read-by-id {readRow.PerSecond / openReadRow.PerSecond:F2} — goal ≥ 0.8");
+            open = new
+            {
+                crudPerSecond = openCrudPerSecond, readPerSecond = openReadRow.PerSecond,
+                crudRatioOnOff = crudPerSecond / openCrudPerSecond, readRatioOnOff = readRow.PerSecond / openReadRow.PerSecond,
+            };
+        }
         await Report.Write(options.Out, new
         {
             machine = new { cores = Environment.ProcessorCount, options.Workers, secondsPerPhase = options.Seconds },
             raw = rawRows, crud = crudRows, crudPerSecond, crudErrors = crud.Stats.Errors,
             readAlone = readRow, readErrors = readOnly.Stats.Errors, rawSelectPerSecond = rawSelect, readRatio = readRow.PerSecond / rawSelect,
+            securityOff = open,
         });
-        return crud.Stats.Errors == 0 && readOnly.Stats.Errors == 0 ? 0 : 1;
+        return crud.Stats.Errors == 0 && readOnly.Stats.Errors == 0 && openErrors == 0 ? 0 : 1;
     }
 }

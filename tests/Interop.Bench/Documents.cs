@@ -3,7 +3,9 @@ namespace Interop.Bench;
 /// <summary>The four centre resources the CRUD cycle writes (and the raw baseline stores too).</summary>
 public static class Documents
 {
-    public static readonly string[] Types = ["Patient", "CarePlan", "ServiceRequest", "EpisodeOfCare"];
+    // The episode (a family-doctor contract with station-7) comes before the care plan and the referral: it is the
+    // care relationship that lets the station's system write them under the access policy.
+    public static readonly string[] Types = ["Patient", "EpisodeOfCare", "CarePlan", "ServiceRequest"];
 
     public static string Json(string type, string? id = null, int variant = 0)
     {

@@ -10,8 +10,13 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 };
 // The load runs with an access token, as every client must (./interop.sh bench gives the servers and this tool
 // the same fresh admin secret); the token is fetched once, as a real client keeps it for its lifetime.
+// The CRUD load runs as a station's system (an institution client: the access policy applies to every call);
+// the search load as the admin, which the policy does not limit (the Synthea data has no relationships to it).
 if (Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET") is { Length: > 0 } secret)
-    http.DefaultRequestHeaders.Authorization = new("Bearer", await Auth.Token(http, options.Url, "admin", secret));
+{
+    var admin = await Auth.Token(http, options.Url, "admin", secret);
+    http.DefaultRequestHeaders.Authorization = new("Bearer", options.Mode == "crud" ? await Auth.StationToken(http, options.Url, admin) : admin);
+}
 return options.Mode switch
 {
     "crud" => await CrudBench.Run(options, http),
@@ -20,7 +25,7 @@ return options.Mode switch
     _ => throw new ArgumentException($"unknown mode {options.Mode}"),
 };
 
-public sealed record Args(string Mode, string Url, string Pg, string Out, int Workers, int Seconds, string? Synthea, string? Bulk)
+public sealed record Args(string Mode, string Url, string Pg, string Out, int Workers, int Seconds, string? Synthea, string? Bulk, string? OpenUrl = null)
 {
     public static Args Parse(string[] args)
     {
@@ -36,12 +41,45 @@ public sealed record Args(string Mode, string Url, string Pg, string Out, int Wo
             int.Parse(Get("--workers") ?? workers),
             int.Parse(Get("--seconds") ?? "15"),
             Get("--synthea"),
-            Get("--bulk"));
+            Get("--bulk"),
+            Get("--open-url"));
     }
 }
 
 public static class Auth
 {
+    /// <summary>Registers (with the admin token) an organisation and a confidential client acting for it; returns that client's token.</summary>
+    public static async Task<string> StationToken(HttpClient http, string fhirUrl, string adminToken)
+    {
+        var root = new Uri(new Uri(fhirUrl.TrimEnd('/') + "/"), "../");
+        async Task<string> Post(string url, string type, string body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, System.Text.Encoding.UTF8, type) };
+            request.Headers.Authorization = new("Bearer", adminToken);
+            using var response = await http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {text}");
+            return text;
+        }
+        // Organization/station-7, the managing organisation of the CRUD cycle's episodes (Documents).
+        using (var put = new HttpRequestMessage(HttpMethod.Put, fhirUrl.TrimEnd('/') + "/Organization/station-7")
+        {
+            Content = new StringContent("""{"resourceType":"Organization","id":"station-7","name":"Station 7"}""", System.Text.Encoding.UTF8, "application/fhir+json"),
+        })
+        {
+            put.Headers.Authorization = new("Bearer", adminToken);
+            (await http.SendAsync(put)).EnsureSuccessStatusCode();
+        }
+        const string org = "station-7";
+        var clientId = "bench-station-" + Guid.NewGuid().ToString("N")[..8];
+        var secret = Guid.NewGuid().ToString("N");
+        await Post(new Uri(root, "admin/clients").ToString(), "application/json", System.Text.Json.JsonSerializer.Serialize(new
+        {
+            clientId, type = "confidential", secret, scopes = "system/*.cruds", institution = $"Organization/{org}", roles = new[] { "clinician" },
+        }));
+        return await Token(http, fhirUrl, clientId, secret);
+    }
+
     public static async Task<string> Token(HttpClient http, string fhirUrl, string clientId, string secret)
     {
         var root = new Uri(new Uri(fhirUrl.TrimEnd('/') + "/"), "../");

@@ -23,6 +23,8 @@ public abstract record FhirRequest
 
 public sealed record ReadRequest(string Type, string ResourceId, int? Version = null) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: the read's statement also says whether the policy lets it see the resource.</summary>
+    public Storage.InstitutionAccess? Policy { get; set; }
     public override Interaction Interaction => Version is null ? Interaction.Read : Interaction.VRead;
     public override string ResourceType => Type;
     public override string Id => ResourceId;

@@ -33,7 +33,7 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
                 caller.Client, caller.User, institution, call.Interaction, call.Request.ResourceType, call.Request.Id, reason);
             return;
         }
-        var access = new InstitutionAccess(institution, DateTimeOffset.UtcNow.AddDays(-options.RelationshipDays), PatientScopeBehaviour.Members);
+        var access = new InstitutionAccess(institution, DateTimeOffset.UtcNow.AddDays(-options.RelationshipDays), options.RelationshipDays, PatientScopeBehaviour.Members);
         switch (call.Request)
         {
             case SearchRequest search:
@@ -44,6 +44,9 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
                 break;
             case HistoryRequest history:
                 history.Query.Policy = access;
+                break;
+            case ReadRequest { Version: null } read:
+                read.Policy = access; // checked in the read's own statement (one round trip)
                 break;
             case ReadRequest read:
                 await RequireVisible(read.Type, read.ResourceId, access, ct);
@@ -101,10 +104,7 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
     private async Task RequireVisible(string type, string id, InstitutionAccess access, CancellationToken ct)
     {
         if (!access.Governs(type) || await store.VisibleTo(type, id, access, ct) is not false) return; // missing: the handler says 404
-        throw FhirException.Forbidden(
-            $"{access.Institution} may not see {type}/{id}: it has no care relationship with this resident (an active EpisodeOfCare or " +
-            $"CareTeam, a referral or an encounter within {options.RelationshipDays} days), or the resident's consent refuses it. " +
-            "In an emergency, a user with the break-glass role may send the header X-Break-Glass: <reason>; that access is recorded for review.");
+        throw FhirException.Forbidden(access.Refusal($"{type}/{id}"));
     }
 
     private async Task RequireWritable(string type, string id, Resource body, InstitutionAccess access, CancellationToken ct)

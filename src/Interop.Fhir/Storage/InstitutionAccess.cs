@@ -8,8 +8,15 @@ namespace Interop.Fhir.Storage;
 /// </summary>
 /// <param name="Members">The patient compartment: type → its reference parameters that point at the patient.</param>
 /// <param name="Since">Relationships of the kinds that last a window (referral, encounter) count if they ended after this.</param>
-public sealed record InstitutionAccess(string Institution, DateTimeOffset Since, IReadOnlyDictionary<string, string[]> Members)
+/// <param name="Days">The window in days (for the refusal's wording).</param>
+public sealed record InstitutionAccess(string Institution, DateTimeOffset Since, int Days, IReadOnlyDictionary<string, string[]> Members)
 {
+    /// <summary>The 403 for a resource the institution may not see: why, and how to break the glass.</summary>
+    public string Refusal(string key) =>
+        $"{Institution} may not see {key}: it has no care relationship with this resident (an active EpisodeOfCare or CareTeam, a referral " +
+        $"or an encounter within {Days} days), or the resident's consent refuses it. In an emergency, a user with the break-glass role may " +
+        "send the header X-Break-Glass: <reason>; that access is recorded for review.";
+
     private const string S = StorageSetup.Schema;
 
     private string[] Types => [.. Members.Keys.Append("Patient").Distinct()];

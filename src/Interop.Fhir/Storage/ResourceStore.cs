@@ -143,6 +143,23 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3));
     }
 
+    /// <summary>The current version and, in the same statement, whether the institution's access policy lets it see it.</summary>
+    public async Task<(StoredVersion? Version, bool Visible)> ReadCurrent(string type, string id, InstitutionAccess policy, CancellationToken ct)
+    {
+        if (!IsValidId(id)) return (null, false);
+        var parameters = new List<object> { $"{type}/{id}" };
+        string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
+        var visible = policy.Governs(type) ? policy.Condition("r.resource_type", "r.rid", "r.data", Add) : "true";
+        await using var cmd = db.CreateCommand(
+            $"select (r.data->>'VersionId')::int, r.last_updated, (r.data->>'Deleted')::boolean, r.data->>'Json', {visible} from {StorageSetup.CurrentTable} r where r.id = $1");
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return (null, false);
+        var deleted = reader.GetBoolean(2);
+        return (new StoredVersion(type, id, reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), deleted,
+            deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3)), !reader.IsDBNull(4) && reader.GetBoolean(4));
+    }
+
     /// <summary>Whether Type/id (current index rows) is in the confinement's compartment, or of a type outside it.</summary>
     public async Task<bool> InCompartment(string type, string id, PatientConfinement confinement, CancellationToken ct)
     {

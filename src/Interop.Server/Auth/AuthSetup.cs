@@ -29,6 +29,7 @@ public static class AuthSetup
         services.AddSingleton<KeyStore>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(p => p.GetRequiredService<KeyStore>());
         services.AddSingleton<RevokedTokens>();
+        services.AddSingleton<VerifiedTokens>();
 
         services.AddOpenIddict()
             .AddServer(o =>
@@ -105,7 +106,14 @@ public static class AuthSetup
 
     public static WebApplication UseInteropAuth(this WebApplication app)
     {
-        app.UseAuthentication(); // OpenIddict's own endpoints (token, introspection, revocation, discovery, JWKS)
+        // OpenIddict's own endpoints (authorize, token, introspection, revocation, discovery, JWKS) are handled by the
+        // authentication middleware; FHIR requests do not pass it (BearerGate reads their tokens).
+        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/auth") || ctx.Request.Path.StartsWithSegments("/.well-known"),
+            branch => branch.UseAuthentication());
+        // Otherwise WebApplication adds UseAuthentication for every request by itself (it does so whenever the
+        // authentication services exist and the app did not call it), and OpenIddict's request handler would run
+        // on every FHIR request: measured at about 80 µs of CPU per read-by-id.
+        ((IApplicationBuilder)app).Properties["__AuthenticationMiddlewareSet"] = true;
         app.UseMiddleware<BearerGate>();
         app.MapMethods("/auth/authorize", ["GET", "POST"], AuthorizeEndpoint.Handle).ExcludeFromDescription();
         app.MapPost("/auth/token", TokenEndpoint.Handle).ExcludeFromDescription();

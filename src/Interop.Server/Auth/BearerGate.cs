@@ -11,11 +11,12 @@ namespace Interop.Server.Auth;
 
 /// <summary>
 /// For /fhir and /admin: reads the bearer token (a signed JWT, checked in memory: signature, issuer, audience,
-/// lifetime), refuses a revoked one, and leaves the pipeline its caller. A request without a token goes on as an
+/// lifetime) — once per token: a verified token is remembered until it expires (VerifiedTokens) — refuses a
+/// revoked one, and leaves the pipeline its caller. A request without a token goes on as an
 /// anonymous caller (the pipeline's authorise stage answers 401 where a token is needed, so metadata and the
 /// SMART configuration stay open); one with a bad token records why, for the 401's WWW-Authenticate.
 /// </summary>
-public sealed class BearerGate(RequestDelegate next, IOptions<AuthOptions> options, RevokedTokens revoked)
+public sealed class BearerGate(RequestDelegate next, IOptions<AuthOptions> options, RevokedTokens revoked, VerifiedTokens tokens)
 {
     public async Task InvokeAsync(HttpContext ctx)
     {
@@ -30,22 +31,33 @@ public sealed class BearerGate(RequestDelegate next, IOptions<AuthOptions> optio
             var label = ctx.Request.Headers[FhirHttp.WriterHeader].ToString();
             FhirHttp.SetCaller(ctx, Caller.System(label is { Length: > 0 and <= 64 } ? label : "anonymous"));
         }
-        else if (ctx.Request.Headers.Authorization.Count > 0)
+        else if (ctx.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
         {
-            var result = await ctx.AuthenticateAsync(AuthSetup.BearerScheme);
-            if (result.Succeeded && result.Principal is { } principal)
+            var verified = tokens.Find(authorization);
+            if (verified is null)
             {
-                if (await revoked.Contains(principal.GetClaim(Claims.Private.TokenId), ctx.RequestAborted))
+                // OpenIddict's validation prepares its request state in its request handler, which the
+                // authentication middleware would run for every request; here it runs only for a token not yet verified.
+                var handlers = ctx.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
+                if (await handlers.GetHandlerAsync(ctx, AuthSetup.BearerScheme) is IAuthenticationRequestHandler handler && await handler.HandleRequestAsync())
+                    return;
+                var result = await ctx.AuthenticateAsync(AuthSetup.BearerScheme);
+                if (result.Succeeded && result.Principal is { } principal)
+                    verified = tokens.Add(authorization, principal, From(principal));
+                else
+                    ctx.Items[FhirHttp.AuthFailureKey] = result.Properties?.GetString(OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription)
+                                                        ?? result.Failure?.Message ?? "The access token is not valid.";
+            }
+            if (verified is not null)
+            {
+                if (await revoked.Contains(verified.TokenId, ctx.RequestAborted))
                     ctx.Items[FhirHttp.AuthFailureKey] = "The access token has been revoked.";
                 else
                 {
-                    ctx.User = principal;
-                    FhirHttp.SetCaller(ctx, From(principal));
+                    ctx.User = verified.Principal;
+                    FhirHttp.SetCaller(ctx, verified.Caller);
                 }
             }
-            else
-                ctx.Items[FhirHttp.AuthFailureKey] = result.Properties?.GetString(OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription)
-                                                    ?? result.Failure?.Message ?? "The access token is not valid.";
         }
         await next(ctx);
     }

@@ -10,9 +10,15 @@ public sealed class ReadHandler(ResourceStore store) : Handler<ReadRequest>
     protected override async Task<InteractionResult> Handle(ReadRequest r, InteractionCall call, CancellationToken ct)
     {
         ResourceTypes.Require(r.Type);
+        StoredVersion? current = null;
+        if (r.Version is null && r.Policy is { } policy)
+        {
+            (current, var visible) = await store.ReadCurrent(r.Type, r.ResourceId, policy, ct);
+            if (current is { Deleted: false } && !visible) throw FhirException.Forbidden(policy.Refusal($"{r.Type}/{r.ResourceId}"));
+        }
         var found = r.Version is { } version
             ? await store.ReadVersion(r.Type, r.ResourceId, version, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} has no version {version}.")
-            : await store.ReadCurrent(r.Type, r.ResourceId, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
+            : current ?? await store.ReadCurrent(r.Type, r.ResourceId, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
         if (found.Deleted) throw FhirException.Gone($"{found.Key} was deleted (version {found.VersionId}, {found.LastUpdated:O}).");
         return new VersionResult(ResultKind.Ok, found);
     }
