@@ -19,8 +19,7 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
 
     private const string S = StorageSetup.Schema;
 
-    private string[] Types => [.. Members.Keys.Append("Patient").Distinct()];
-    private string[] Pairs => [.. Members.SelectMany(m => m.Value.Select(p => $"{m.Key}.{p}"))];
+    private CompartmentSql Compartment => CompartmentSql.Of(Members);
 
     public bool Governs(string type) => type == "Patient" || Members.ContainsKey(type);
 
@@ -34,8 +33,8 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
             $" and not exists (select 1 from {S}.consent_denial d where d.patient_rid = {patientRid} and d.institution = {institution} " +
             $"and (d.types is null or {type} = any(d.types)) and (d.period_from is null or d.period_from <= now()) and (d.period_to is null or d.period_to > now()) " +
             $"and (d.label is null or exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = d.label)))";
-        return $"({type} <> all({add(Types)}) or coalesce({data}->>'Institution' = {institution}, false) " +
+        return $"({type} <> all({Compartment.Types}) or coalesce({data}->>'Institution' = {institution}, false) " +
                $"or ({type} = 'Patient' and {Cares(rid)}) " +
-               $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({add(Pairs)}) and c.target_type = 'Patient' and {Cares("c.target_rid")}))";
+               $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' and {Cares("c.target_rid")}))";
     }
 }

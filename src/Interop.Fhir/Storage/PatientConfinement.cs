@@ -15,14 +15,36 @@ public sealed record PatientConfinement(string PatientId, IReadOnlyDictionary<st
     /// <summary>Whether resources of this type belong to patients (and so are confined).</summary>
     public bool Confines(string type) => type == "Patient" || Members.ContainsKey(type);
 
-    private string[] Types => [.. Members.Keys.Append("Patient").Distinct()];
-    private string[] Pairs => [.. Members.SelectMany(m => m.Value.Select(p => $"{m.Key}.{p}"))];
+    private CompartmentSql Compartment => CompartmentSql.Of(Members);
 
     /// <summary>
     /// SQL: the row (its type column and compact key expression) is of a type outside the compartment, is the
     /// patient, or references the patient through one of its type's compartment parameters.
     /// </summary>
     public string Condition(string typeColumn, string ridExpression, Func<object, string> add) =>
-        $"({typeColumn} <> all({add(Types)}) or {ridExpression} = {add(PatientRid)} or exists (select 1 from {StorageSetup.Schema}.ix_reference c " +
-        $"where c.rid = {ridExpression} and c.target_rid = {add(PatientRid)} and c.rtype || '.' || c.param = any({add(Pairs)})))";
+        $"({typeColumn} <> all({Compartment.Types}) or {ridExpression} = {add(PatientRid)} or exists (select 1 from {StorageSetup.Schema}.ix_reference c " +
+        $"where c.rid = {ridExpression} and c.target_rid = {add(PatientRid)} and c.rtype || '.' || c.param = any({Compartment.Pairs})))";
+}
+
+/// <summary>
+/// The compartment's types and "Type.param" pairs as SQL array literals, made once per definition: they are the
+/// server's constants (resource type and parameter names), not input, so they go in the statement's text and
+/// its prepared plan instead of travelling as two large array parameters with every read.
+/// </summary>
+internal sealed record CompartmentSql(string Types, string Pairs)
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyDictionary<string, string[]>, CompartmentSql> Cache = new();
+
+    public static CompartmentSql Of(IReadOnlyDictionary<string, string[]> members) => Cache.GetValue(members, m =>
+        new CompartmentSql(
+            Literal(m.Keys.Append("Patient").Distinct()),
+            Literal(m.SelectMany(e => e.Value.Select(p => $"{e.Key}.{p}")))));
+
+    private static string Literal(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        if (list.Any(n => !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-')))
+            throw new ArgumentException("Compartment names must be resource type and parameter names.");
+        return $"'{{{string.Join(',', list)}}}'::text[]";
+    }
 }
