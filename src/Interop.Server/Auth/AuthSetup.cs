@@ -26,6 +26,7 @@ public static class AuthSetup
 
         services.AddAuthStore(connectionString);
         services.AddHostedService<AdminBootstrap>();
+        services.AddHostedService<TokenPruning>();
         services.AddSingleton<KeyStore>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(p => p.GetRequiredService<KeyStore>());
         services.AddSingleton<RevokedTokens>();
