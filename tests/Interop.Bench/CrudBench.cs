@@ -29,19 +29,31 @@ public static class CrudBench
         var openErrors = 0L;
         if (options.OpenUrl is { } openUrl)
         {
-            // The same phases against the same build with security off (Auth:Enabled=false), in this run.
+            // Security on (this server: tokens, scopes, the access policy) against the same build with it off
+            // (Auth:Enabled=false) on the same database, alternating in slices (on, off, off, on, ...) so that drift
+            // during the run — the database growing, caches, the other processes — falls on both sides alike.
             await CrudCycle.Run(http, openUrl, options.Workers, TimeSpan.FromSeconds(3));
-            var openCrud = await CrudCycle.Run(http, openUrl, options.Workers, duration);
-            var openRead = await ReadOnly.Run(http, openUrl, options.Workers, duration);
-            var openCrudPerSecond = openCrud.Stats.Count / openCrud.Elapsed.TotalSeconds;
-            var openReadRow = openRead.Stats.Rows(openRead.Elapsed).Single();
-            openErrors = openCrud.Stats.Errors + openRead.Stats.Errors;
-            Console.WriteLine($"security off (same build): CRUD {openCrudPerSecond:F0} req/s, read-by-id {openReadRow.PerSecond:F0} req/s");
-            Console.WriteLine($"security on ÷ off:       CRUD {crudPerSecond / openCrudPerSecond:F2}, read-by-id {readRow.PerSecond / openReadRow.PerSecond:F2} — goal ≥ 0.8");
+            var slice = duration / 2;
+            double crudOn = 0, crudOnSeconds = 0, crudOff = 0, crudOffSeconds = 0, readOn = 0, readOnSeconds = 0, readOff = 0, readOffSeconds = 0;
+            for (var round = 0; round < 4; round++)
+            {
+                foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
+                {
+                    var c = await CrudCycle.Run(http, on ? options.Url : openUrl, options.Workers, slice);
+                    var r = await ReadOnly.Run(http, on ? options.Url : openUrl, options.Workers, slice);
+                    openErrors += c.Stats.Errors + r.Stats.Errors;
+                    if (on) { crudOn += c.Stats.Count; crudOnSeconds += c.Elapsed.TotalSeconds; readOn += r.Stats.Count; readOnSeconds += r.Elapsed.TotalSeconds; }
+                    else { crudOff += c.Stats.Count; crudOffSeconds += c.Elapsed.TotalSeconds; readOff += r.Stats.Count; readOffSeconds += r.Elapsed.TotalSeconds; }
+                }
+            }
+            double crudOnRate = crudOn / crudOnSeconds, crudOffRate = crudOff / crudOffSeconds, readOnRate = readOn / readOnSeconds, readOffRate = readOff / readOffSeconds;
+            Console.WriteLine($"security on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
+            Console.WriteLine($"  CRUD cycle:  {crudOnRate:F0} / {crudOffRate:F0} req/s = {crudOnRate / crudOffRate:F2} — goal ≥ 0.8");
+            Console.WriteLine($"  read-by-id:  {readOnRate:F0} / {readOffRate:F0} req/s = {readOnRate / readOffRate:F2} — goal ≥ 0.8");
             open = new
             {
-                crudPerSecond = openCrudPerSecond, readPerSecond = openReadRow.PerSecond,
-                crudRatioOnOff = crudPerSecond / openCrudPerSecond, readRatioOnOff = readRow.PerSecond / openReadRow.PerSecond,
+                crudOn = crudOnRate, crudOff = crudOffRate, crudRatioOnOff = crudOnRate / crudOffRate,
+                readOn = readOnRate, readOff = readOffRate, readRatioOnOff = readOnRate / readOffRate,
             };
         }
         await Report.Write(options.Out, new

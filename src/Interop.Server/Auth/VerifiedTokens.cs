@@ -14,11 +14,11 @@ public sealed record VerifiedToken(ClaimsPrincipal Principal, Caller Caller, str
 /// client sends the same token for an hour, and checking its RSA signature and claims again on every request is
 /// most of what authentication costs. A different text — any tampering — is a different key and is verified
 /// afresh. Expiry is checked on every use; revocation is checked by BearerGate on every use. Bounded: past
-/// 50,000 entries the cache starts over.
+/// 10,000 entries the cache starts over.
 /// </summary>
 public sealed class VerifiedTokens
 {
-    private const int Capacity = 50_000;
+    private const int Capacity = 10_000;
     private readonly ConcurrentDictionary<string, VerifiedToken> _tokens = new(StringComparer.Ordinal);
 
     public VerifiedToken? Find(string authorization)
