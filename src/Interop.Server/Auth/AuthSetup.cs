@@ -118,6 +118,7 @@ public static class AuthSetup
         app.UseMiddleware<BearerGate>();
         app.MapMethods("/auth/authorize", ["GET", "POST"], AuthorizeEndpoint.Handle).ExcludeFromDescription();
         app.MapPost("/auth/token", TokenEndpoint.Handle).ExcludeFromDescription();
+        app.MapPost("/auth/launch", LaunchEndpoint.Create).WithTags("Authorisation");
         app.MapGet("/fhir/.well-known/smart-configuration", SmartConfiguration.Handle).WithTags("Authorisation");
         app.MapAdminApi();
         return app;

@@ -26,7 +26,7 @@ public static class AuthorizeEndpoint
     private static readonly IReadOnlySet<ScopeContext> StaffContexts = new HashSet<ScopeContext> { ScopeContext.Patient, ScopeContext.User };
 
     public static async Task<IResult> Handle(HttpContext http, Users users, Clients clients, IAntiforgery antiforgery,
-        IOptions<FhirOptions> fhir, FhirPipeline pipeline, CancellationToken ct)
+        IOptions<FhirOptions> fhir, FhirPipeline pipeline, Npgsql.NpgsqlDataSource db, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         http.Response.Headers["X-Frame-Options"] = "DENY"; // no consent click-jacking
@@ -61,9 +61,18 @@ public static class AuthorizeEndpoint
         // 2. What may be granted: a resident gets patient/ scopes on their own record; staff also user/ scopes.
         var resident = user.FhirUser.StartsWith("Patient/", StringComparison.Ordinal);
         var granted = Tokens.Grant(request.GetScopes(), client.Scopes, resident ? ResidentContexts : StaffContexts);
-        var wantsPatient = granted.Contains("launch/patient");
-        string? patient = resident ? user.FhirUser["Patient/".Length..] : form?["patient"].ToString() is { Length: > 0 } picked ? picked : null;
-        if (!resident && !wantsPatient)
+        // An EHR launch brings its context (patient, encounter) from POST /auth/launch: no picking.
+        LaunchEndpoint.LaunchContext? launch = null;
+        if ((string?)request["launch"] is { Length: > 0 } launchId && granted.Contains("launch") && !resident)
+        {
+            launch = await LaunchEndpoint.Find(db, launchId, redeem: form?["decision"].ToString() == "approve", ct);
+            if (launch is null) return TokenEndpoint.Refuse(Errors.InvalidRequest, "The launch is unknown, expired or already used: launch the app from the EHR again.");
+        }
+        var wantsPatient = granted.Contains("launch/patient") && launch is null;
+        string? patient = resident ? user.FhirUser["Patient/".Length..]
+            : launch is not null ? launch.Patient
+            : form?["patient"].ToString() is { Length: > 0 } picked ? picked : null;
+        if (!resident && !wantsPatient && launch is null)
             granted.RemoveAll(s => SmartScope.Parse(s)?.Context == ScopeContext.Patient); // patient/ scopes need a patient in context
 
         var decision = form?["decision"].ToString();
@@ -71,11 +80,12 @@ public static class AuthorizeEndpoint
             return TokenEndpoint.Refuse(Errors.AccessDenied, "The user did not approve the request.");
         if (decision == "approve")
         {
-            if (!resident && wantsPatient && (patient is null || !await Visible(pipeline, user, client, baseUrl, patient, ct)))
-                return LoginPages.Consent(http, antiforgery, request, user, client, granted, wantsPatient && !resident,
+            if (wantsPatient && !resident && (patient is null || !await Visible(pipeline, user, client, baseUrl, patient, ct)))
+                return LoginPages.Consent(http, antiforgery, request, user, client, granted, pickPatient: true,
                     await PickList(pipeline, user, client, baseUrl, form?["q"].ToString(), ct), "Pick the patient this app is for.");
             var principal = Tokens.Principal(user.Username, client.ClientId, granted, baseUrl,
-                wantsPatient || resident ? patient : null, user.FhirUser, user.Institutions.FirstOrDefault(), user.Roles);
+                wantsPatient || resident || launch is not null ? patient : null, user.FhirUser, user.Institutions.FirstOrDefault(), user.Roles,
+                launch?.Encounter);
             return Results.SignIn(principal, null, OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
         var matches = !resident && wantsPatient ? await PickList(pipeline, user, client, baseUrl, form?["q"].ToString(), ct) : [];

@@ -10,7 +10,7 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace Interop.Server.Auth;
 
 /// <summary>
-/// For /fhir and /admin: reads the bearer token (a signed JWT, checked in memory: signature, issuer, audience,
+/// For /fhir, /admin and /auth/launch: reads the bearer token (a signed JWT, checked in memory: signature, issuer, audience,
 /// lifetime) — once per token: a verified token is remembered until it expires (VerifiedTokens) — refuses a
 /// revoked one, and leaves the pipeline its caller. A request without a token goes on as an
 /// anonymous caller (the pipeline's authorise stage answers 401 where a token is needed, so metadata and the
@@ -21,7 +21,7 @@ public sealed class BearerGate(RequestDelegate next, IOptions<AuthOptions> optio
     public async Task InvokeAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path;
-        if (!path.StartsWithSegments("/fhir") && !path.StartsWithSegments("/admin"))
+        if (!path.StartsWithSegments("/fhir") && !path.StartsWithSegments("/admin") && !path.StartsWithSegments("/auth/launch"))
         {
             await next(ctx);
             return;

@@ -86,6 +86,7 @@ public static class LoginPages
             "openid" => "Know who you are",
             "fhirUser" => resident ? "Know which patient record is yours" : "Know which practitioner you are",
             "launch/patient" => resident ? "Open your record" : "Open the record of the patient you pick",
+            "launch" => "Open with the patient (and encounter) the EHR has open",
             "offline_access" => "Keep access while you are away (until you revoke it)",
             _ => scope,
         };

@@ -51,6 +51,7 @@ public static class TokenEndpoint
         var properties = new AuthenticationProperties();
         properties.Parameters["scope"] = string.Join(' ', principal.GetScopes());
         if (principal.GetClaim(Tokens.Patient) is { } patient) properties.Parameters["patient"] = patient;
+        if (principal.GetClaim(Tokens.Encounter) is { } encounter) properties.Parameters["encounter"] = encounter;
         return Results.SignIn(principal, properties, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

@@ -10,22 +10,24 @@ namespace Interop.Server.Auth;
 public static class Tokens
 {
     public const string Patient = "patient";
+    public const string Encounter = "encounter";
     public const string FhirUser = "fhirUser";
     public const string Institution = "institution";
 
     /// <summary>Scopes that are not about clinical data, granted when the client may have them.</summary>
     public static readonly IReadOnlySet<string> Other = new HashSet<string>
     {
-        Scopes.OpenId, "fhirUser", "profile", "launch/patient", Scopes.OfflineAccess,
+        Scopes.OpenId, "fhirUser", "profile", "launch", "launch/patient", Scopes.OfflineAccess,
     };
 
     /// <param name="subject">The user's name, or the client id for a system token.</param>
     public static ClaimsPrincipal Principal(string subject, string clientId, IEnumerable<string> scopes, string audience,
-        string? patient, string? fhirUser, string? institution, IEnumerable<string> roles)
+        string? patient, string? fhirUser, string? institution, IEnumerable<string> roles, string? encounter = null)
     {
         var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, subject).SetClaim(Claims.Name, subject).SetClaim("azp", clientId);
         if (patient is not null) identity.SetClaim(Patient, patient);
+        if (encounter is not null) identity.SetClaim(Encounter, encounter);
         if (fhirUser is not null) identity.SetClaim(FhirUser, fhirUser);
         if (institution is not null) identity.SetClaim(Institution, institution);
         identity.SetClaims(Claims.Role, [.. roles]);

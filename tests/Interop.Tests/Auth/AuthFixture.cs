@@ -48,9 +48,10 @@ public sealed class AuthFixture : FhirServerFixture
     }
 
     public static string AuthorizeUrl(string clientId, string scope, string challenge, string state = "s1", string method = "S256", string redirect = Redirect,
-        string aud = "http://localhost/fhir") =>
+        string aud = "http://localhost/fhir", string? launch = null) =>
         $"/auth/authorize?response_type=code&client_id={clientId}&redirect_uri={Uri.EscapeDataString(redirect)}&scope={Uri.EscapeDataString(scope)}" +
-        $"&state={state}&aud={Uri.EscapeDataString(aud)}&code_challenge={challenge}&code_challenge_method={method}";
+        $"&state={state}&aud={Uri.EscapeDataString(aud)}&code_challenge={challenge}&code_challenge_method={method}" +
+        (launch is null ? "" : $"&launch={Uri.EscapeDataString(launch)}");
 
     /// <summary>The fields of the page's last form (hidden and named inputs, with their values).</summary>
     public static List<KeyValuePair<string, string>> FormFields(string html, int index = -1)
@@ -70,11 +71,12 @@ public sealed class AuthFixture : FhirServerFixture
     }
 
     /// <summary>The whole standalone launch in a browser: login form, consent, back to the redirect URI with a code.</summary>
-    public async Task<(string Code, string Verifier)> Launch(string clientId, string scope, string username, string password, Func<HttpClient, string, Task<string>>? pick = null)
+    public async Task<(string Code, string Verifier)> Launch(string clientId, string scope, string username, string password,
+        Func<HttpClient, string, Task<string>>? pick = null, string? launch = null)
     {
         var browser = Browser();
         var (verifier, challenge) = Pkce();
-        var login = await browser.GetAsync(AuthorizeUrl(clientId, scope, challenge));
+        var login = await browser.GetAsync(AuthorizeUrl(clientId, scope, challenge, launch: launch));
         var loginPage = await login.Content.ReadAsStringAsync();
         Assert.True(login.StatusCode == HttpStatusCode.OK, loginPage);
         Assert.Contains("name=username", loginPage);

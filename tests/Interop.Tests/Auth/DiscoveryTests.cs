@@ -18,9 +18,9 @@ public sealed class DiscoveryTests(AuthFixture server) : IClassFixture<AuthFixtu
         foreach (var c in new[] { "launch-standalone", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
                      "context-standalone-patient", "permission-patient", "permission-user", "permission-v1", "permission-v2", "permission-offline", "sso-openid-connect", "authorize-post" })
             Assert.Contains(c, capabilities);
-        // Not built yet, so not claimed.
-        Assert.DoesNotContain("launch-ehr", capabilities);
-        Assert.DoesNotContain("context-ehr-patient", capabilities);
+        Assert.Contains("launch-ehr", capabilities);
+        Assert.Contains("context-ehr-patient", capabilities);
+        // Not built, so not claimed.
         Assert.DoesNotContain("permission-online", capabilities);
     }
 

@@ -164,4 +164,46 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
         Assert.Equal(patient, token.GetProperty("patient").GetString());
         Assert.Equal($"Practitioner/{practitioner}", AuthFixture.Claims(token.GetProperty("id_token").GetString()!).GetProperty("fhirUser").GetString());
     }
+
+    [Fact]
+    public async Task An_EHR_launch_hands_its_patient_and_encounter_to_the_app_once()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var patient = await server.NewId(new Patient { Name = [new HumanName { Family = "Ehr" + suffix }] });
+        var encounter = await server.NewId(new Encounter
+        {
+            Status = Encounter.EncounterStatus.InProgress, Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
+            Subject = new ResourceReference($"Patient/{patient}"),
+        });
+        var practitioner = await server.NewId(new Practitioner { Name = [new HumanName { Family = "Doc" + suffix }] });
+        await server.RegisterOrFail("/admin/users", new { username = "ehr-doc-" + suffix, password = Password, fhirUser = $"Practitioner/{practitioner}" });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "chart-" + suffix, type = "public", redirectUris = new[] { AuthFixture.Redirect }, scopes = "launch patient/*.rs openid fhirUser" });
+        var ehr = await server.ClientWith("emr-" + suffix, "system/*.rs");
+
+        var created = await ehr.PostAsync("/auth/launch", new StringContent(JsonSerializer.Serialize(new { patient, encounter }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var launch = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("launch").GetString()!;
+
+        var (code, verifier) = await server.Launch("chart-" + suffix, "launch patient/*.rs openid fhirUser", "ehr-doc-" + suffix, Password, launch: launch);
+        var (status, token) = await server.TokenRequest(new()
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = "chart-" + suffix, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
+        });
+        Assert.True(status == HttpStatusCode.OK, token.ToString());
+        Assert.Equal(patient, token.GetProperty("patient").GetString());
+        Assert.Equal(encounter, token.GetProperty("encounter").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await server.Bearer(token.GetProperty("access_token").GetString()!).GetAsync($"/fhir/Patient/{patient}")).StatusCode);
+
+        // The launch was used up; an unknown patient cannot be launched; without a token nothing is launched.
+        var again = await server.Browser().GetAsync(AuthFixture.AuthorizeUrl("chart-" + suffix, "launch patient/*.rs", AuthFixture.Pkce().Challenge, launch: launch));
+        var login = await again.Content.ReadAsStringAsync();
+        var browser = server.Browser();
+        var page = await (await browser.GetAsync(AuthFixture.AuthorizeUrl("chart-" + suffix, "launch patient/*.rs", AuthFixture.Pkce().Challenge, launch: launch))).Content.ReadAsStringAsync();
+        var refused = await AuthFixture.Submit(browser, page, -1, ("username", "ehr-doc-" + suffix), ("password", Password));
+        Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.Contains("error=invalid_request", refused.Headers.Location!.Query);
+        Assert.Contains("name=username", login);
+        Assert.Equal(HttpStatusCode.NotFound, (await ehr.PostAsync("/auth/launch", new StringContent("""{"patient":"nobody"}""", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Anonymous().PostAsync("/auth/launch", new StringContent($$"""{"patient":"{{patient}}"}""", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+    }
 }
