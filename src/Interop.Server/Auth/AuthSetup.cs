@@ -31,6 +31,7 @@ public static class AuthSetup
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(p => p.GetRequiredService<KeyStore>());
         services.AddSingleton<RevokedTokens>();
         services.AddSingleton<VerifiedTokens>();
+        services.AddSingleton<SignInThrottle>();
 
         services.AddOpenIddict()
             .AddServer(o =>

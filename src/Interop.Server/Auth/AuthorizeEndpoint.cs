@@ -26,7 +26,7 @@ public static class AuthorizeEndpoint
     private static readonly IReadOnlySet<ScopeContext> StaffContexts = new HashSet<ScopeContext> { ScopeContext.Patient, ScopeContext.User };
 
     public static async Task<IResult> Handle(HttpContext http, Users users, Clients clients, IAntiforgery antiforgery,
-        IOptions<FhirOptions> fhir, FhirPipeline pipeline, Npgsql.NpgsqlDataSource db, CancellationToken ct)
+        IOptions<FhirOptions> fhir, FhirPipeline pipeline, Npgsql.NpgsqlDataSource db, SignInThrottle throttle, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         http.Response.Headers["X-Frame-Options"] = "DENY"; // no consent click-jacking
@@ -47,8 +47,17 @@ public static class AuthorizeEndpoint
         AuthUser? user = null;
         if (form?["username"] is { Count: > 0 } username)
         {
-            user = await users.SignIn(username.ToString(), form["password"].ToString(), ct);
-            if (user is null) return LoginPages.Login(http, antiforgery, request, "The username or password is not right.");
+            var name = username.ToString();
+            if (throttle.Locked(name, out var wait))
+                return LoginPages.Login(http, antiforgery, request,
+                    $"Too many failed sign-ins for this user: try again in {Math.Ceiling(wait.TotalMinutes)} minutes.", StatusCodes.Status429TooManyRequests);
+            user = await users.SignIn(name, form["password"].ToString(), ct);
+            if (user is null)
+            {
+                throttle.Failed(name);
+                return LoginPages.Login(http, antiforgery, request, "The username or password is not right.");
+            }
+            throttle.Succeeded(name);
             var identity = new ClaimsIdentity(AuthSetup.LoginScheme, Claims.Name, Claims.Role);
             identity.AddClaim(new System.Security.Claims.Claim(Claims.Name, user.Username));
             http.User = new ClaimsPrincipal(identity);

@@ -15,7 +15,7 @@ public static class LoginPages
 {
     private static readonly HashSet<string> Own = ["username", "password", "decision", "patient", "q", "__RequestVerificationToken"];
 
-    public static IResult Login(HttpContext http, IAntiforgery antiforgery, OpenIddictRequest request, string? error)
+    public static IResult Login(HttpContext http, IAntiforgery antiforgery, OpenIddictRequest request, string? error, int? status = null)
     {
         var body = new StringBuilder();
         body.Append("<h1>Sign in</h1>");
@@ -25,7 +25,7 @@ public static class LoginPages
         body.Append("<label>Username <input name=username autocomplete=username required autofocus></label>");
         body.Append("<label>Password <input name=password type=password autocomplete=current-password required></label>");
         body.Append("<button type=submit>Sign in</button></form>");
-        return Page("Sign in", body, error is null ? 200 : 401);
+        return Page("Sign in", body, status ?? (error is null ? 200 : 401));
     }
 
     public static IResult Consent(HttpContext http, IAntiforgery antiforgery, OpenIddictRequest request, AuthUser user, ClientProfile client,

@@ -126,6 +126,24 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     }
 
     [Fact]
+    public async Task Five_wrong_passwords_lock_the_username_for_a_while_even_against_the_right_one()
+    {
+        var (clientId, username, _) = await Resident();
+        var browser = server.Browser();
+        var (_, challenge) = AuthFixture.Pkce();
+        var login = await (await browser.GetAsync(AuthFixture.AuthorizeUrl(clientId, "launch/patient patient/*.rs", challenge))).Content.ReadAsStringAsync();
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(HttpStatusCode.Unauthorized, (await AuthFixture.Submit(browser, login, -1, ("username", username), ("password", "guess-" + i))).StatusCode);
+        var locked = await AuthFixture.Submit(browser, login, -1, ("username", username), ("password", Password));
+        Assert.Equal(HttpStatusCode.TooManyRequests, locked.StatusCode);
+        Assert.Contains("Too many failed sign-ins", await locked.Content.ReadAsStringAsync());
+        // Another user is not affected.
+        var (otherClient, other, _) = await Resident();
+        var page = await (await browser.GetAsync(AuthFixture.AuthorizeUrl(otherClient, "launch/patient patient/*.rs", challenge))).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, (await AuthFixture.Submit(browser, page, -1, ("username", other), ("password", Password))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_resident_who_denies_consent_sends_the_app_back_with_access_denied()
     {
         var (clientId, username, _) = await Resident();
