@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Npgsql;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -47,15 +46,8 @@ public static class ClientAssertions
         if (string.IsNullOrEmpty(jti)) return false; // SMART requires one
         var expires = token.ValidTo == DateTime.MinValue ? DateTimeOffset.UtcNow.AddMinutes(5) : new DateTimeOffset(token.ValidTo, TimeSpan.Zero);
         await db.UsedAssertions.Where(a => a.Expires < DateTimeOffset.UtcNow).ExecuteDeleteAsync(ct);
-        db.UsedAssertions.Add(new UsedAssertion { Key = $"{request.ClientId} {jti}", Expires = expires });
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return true;
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            return false;
-        }
+        var key = $"{request.ClientId} {jti}";
+        return await db.Database.ExecuteSqlAsync(
+            $"insert into auth.used_assertions (\"Key\", \"Expires\") values ({key}, {expires}) on conflict do nothing", ct) == 1;
     }
 }

@@ -129,6 +129,17 @@ public sealed partial class Clients(IOpenIddictApplicationManager apps, Resource
             var set = new JsonWebKeySet(jwks.GetRawText());
             if (set.Keys.Count == 0) throw Bad("jwks has no keys.", "jwks");
             if (set.Keys.Any(k => k.D is not null || k.P is not null)) throw Bad("jwks must hold public keys only: a private key was sent.", "jwks");
+            foreach (var key in set.Keys)
+            {
+                var usable = key.Kty switch
+                {
+                    "RSA" => !string.IsNullOrEmpty(key.N) && !string.IsNullOrEmpty(key.E),
+                    "EC" => key.Crv is "P-256" or "P-384" or "P-521" && !string.IsNullOrEmpty(key.X) && !string.IsNullOrEmpty(key.Y),
+                    _ => false,
+                };
+                if (!usable)
+                    throw Bad($"jwks key '{key.Kid}' is not a usable public key: RSA keys need n and e, EC keys crv (P-256, P-384, P-521), x and y.", "jwks");
+            }
             return set;
         }
         catch (ArgumentException e)

@@ -19,6 +19,8 @@ public sealed class AdminTests(AuthFixture server) : IClassFixture<AuthFixture>
     [InlineData("""{"clientId":"has space","type":"public","scopes":"patient/*.rs"}""", "clientId")]
     [InlineData("""{"clientId":"p2","type":"public","redirectUris":["not a uri"],"scopes":"patient/*.rs"}""", "redirectUris")]
     [InlineData("""{"clientId":"c7","type":"confidential","jwks":{"keys":[]},"scopes":"system/*.rs"}""", "jwks")]
+    [InlineData("""{"clientId":"c8","type":"confidential","jwks":{"keys":[{"kty":"RSA","kid":"k","n":"x"}]},"scopes":"system/*.rs"}""", "jwks")]
+    [InlineData("""{"clientId":"c9","type":"confidential","jwks":"nonsense","scopes":"system/*.rs"}""", "jwks")]
     [InlineData("""{"clientId":5}""", "$.clientId")]
     public async Task A_client_registration_that_breaks_a_rule_is_a_400_naming_the_field(string json, string field)
     {

@@ -245,4 +245,19 @@ public sealed class TokenTests(AuthFixture server) : IClassFixture<AuthFixture>
         }));
         Assert.False(await Active());
     }
+
+    [Theory]
+    [InlineData("grant_type=client_credentials&client_id=%00&client_secret=x", "The form")]
+    [InlineData("grant_type=client_credentials&client_id=a&client_secret=%01", "'client_secret'")]
+    [InlineData("grant_type=client_credentials&scope=system%2FPatient.rs%00&client_id=a&client_secret=b", "The form")]
+    public async Task OAuth_parameters_with_control_characters_are_invalid_requests_not_errors(string form, string parameter)
+    {
+        var response = await server.Anonymous().PostAsync("/auth/token", new StringContent(form, Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("invalid_request", body.GetProperty("error").GetString());
+        Assert.Contains(parameter, body.GetProperty("error_description").GetString());
+        var authorize = await server.Anonymous().GetAsync("/auth/authorize?response_type=code&client_id=%00");
+        Assert.Equal(HttpStatusCode.BadRequest, authorize.StatusCode);
+    }
 }
