@@ -10,6 +10,11 @@ public sealed class AuthOptions
     public bool Enabled { get; set; } = true;
     public int AccessTokenMinutes { get; set; } = 60;
     public int RefreshTokenDays { get; set; } = 30;
+    /// <summary>
+    /// online_access: the refresh token lapses after this many minutes without use (each refresh gives a new
+    /// one), so an app keeps access only while its user is active.
+    /// </summary>
+    public int OnlineAccessMinutes { get; set; } = 60;
     /// <summary>How long a revoked access token may still pass on another instance (the revocation cache's age).</summary>
     public int RevocationCacheSeconds { get; set; } = 5;
     /// <summary>The secret of the bootstrap client "admin" (INTEROP_ADMIN_SECRET); no admin client without it.</summary>

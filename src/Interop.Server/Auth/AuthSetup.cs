@@ -55,6 +55,7 @@ public static class AuthSetup
                 o.IgnoreScopePermissions().IgnoreEndpointPermissions().IgnoreGrantTypePermissions().IgnoreResponseTypePermissions();
                 o.Configure(options => options.CodeChallengeMethods.Remove(OpenIddict.Abstractions.OpenIddictConstants.CodeChallengeMethods.Plain));
                 o.AddEventHandler(ClientAssertions.Descriptor);
+                o.AddEventHandler(TokenEndpoint.ScopeAnswer);
                 o.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()

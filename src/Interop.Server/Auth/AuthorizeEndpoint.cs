@@ -26,7 +26,7 @@ public static class AuthorizeEndpoint
     private static readonly IReadOnlySet<ScopeContext> StaffContexts = new HashSet<ScopeContext> { ScopeContext.Patient, ScopeContext.User };
 
     public static async Task<IResult> Handle(HttpContext http, Users users, Clients clients, IAntiforgery antiforgery,
-        IOptions<FhirOptions> fhir, FhirPipeline pipeline, Npgsql.NpgsqlDataSource db, SignInThrottle throttle, CancellationToken ct)
+        IOptions<FhirOptions> fhir, FhirPipeline pipeline, Npgsql.NpgsqlDataSource db, SignInThrottle throttle, IOptions<AuthOptions> auth, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         http.Response.Headers["X-Frame-Options"] = "DENY"; // no consent click-jacking
@@ -95,6 +95,7 @@ public static class AuthorizeEndpoint
             var principal = Tokens.Principal(user.Username, client.ClientId, granted, baseUrl,
                 wantsPatient || resident || launch is not null ? patient : null, user.FhirUser, user.Institutions.FirstOrDefault(), user.Roles,
                 launch?.Encounter);
+            Tokens.Online(principal, TimeSpan.FromMinutes(auth.Value.OnlineAccessMinutes));
             return Results.SignIn(principal, null, OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
         var matches = !resident && wantsPatient ? await PickList(pipeline, user, client, baseUrl, form?["q"].ToString(), ct) : [];

@@ -88,6 +88,7 @@ public static class LoginPages
             "launch/patient" => resident ? "Open your record" : "Open the record of the patient you pick",
             "launch" => "Open with the patient (and encounter) the EHR has open",
             "offline_access" => "Keep access while you are away (until you revoke it)",
+            "online_access" => "Keep access while you use it (it lapses after an hour unused)",
             _ => scope,
         };
     }

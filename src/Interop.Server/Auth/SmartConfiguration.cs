@@ -13,12 +13,12 @@ public static class SmartConfiguration
     [
         "launch-standalone", "launch-ehr", "client-public", "client-confidential-symmetric", "client-confidential-asymmetric",
         "context-standalone-patient", "context-ehr-patient", "context-ehr-encounter", "permission-patient", "permission-user", "permission-v1", "permission-v2",
-        "permission-offline", "sso-openid-connect", "authorize-post",
+        "permission-offline", "permission-online", "sso-openid-connect", "authorize-post",
     ];
 
     public static readonly string[] ScopesSupported =
     [
-        "openid", "fhirUser", "launch", "launch/patient", "offline_access",
+        "openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access",
         "patient/*.cruds", "user/*.cruds", "system/*.cruds", "patient/*.read", "user/*.read", "system/*.read",
         "patient/*.write", "user/*.write", "system/*.write", "patient/*.*", "user/*.*", "system/*.*",
     ];

@@ -31,7 +31,7 @@ public static class TokenEndpoint
             if (granted.Count == 0)
                 return Refuse(Errors.InvalidScope, $"None of the requested scopes is allowed for client '{client.ClientId}' with client credentials (system/ scopes only); it may have: {string.Join(' ', client.Scopes)}.");
             var principal = Tokens.Principal(client.ClientId, client.ClientId, granted, fhir.Value.BaseUrl!, null, null, client.Institution, client.Roles);
-            return Issue(principal);
+            return Issue(http, principal);
         }
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
         {
@@ -41,19 +41,36 @@ public static class TokenEndpoint
             if (principal.GetClaim(Claims.Subject) is not { } subject || await users.Find(subject, ct) is null)
                 return Refuse(Errors.InvalidGrant, "The user this grant was given to no longer exists.");
             principal.SetDestinations(Tokens.Destinations);
-            return Issue(principal);
+            Tokens.RenewOnline(principal);
+            return Issue(http, principal);
         }
         return Refuse(Errors.UnsupportedGrantType, "Supported grant types: authorization_code, refresh_token, client_credentials.");
     }
 
-    private static IResult Issue(System.Security.Claims.ClaimsPrincipal principal)
+    /// <summary>Where the granted scope waits for the answer (OpenIddict writes its own `scope`; ScopeAnswer puts ours back).</summary>
+    public const string ScopeItem = "interop.granted-scope";
+
+    private static IResult Issue(HttpContext http, System.Security.Claims.ClaimsPrincipal principal)
     {
         var properties = new AuthenticationProperties();
-        properties.Parameters["scope"] = string.Join(' ', principal.GetScopes());
+        http.Items[ScopeItem] = properties.Parameters["scope"] = string.Join(' ', Tokens.Granted(principal));
         if (principal.GetClaim(Tokens.Patient) is { } patient) properties.Parameters["patient"] = patient;
         if (principal.GetClaim(Tokens.Encounter) is { } encounter) properties.Parameters["encounter"] = encounter;
         return Results.SignIn(principal, properties, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
+
+    /// <summary>Answers the granted scope as the client asked for it (online_access without its offline_access carrier).</summary>
+    public static OpenIddict.Server.OpenIddictServerHandlerDescriptor ScopeAnswer { get; } =
+        OpenIddict.Server.OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddict.Server.OpenIddictServerEvents.ApplyTokenResponseContext>()
+            .UseInlineHandler(context =>
+            {
+                if (context.Transaction.GetHttpRequest()?.HttpContext.Items[ScopeItem] is string scope && context.Response.AccessToken is not null)
+                    context.Response.Scope = scope;
+                return default;
+            })
+            .SetOrder(int.MinValue + 100_000) // before the answer is written
+            .SetType(OpenIddict.Server.OpenIddictServerHandlerType.Custom)
+            .Build();
 
     internal static IResult Refuse(string error, string description) =>
         Results.Forbid(new AuthenticationProperties(new Dictionary<string, string?>

@@ -13,11 +13,39 @@ public static class Tokens
     public const string Encounter = "encounter";
     public const string FhirUser = "fhirUser";
     public const string Institution = "institution";
+    public const string OnlineAccess = "online_access";
+
+    /// <summary>
+    /// online_access without offline_access: OpenIddict issues refresh tokens for offline_access only, so the grant
+    /// carries it as well, with the short online lifetime; the answers name online_access alone.
+    /// </summary>
+    public static void Online(ClaimsPrincipal principal, TimeSpan lifetime)
+    {
+        var scopes = principal.GetScopes();
+        if (!scopes.Contains(OnlineAccess) || scopes.Contains(Scopes.OfflineAccess)) return;
+        principal.SetScopes(scopes.Append(Scopes.OfflineAccess));
+        principal.SetRefreshTokenLifetime(lifetime);
+        ((ClaimsIdentity)principal.Identity!).SetClaim(OnlineLifetime, (long)lifetime.TotalSeconds);
+        principal.SetDestinations(Destinations);
+    }
+
+    // The online lifetime, carried in the grant (code, refresh token, access token) so each refresh renews it.
+    private const string OnlineLifetime = "online_access_seconds";
+
+    /// <summary>The scopes the client was granted, as it asked for them (online_access without the offline_access carrier).</summary>
+    public static IEnumerable<string> Granted(ClaimsPrincipal principal) =>
+        principal.GetClaim(OnlineLifetime) is not null ? principal.GetScopes().Where(s => s != Scopes.OfflineAccess) : principal.GetScopes();
+
+    /// <summary>On each refresh of an online grant, the next refresh token again lapses after the online lifetime.</summary>
+    public static void RenewOnline(ClaimsPrincipal principal)
+    {
+        if (long.TryParse(principal.GetClaim(OnlineLifetime), out var seconds)) principal.SetRefreshTokenLifetime(TimeSpan.FromSeconds(seconds));
+    }
 
     /// <summary>Scopes that are not about clinical data, granted when the client may have them.</summary>
     public static readonly IReadOnlySet<string> Other = new HashSet<string>
     {
-        Scopes.OpenId, "fhirUser", "profile", "launch", "launch/patient", Scopes.OfflineAccess,
+        Scopes.OpenId, "fhirUser", "profile", "launch", "launch/patient", Scopes.OfflineAccess, OnlineAccess,
     };
 
     /// <param name="subject">The user's name, or the client id for a system token.</param>

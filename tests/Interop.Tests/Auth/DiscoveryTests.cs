@@ -20,8 +20,9 @@ public sealed class DiscoveryTests(AuthFixture server) : IClassFixture<AuthFixtu
             Assert.Contains(c, capabilities);
         Assert.Contains("launch-ehr", capabilities);
         Assert.Contains("context-ehr-patient", capabilities);
+        Assert.Contains("permission-online", capabilities);
         // Not built, so not claimed.
-        Assert.DoesNotContain("permission-online", capabilities);
+        Assert.DoesNotContain("context-standalone-encounter", capabilities);
     }
 
     [Fact]

@@ -52,6 +52,37 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     }
 
     [Fact]
+    public async Task Online_access_gives_a_refresh_token_that_lapses_after_an_hour_unused()
+    {
+        var (clientId, username, patient) = await Resident("launch/patient patient/*.rs online_access offline_access");
+        var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs online_access", username, Password);
+        var (status, token) = await server.TokenRequest(new()
+        {
+            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
+        });
+        Assert.True(status == HttpStatusCode.OK, token.ToString());
+        var scope = token.GetProperty("scope").GetString()!.Split(' ');
+        Assert.Contains("online_access", scope);
+        Assert.DoesNotContain("offline_access", scope);
+        var refresh = token.GetProperty("refresh_token").GetString()!;
+        // Its lifetime is Auth:OnlineAccessMinutes (60), not Auth:RefreshTokenDays.
+        await using (var db = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "select extract(epoch from max(\"ExpirationDate\" - \"CreationDate\")) from auth.\"OpenIddictTokens\" t join auth.\"OpenIddictApplications\" a on a.\"Id\" = t.\"ApplicationId\" " +
+                "where a.\"ClientId\" = $1 and t.\"Type\" = 'urn:ietf:params:oauth:token-type:refresh_token'", db);
+            cmd.Parameters.AddWithValue(clientId);
+            var seconds = Convert.ToDouble(await cmd.ExecuteScalarAsync());
+            Assert.InRange(seconds, 59 * 60, 61 * 60);
+        }
+        var (refreshed, next) = await server.TokenRequest(new() { ["grant_type"] = "refresh_token", ["client_id"] = clientId, ["refresh_token"] = refresh });
+        Assert.True(refreshed == HttpStatusCode.OK, next.ToString());
+        Assert.DoesNotContain("offline_access", next.GetProperty("scope").GetString()!.Split(' '));
+        Assert.Equal(patient, next.GetProperty("patient").GetString());
+    }
+
+    [Fact]
     public async Task The_code_is_refused_with_the_wrong_PKCE_verifier()
     {
         var (clientId, username, _) = await Resident();
