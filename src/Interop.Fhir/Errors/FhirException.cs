@@ -68,6 +68,10 @@ public sealed class FhirException(ErrorKind kind, OperationOutcome outcome)
 
     public static FhirException Forbidden(string message) => Of(ErrorKind.Forbidden, OperationOutcome.IssueType.Forbidden, message);
 
+    /// <summary>No access token (401 with a Bearer challenge).</summary>
+    public static FhirException Unauthenticated() =>
+        Of(ErrorKind.Unauthenticated, OperationOutcome.IssueType.Login, "An access token is required (Authorization: Bearer …).");
+
     public static FhirException NotSupported(ErrorKind kind, string message) => Of(kind, OperationOutcome.IssueType.NotSupported, message);
 
     public static FhirException Unavailable(string message, int retryAfter = 5) =>

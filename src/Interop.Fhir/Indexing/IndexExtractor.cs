@@ -13,14 +13,19 @@ namespace Interop.Fhir.Indexing;
 /// </summary>
 public static partial class IndexExtractor
 {
-    public static IndexRows Extract(Resource resource, string json)
+    public static IndexRows Extract(Resource resource, string json) => Extract(resource, json, null);
+
+    /// <summary>The rows of these parameters only, without the text: for a check that needs a few values before the write indexes everything.</summary>
+    public static IndexRows Extract(Resource resource, IReadOnlyCollection<string> parameters) => Extract(resource, null, parameters);
+
+    private static IndexRows Extract(Resource resource, string? json, IReadOnlyCollection<string>? only)
     {
         var rows = new IndexRows();
         PocoNode? node = null;
         FhirEvaluationContext? context = null;
         foreach (var param in SearchParamRegistry.For(resource.TypeName).Values)
         {
-            if (param.Compiled is null) continue;
+            if (param.Compiled is null || (only is not null && !only.Contains(param.Name))) continue;
             if (param.Fast is { } fast)
             {
                 foreach (var value in fast.Evaluate(resource)) Add(rows, param, value);
@@ -43,6 +48,7 @@ public static partial class IndexExtractor
                 else if (value.Poco is { } poco) Add(rows, param, poco);
             }
         }
+        if (json is null) return rows;
         rows.Narrative = resource is DomainResource { Text.Div: { } div } ? StripTags(div) : "";
         rows.Content = ContentText(json);
         return rows;

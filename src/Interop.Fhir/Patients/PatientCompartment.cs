@@ -78,5 +78,14 @@ public static class PatientCompartment
 
     public static IReadOnlyList<string> Params(string type) => Members.TryGetValue(type, out var p) ? p : [];
 
+    /// <summary>The ids of the patients whose compartment this resource is in, by its references (not the Patient itself).</summary>
+    public static HashSet<string> PatientsReferenced(Hl7.Fhir.Model.Resource resource)
+    {
+        var members = Params(resource.TypeName);
+        if (members.Count == 0) return [];
+        return Indexing.IndexExtractor.Extract(resource, members).References
+            .Where(r => r.TargetType == "Patient" && r.TargetId is not null).Select(r => r.TargetId!).ToHashSet();
+    }
+
     public static IEnumerable<string> Types => Members.Keys;
 }

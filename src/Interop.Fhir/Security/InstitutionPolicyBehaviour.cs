@@ -1,7 +1,6 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
-using Interop.Fhir.Formats;
-using Interop.Fhir.Indexing;
+using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Storage;
 using Microsoft.Extensions.Logging;
@@ -107,26 +106,28 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
         throw FhirException.Forbidden(access.Refusal($"{type}/{id}"));
     }
 
+    // An update of a live resource changes it; one of a missing or deleted resource creates it.
     private async Task RequireWritable(string type, string id, Resource body, InstitutionAccess access, CancellationToken ct)
     {
-        if (await store.ReadCurrent(type, id, ct) is { Deleted: false }) await RequireChangeable(type, id, access.Institution, ct);
-        else await RequireCreatable(body, access, ct);
+        var changeable = await store.ChangeableBy(type, id, access.Institution, ct);
+        if (changeable is null) await RequireCreatable(body, access, ct);
+        else if (changeable == false) throw Unchangeable(type, id, access.Institution);
     }
 
     private async Task RequireChangeable(string type, string id, string institution, CancellationToken ct)
     {
-        if (await store.ChangeableBy(type, id, institution, ct) is not false) return;
-        throw FhirException.Forbidden(
-            $"{institution} may change only what it wrote, or a referral or task addressed to it; {type}/{id} is neither.");
+        if (await store.ChangeableBy(type, id, institution, ct) is false) throw Unchangeable(type, id, institution);
     }
+
+    private static FhirException Unchangeable(string type, string id, string institution) => FhirException.Forbidden(
+        $"{institution} may change only what it wrote, or a referral or task addressed to it; {type}/{id} is neither.");
 
     // Data about a resident needs a care relationship with the resident, unless the resource starts one.
     private async Task RequireCreatable(Resource resource, InstitutionAccess access, CancellationToken ct)
     {
         var type = resource.TypeName;
-        if (Starters.Contains(type) || !access.Members.TryGetValue(type, out var members)) return;
-        var patients = IndexExtractor.Extract(resource, FhirSerialization.ToJson(resource)).References
-            .Where(r => members.Contains(r.Param) && r.TargetType == "Patient" && r.TargetId is not null).Select(r => r.TargetId!).ToHashSet();
+        if (Starters.Contains(type) || !access.Members.ContainsKey(type)) return;
+        var patients = PatientCompartment.PatientsReferenced(resource);
         var cared = await store.CaredFor(patients, access, ct);
         if (patients.FirstOrDefault(p => !cared.Contains(p)) is { } stranger)
             throw FhirException.Forbidden(

@@ -1,7 +1,5 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
-using Interop.Fhir.Formats;
-using Interop.Fhir.Indexing;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Scopes;
@@ -113,9 +111,8 @@ public sealed class PatientScopeBehaviour(ResourceStore store) : IInteractionBeh
             if (resource.Id == confinement.PatientId) return;
             throw FhirException.Forbidden($"A token for {confinement.PatientKey} may change only that Patient, not create or change another.");
         }
+        if (PatientCompartment.PatientsReferenced(resource).Contains(confinement.PatientId)) return;
         var members = confinement.Members[type];
-        var rows = IndexExtractor.Extract(resource, FhirSerialization.ToJson(resource));
-        if (rows.References.Any(r => members.Contains(r.Param) && r.TargetType == "Patient" && r.TargetId == confinement.PatientId)) return;
         throw FhirException.Forbidden(
             $"A token for {confinement.PatientKey} may write only resources in that patient's compartment: {type} must reference {confinement.PatientKey} " +
             $"through {string.Join(" or ", members.Select(m => $"{type}.{m}"))}.");

@@ -21,7 +21,7 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
         var caller = call.Context.Caller;
         if (caller.Unrestricted) return ValueTask.CompletedTask;
         if (!caller.Authenticated)
-            throw FhirException.Of(ErrorKind.Unauthenticated, OperationOutcome.IssueType.Login, "An access token is required (Authorization: Bearer …).");
+            throw FhirException.Unauthenticated();
         var needed = Needed(call.Request);
         if (needed == Permission.None) return ValueTask.CompletedTask;
         foreach (var type in Types(call.Request))

@@ -133,14 +133,19 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         // No resource can have an id outside [A-Za-z0-9-.]{1,64}: such text never reaches a statement (a failing
         // auto-prepared statement can leave a pooled connection out of step with the server, npgsql/npgsql#6391).
         if (!IsValidId(id)) return null;
-        var sql = $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json' from {StorageSetup.CurrentTable} where id = $1";
+        var sql = $"select {CurrentColumns} from {StorageSetup.CurrentTable} where id = $1";
         await using var cmd = unit is null ? db.CreateCommand(sql) : new NpgsqlCommand(sql, unit.Connection);
         cmd.Parameters.AddWithValue($"{type}/{id}");
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return null;
-        var deleted = reader.GetBoolean(2);
-        return new StoredVersion(type, id, reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), deleted,
-            deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3));
+        return await reader.ReadAsync(ct) ? CurrentRow(reader, type, id) : null;
+    }
+
+    private const string CurrentColumns = "(data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json'";
+
+    private static StoredVersion CurrentRow(NpgsqlDataReader r, string type, string id)
+    {
+        var deleted = r.GetBoolean(2);
+        return new StoredVersion(type, id, r.GetInt32(0), r.GetFieldValue<DateTimeOffset>(1), deleted, deleted ? "DELETE" : "PUT", r.IsDBNull(3) ? null : r.GetString(3));
     }
 
     /// <summary>
@@ -153,16 +158,14 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     {
         if (!IsValidId(id)) return (null, false);
         await using var cmd = db.CreateCommand(
-            $"select (data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json', data->>'Institution' from {StorageSetup.CurrentTable} where id = $1");
+            $"select {CurrentColumns}, data->>'Institution' from {StorageSetup.CurrentTable} where id = $1");
         cmd.Parameters.AddWithValue($"{type}/{id}");
         StoredVersion version;
         string? writer;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             if (!await reader.ReadAsync(ct)) return (null, false);
-            var deleted = reader.GetBoolean(2);
-            version = new StoredVersion(type, id, reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), deleted,
-                deleted ? "DELETE" : "PUT", reader.IsDBNull(3) ? null : reader.GetString(3));
+            version = CurrentRow(reader, type, id);
             writer = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
         if (version.Deleted || !policy.Governs(type) || writer == policy.Institution) return (version, true);

@@ -37,14 +37,15 @@ public static class AdminApi
         var caller = FhirHttp.Context(http).Caller;
         if (caller.Unrestricted) return;
         if (!caller.Authenticated)
-            throw FhirException.Of(ErrorKind.Unauthenticated, Hl7.Fhir.Model.OperationOutcome.IssueType.Login, "An access token is required (Authorization: Bearer …).");
+            throw FhirException.Unauthenticated();
         if (!caller.Roles.Contains("admin"))
             throw FhirException.Forbidden("Managing clients and users needs a token with the admin role.");
     }
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private static async Task<T> Body<T>(HttpContext http, CancellationToken ct)
+    /// <summary>A JSON request body as <typeparamref name="T"/>; a 400 naming where the JSON is wrong otherwise.</summary>
+    public static async Task<T> Body<T>(HttpContext http, CancellationToken ct)
     {
         try
         {
@@ -54,6 +55,19 @@ public static class AdminApi
         catch (JsonException e)
         {
             throw FhirException.BadRequest($"The request body is not the expected JSON: {e.Message}", e.Path);
+        }
+    }
+
+    /// <summary>The same for JSON given as text (the command-line tools).</summary>
+    public static T Parse<T>(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Json) ?? throw FhirException.BadRequest("The JSON is empty: an object is required.");
+        }
+        catch (JsonException e)
+        {
+            throw FhirException.BadRequest($"The JSON is not the expected shape: {e.Message}", e.Path);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Pipeline;
 using Interop.Server.Rest;
@@ -26,17 +25,9 @@ public static class LaunchEndpoint
     {
         var context = FhirHttp.Context(http);
         if (!context.Caller.Authenticated)
-            throw FhirException.Of(ErrorKind.Unauthenticated, Hl7.Fhir.Model.OperationOutcome.IssueType.Login, "An access token is required (Authorization: Bearer …).");
-        LaunchRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<LaunchRequest>(http.Request.Body, AdminApi.Json, ct);
-        }
-        catch (JsonException e)
-        {
-            throw FhirException.BadRequest($"The request body is not the expected JSON: {e.Message}", e.Path);
-        }
-        if (body?.Patient is not { Length: > 0 } patient) throw FhirException.BadRequest("patient is required: the id of the Patient the app opens with.", "patient");
+            throw FhirException.Unauthenticated();
+        var body = await AdminApi.Body<LaunchRequest>(http, ct);
+        if (body.Patient is not { Length: > 0 } patient) throw FhirException.BadRequest("patient is required: the id of the Patient the app opens with.", "patient");
         // The EHR may hand over only what it may read itself: the reads pass the pipeline (scopes, compartment, policy).
         await pipeline.Send<VersionResult>(context, new ReadRequest("Patient", patient), ct);
         if (body.Encounter is { } encounter) await pipeline.Send<VersionResult>(context, new ReadRequest("Encounter", encounter), ct);

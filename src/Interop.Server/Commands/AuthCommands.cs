@@ -20,10 +20,10 @@ public static class AuthCommands
         {
             object? result = (what, verb) switch
             {
-                ("clients", "add") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Clients>().Add(Parse<ClientRegistration>(args[2]), ct),
+                ("clients", "add") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Clients>().Add(AdminApi.Parse<ClientRegistration>(args[2]), ct),
                 ("clients", "list") => await scope.ServiceProvider.GetRequiredService<Clients>().List(ct),
                 ("clients", "remove") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Clients>().Remove(args[2], ct) ? $"removed {args[2]}" : throw FhirException.NotFound($"No client '{args[2]}'."),
-                ("users", "add") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Users>().Add(Parse<UserRegistration>(args[2]), ct),
+                ("users", "add") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Users>().Add(AdminApi.Parse<UserRegistration>(args[2]), ct),
                 ("users", "list") => await scope.ServiceProvider.GetRequiredService<Users>().List(ct),
                 ("users", "remove") when args.Length == 3 => await scope.ServiceProvider.GetRequiredService<Users>().Remove(args[2], ct) ? $"removed {args[2]}" : throw FhirException.NotFound($"No user '{args[2]}'."),
                 _ => null,
@@ -42,18 +42,6 @@ public static class AuthCommands
             var field = issue?.Expression.FirstOrDefault();
             Console.Error.WriteLine($"{what} {verb}: {(field is null ? "" : field + ": ")}{issue?.Diagnostics ?? e.Message}");
             return 2;
-        }
-    }
-
-    private static T Parse<T>(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, AdminApi.Json) ?? throw FhirException.BadRequest("The registration is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw FhirException.BadRequest($"The registration is not the expected JSON: {e.Message}", e.Path);
         }
     }
 }

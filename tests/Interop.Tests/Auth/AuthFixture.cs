@@ -107,6 +107,12 @@ public sealed class AuthFixture : FhirServerFixture
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
 
+    /// <summary>The app's side of the code flow: the code and the PKCE verifier for tokens.</summary>
+    public Task<(HttpStatusCode Status, JsonElement Body)> Exchange(string clientId, string code, string verifier) => TokenRequest(new()
+    {
+        ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = Redirect, ["code_verifier"] = verifier,
+    });
+
     /// <summary>The claims of a JWT's payload (not validated: for looking at what the server issued).</summary>
     public static JsonElement Claims(string jwt) =>
         JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.Split('.')[1])).RootElement.Clone();

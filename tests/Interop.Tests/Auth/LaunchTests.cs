@@ -24,11 +24,7 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     {
         var (clientId, username, patient) = await Resident();
         var (code, verifier) = await server.Launch(clientId, "launch/patient patient/Patient.rs patient/Observation.rs openid fhirUser offline_access", username, Password);
-        var (status, token) = await server.TokenRequest(new()
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code,
-            ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-        });
+        var (status, token) = await server.Exchange(clientId, code, verifier);
         Assert.True(status == HttpStatusCode.OK, token.ToString());
         Assert.Equal(patient, token.GetProperty("patient").GetString());
         var scope = token.GetProperty("scope").GetString()!.Split(' ');
@@ -56,10 +52,7 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     {
         var (clientId, username, patient) = await Resident("launch/patient patient/*.rs online_access offline_access");
         var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs online_access", username, Password);
-        var (status, token) = await server.TokenRequest(new()
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-        });
+        var (status, token) = await server.Exchange(clientId, code, verifier);
         Assert.True(status == HttpStatusCode.OK, token.ToString());
         var scope = token.GetProperty("scope").GetString()!.Split(' ');
         Assert.Contains("online_access", scope);
@@ -87,15 +80,11 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     {
         var (clientId, username, _) = await Resident();
         var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs", username, Password);
-        Dictionary<string, string> Exchange(string v) => new()
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = v,
-        };
-        var (wrong, error) = await server.TokenRequest(Exchange(AuthFixture.Pkce().Verifier));
+        var (wrong, error) = await server.Exchange(clientId, code, AuthFixture.Pkce().Verifier);
         Assert.Equal(HttpStatusCode.BadRequest, wrong);
         Assert.Equal("invalid_grant", error.GetProperty("error").GetString());
         // A wrong guess does not spend the code (OpenIddict's behaviour): the verifier is 256 random bits.
-        var (right, _) = await server.TokenRequest(Exchange(verifier));
+        var (right, _) = await server.Exchange(clientId, code, verifier);
         Assert.Equal(HttpStatusCode.OK, right);
     }
 
@@ -104,12 +93,8 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
     {
         var (clientId, username, _) = await Resident();
         var (code, verifier) = await server.Launch(clientId, "launch/patient patient/*.rs", username, Password);
-        var form = new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = clientId, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-        };
-        Assert.Equal(HttpStatusCode.OK, (await server.TokenRequest(form)).Status);
-        var (replay, error) = await server.TokenRequest(form);
+        Assert.Equal(HttpStatusCode.OK, (await server.Exchange(clientId, code, verifier)).Status);
+        var (replay, error) = await server.Exchange(clientId, code, verifier);
         Assert.Equal(HttpStatusCode.BadRequest, replay);
         Assert.Equal("invalid_grant", error.GetProperty("error").GetString());
     }
@@ -205,10 +190,7 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
             Assert.Contains($"Mei {family}, born 1950-02-03", page);
             return page;
         });
-        var (status, token) = await server.TokenRequest(new()
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = "ehr-" + suffix, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-        });
+        var (status, token) = await server.Exchange("ehr-" + suffix, code, verifier);
         Assert.True(status == HttpStatusCode.OK, token.ToString());
         Assert.Equal(patient, token.GetProperty("patient").GetString());
         Assert.Equal($"Practitioner/{practitioner}", AuthFixture.Claims(token.GetProperty("id_token").GetString()!).GetProperty("fhirUser").GetString());
@@ -234,10 +216,7 @@ public sealed class LaunchTests(AuthFixture server) : IClassFixture<AuthFixture>
         var launch = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("launch").GetString()!;
 
         var (code, verifier) = await server.Launch("chart-" + suffix, "launch patient/*.rs openid fhirUser", "ehr-doc-" + suffix, Password, launch: launch);
-        var (status, token) = await server.TokenRequest(new()
-        {
-            ["grant_type"] = "authorization_code", ["client_id"] = "chart-" + suffix, ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-        });
+        var (status, token) = await server.Exchange("chart-" + suffix, code, verifier);
         Assert.True(status == HttpStatusCode.OK, token.ToString());
         Assert.Equal(patient, token.GetProperty("patient").GetString());
         Assert.Equal(encounter, token.GetProperty("encounter").GetString());

@@ -36,10 +36,7 @@ public sealed class PatientLeakTests(PatientLeakTests.World world) : IClassFixtu
             await Server.RegisterOrFail("/admin/users", new { username = "self-" + Tag[..8], password, fhirUser = $"Patient/{A}" });
             await Server.RegisterOrFail("/admin/clients", new { clientId = "portal-" + Tag[..8], type = "public", redirectUris = new[] { AuthFixture.Redirect }, scopes = "launch/patient patient/*.cruds openid fhirUser" });
             var (code, verifier) = await Server.Launch("portal-" + Tag[..8], "launch/patient patient/*.cruds", "self-" + Tag[..8], password);
-            var (_, token) = await Server.TokenRequest(new()
-            {
-                ["grant_type"] = "authorization_code", ["client_id"] = "portal-" + Tag[..8], ["code"] = code, ["redirect_uri"] = AuthFixture.Redirect, ["code_verifier"] = verifier,
-            });
+            var (_, token) = await Server.Exchange("portal-" + Tag[..8], code, verifier);
             Resident = Server.Bearer(token.GetProperty("access_token").GetString()!);
         }
 
