@@ -39,12 +39,6 @@ public sealed class ValidateBehaviour : IInteractionBehaviour
     public Stage Stage => Stage.Validate;
 }
 
-/// <summary>The audit log (AuditEvent for every access and change) attaches here (issue 11).</summary>
-public sealed class AuditBehaviour : IInteractionBehaviour
-{
-    public Stage Stage => Stage.Audit;
-}
-
 /// <summary>
 /// Publishing changes to subscribers. Every change is already in the change feed (written in its own transaction,
 /// see Storage/ChangeFeed); in-process notification of subscriptions attaches here.

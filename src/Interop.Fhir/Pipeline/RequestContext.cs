@@ -40,8 +40,11 @@ public sealed record Caller(string Client, string? User, string? Institution, IR
 /// <param name="PurposeOfUse">Why the data is used (treatment, payment, operations...), when the caller says.</param>
 public sealed record RequestContext(Caller Caller, string BaseUrl, string CorrelationId, string? PurposeOfUse = null)
 {
-    /// <summary>What is recorded on every version this call writes.</summary>
-    public WriteContext Writer { get; } = new(Caller.Client, Caller.Institution);
+    /// <summary>What is recorded on every version this call writes; with a change log (<see cref="WriteContext.Audit"/>) the call is audited.</summary>
+    public WriteContext Writer { get; init; } = new(Caller.Client, Caller.Institution);
+
+    /// <summary>The client's network address, for the access log.</summary>
+    public string? NetworkAddress { get; init; }
 
     /// <summary>
     /// The reason given with X-Break-Glass by a caller with the break-glass role: access past the care-relationship

@@ -19,6 +19,8 @@ public abstract record FhirRequest
     public virtual string? Operation => null;
     /// <summary>The resource the request carries (create, update, a bundle entry's), for validation.</summary>
     public virtual Resource? Resource => null;
+    /// <summary>A reading of the access log: its own rules (Audit/AuditAccessBehaviour) apply, not the compartment's or the care policy's.</summary>
+    public virtual bool ReadsAccessLog => false;
 }
 
 public sealed record ReadRequest(string Type, string ResourceId, int? Version = null) : FhirRequest

@@ -15,9 +15,15 @@ public sealed class Grants
     public static Grants Of(IEnumerable<string> scopes) =>
         new(scopes.Select(SmartScope.Parse).OfType<SmartScope>().ToList());
 
-    /// <summary>The scopes that allow <paramref name="permission"/> on <paramref name="type"/> ("*": every type at once).</summary>
+    /// <summary>
+    /// The scopes that allow <paramref name="permission"/> on <paramref name="type"/> ("*": every type at once). The
+    /// access log is granted only by name: a wildcard such as user/*.rs does not read AuditEvents.
+    /// </summary>
     public IEnumerable<SmartScope> For(string type, Permission permission) =>
-        Clinical.Where(s => (s.Permissions & permission) == permission && (s.Type == "*" || s.Type == type));
+        Clinical.Where(s => (s.Permissions & permission) == permission && (s.Type == type || s.Type == "*" && type != NamedOnly));
+
+    /// <summary>The one type a wildcard scope does not cover.</summary>
+    public const string NamedOnly = "AuditEvent";
 
     public bool Allows(string type, Permission permission) => For(type, permission).Any();
 

@@ -26,6 +26,7 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
     {
         var caller = call.Context.Caller;
         if (caller.Unrestricted || caller.Institution is not { } institution || caller.Roles.Contains("admin")) return;
+        if (call.Request.ReadsAccessLog) return; // Audit/AuditAccessBehaviour decides
         if (call.Context.BreakGlass is { } reason)
         {
             log.LogWarning("Break-glass access by {Client} ({User}) for {Institution}: {Interaction} {Type}/{Id}; reason: {Reason}",

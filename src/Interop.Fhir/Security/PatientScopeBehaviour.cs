@@ -25,6 +25,7 @@ public sealed class PatientScopeBehaviour(ResourceStore store) : IInteractionBeh
     {
         var caller = call.Context.Caller;
         if (caller.Unrestricted || caller.Patient is not { } patient) return;
+        if (call.Request.ReadsAccessLog) return; // Audit/AuditAccessBehaviour decides
         var request = call.Request;
         var needed = ScopeBehaviour.Needed(request);
         if (needed == Permission.None || !Confined(caller.Grants, request, needed)) return;

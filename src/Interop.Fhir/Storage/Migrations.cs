@@ -23,6 +23,7 @@ public static class Migrations
             $"create index concurrently if not exists ix_uri_trgm on {S}.ix_uri using gin (value gin_trgm_ops)", Concurrently: true),
         new(3, "compact keys: a bigint per resource in the index tables instead of the key's text", SearchSchema.CompactKeyDdl),
         new(4, "care relationships and consent denials, derived on write, for the group's access policy", SearchSchema.AccessDdl),
+        new(5, "the access log: AuditEvents partitioned by day, append-only, hash-chained", AuditSchema.Ddl),
     ];
 
     public static int Latest => All[^1].Version;

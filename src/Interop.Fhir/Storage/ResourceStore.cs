@@ -12,6 +12,12 @@ namespace Interop.Fhir.Storage;
 public sealed record WriteContext(string Writer, string? Institution = null)
 {
     public const string TagSystem = "urn:interop:writer";
+
+    /// <summary>The access log: each change's record is written in the change's own transaction (null: the server's own tools).</summary>
+    public IChangeAudit? Audit { get; init; }
+
+    /// <summary>The interaction the log names for this write when the method does not say it (a PATCH stored as a new version).</summary>
+    public string? Interaction { get; init; }
 }
 
 /// <summary>

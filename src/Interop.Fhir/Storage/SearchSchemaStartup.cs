@@ -16,7 +16,11 @@ public sealed class SearchSchemaStartup(NpgsqlDataSource db, StorageOptions opti
         if (options.MigrateOnStart)
         {
             foreach (var m in await Migrations.Apply(db, ct)) log.LogInformation("Schema migration {Version} applied: {Name}", m.Version, m.Name);
-            if (options.GrantTo is { Length: > 0 } role) await Migrations.Grant(db, role, ct);
+            if (options.GrantTo is { Length: > 0 } role)
+            {
+                await Migrations.Grant(db, role, ct);
+                await AuditSchema.Grant(db, role, ct);
+            }
         }
         else
             await Migrations.RequireCurrent(db, ct);

@@ -19,6 +19,8 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
     {
         var type = resource.TypeName;
+        if (type == "AuditEvent")
+            throw Errors.FhirException.NotSupported(Errors.ErrorKind.NotSupported, "AuditEvents are written by the server only: the access log cannot be created or changed through the API.");
         var key = $"{type}/{resource.Id}";
         if (!_keys.Add(key)) throw Errors.FhirException.BadRequest($"{key} is written twice in one transaction.");
         var version = (previous?.VersionId ?? 0) + 1;
@@ -38,7 +40,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         };
         if (previous is null) session.Insert(current); else session.Store(current);
         IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null, resource);
-        _changes.Add(new ResourceChanged(key, version, method, context.Writer));
+        Changed(new ResourceChanged(key, version, method, context.Writer), type, json, context);
         return new StoredVersion(type, id, version, now, false, method, json);
     }
 
@@ -59,8 +61,15 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
             LastUpdated = now, Deleted = true, Writer = context.Writer,
         });
         IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
-        _changes.Add(new ResourceChanged(current.Key, version, "DELETE", context.Writer));
+        Changed(new ResourceChanged(current.Key, version, "DELETE", context.Writer), current.ResourceType, current.Json, context);
         return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
+    }
+
+    // The change goes to the change feed at commit, and its access-log record into the same transaction now.
+    private void Changed(ResourceChanged change, string type, string? json, WriteContext context)
+    {
+        _changes.Add(change);
+        if (context.Audit is { } audit) AuditRows.Queue(session, audit.Changed(change, type, json, context.Interaction));
     }
 
     public bool IsEmpty => _keys.Count == 0;

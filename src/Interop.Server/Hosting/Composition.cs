@@ -1,3 +1,4 @@
+using Interop.Fhir.Audit;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Pipeline.Handlers;
@@ -26,6 +27,10 @@ public static class Composition
         services.AddSingleton<PatientMatcher>();
         services.AddSingleton<PatientMerge>();
         services.AddSingleton<PatientEverything>();
+        services.AddSingleton(configuration.GetSection("Audit").Get<AuditOptions>() ?? new AuditOptions());
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<AuditStore>();
+        services.AddHostedService<AuditStartup>();
         services.AddPipeline();
         return services;
     }
@@ -34,7 +39,8 @@ public static class Composition
     private static void AddPipeline(this IServiceCollection services)
     {
         services.AddSingleton<FhirPipeline>();
-        services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // authorise: scopes first,
+        services.AddSingleton<IInteractionBehaviour, AuditAccessBehaviour>(); // authorise: nobody writes the access log, few read it;
+        services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // then scopes,
         services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment,
         services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
@@ -54,5 +60,10 @@ public static class Composition
         services.AddSingleton<IHandler, MergeHandler>();
         services.AddSingleton<IHandler, EverythingHandler>();
         services.AddSingleton<IHandler, ChangesHandler>();
+        services.AddSingleton<IHandler, AuditSearchHandler>();
+        services.AddSingleton<IHandler, AuditReadHandler>();
+        services.AddSingleton<IHandler, AuditVerifyHandler>();
+        services.AddSingleton<IHandler, AccessReportHandler>();
+        services.AddSingleton<IHandler, AuditExportHandler>();
     }
 }

@@ -46,6 +46,7 @@ public static class CrudEndpoints
     public static async Task<IResult> Read(string type, string id, HttpContext ctx)
     {
         ResourceTypes.Require(type);
+        if (type == "AuditEvent") return await AuditEndpoints.Read(id, ctx);
         FhirHttp.Output(ctx);
         var current = (await ctx.Send<VersionResult>(new ReadRequest(type, id))).Version;
         if (NotModified(ctx.Request, current))

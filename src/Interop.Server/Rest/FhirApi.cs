@@ -28,6 +28,13 @@ public static class FhirApi
         fhir.MapGet("/_history", HistoryEndpoints.System).WithName("history-system").WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 
+        fhir.MapGet("/AuditEvent/$verify", (Func<HttpContext, Task<IResult>>)AuditEndpoints.Verify).WithName("operation-audit-verify").WithTags("AuditEvent")
+            .WithSummary("Verify the access log's hash chains (start, end: days)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/AuditEvent/$access-report", (Func<HttpContext, Task<IResult>>)AuditEndpoints.AccessReport).WithName("operation-access-report").WithTags("AuditEvent")
+            .WithSummary("Who accessed a resident's record, when (patient, start, end; _format=text/csv)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType, "text/csv").ProducesFhirErrors();
+        fhir.MapGet("/AuditEvent/$export", (Func<HttpContext, Task<IResult>>)AuditEndpoints.Export).WithName("operation-audit-export").WithTags("AuditEvent")
+            .WithSummary("The access log of a period as NDJSON (start, end)").Produces(200, null, "application/fhir+ndjson").ProducesFhirErrors();
+
         fhir.MapPost("/{type}", CrudEndpoints.Create).WithName("create").WithTags("Type").WithSummary("Create a resource")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/{type}", SearchEndpoints.Type).WithName("search-type").WithTags("Type").WithSummary("Search")

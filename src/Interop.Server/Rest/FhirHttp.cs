@@ -1,3 +1,4 @@
+using Interop.Fhir.Audit;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
@@ -205,7 +206,13 @@ public static partial class FhirHttp
     {
         if (ctx.Items.TryGetValue(typeof(RequestContext), out var cached)) return (RequestContext)cached!;
         var caller = ctx.Items.TryGetValue(typeof(Caller), out var set) ? (Caller)set! : Caller.Anonymous();
-        var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier) { BreakGlass = BreakGlass(ctx.Request, caller) };
+        var context = new RequestContext(caller, BaseUrl(ctx), ctx.TraceIdentifier)
+        {
+            BreakGlass = BreakGlass(ctx.Request, caller), NetworkAddress = ctx.Connection.RemoteIpAddress?.ToString(),
+        };
+        // Every REST call is audited: its changes record themselves in their transaction, the rest in the audit stage.
+        if (ctx.RequestServices.GetRequiredService<AuditLog>().For(context) is { } audit)
+            context = context with { Writer = context.Writer with { Audit = audit } };
         ctx.Items[typeof(RequestContext)] = context;
         return context;
     }

@@ -19,6 +19,7 @@ public static class SearchEndpoints
     public static async Task<IResult> Type(string type, HttpContext ctx, IOptions<FhirOptions> options)
     {
         ResourceTypes.Require(type);
+        if (type == "AuditEvent") return await AuditEndpoints.Search(ctx, await Parameters(ctx));
         return await Run(ctx, options.Value, [type], await Parameters(ctx), null);
     }
 
@@ -36,6 +37,7 @@ public static class SearchEndpoints
     {
         if (compartment != "Patient") throw FhirException.NotFound($"Compartment '{compartment}' is not supported; the Patient compartment is.");
         ResourceTypes.Require(type);
+        if (type == "AuditEvent") return await AuditEndpoints.Search(ctx, [new("patient", $"Patient/{id}"), .. await Parameters(ctx)]);
         Criterion criterion = type == "Patient"
             ? new ParamCriterion(SearchParamRegistry.Find("Patient", "_id")!, null, [new IdValue(id)])
             : new CompartmentCriterion(PatientCompartment.Params(type), $"Patient/{id}");

@@ -60,7 +60,7 @@ public sealed class PatchHandler(ResourceStore store) : Handler<PatchRequest>
             Patcher.RequireSameIdentity(patched, r.Type, r.ResourceId);
             try
             {
-                var (saved, _) = await store.Update(patched, current.VersionId, call.Context.Writer, ct);
+                var (saved, _) = await store.Update(patched, current.VersionId, call.Context.Writer with { Interaction = "patch" }, ct);
                 return new VersionResult(ResultKind.Updated, saved);
             }
             catch (FhirException e) when (e.Kind == ErrorKind.PreconditionFailed && r.IfMatch is null && attempt < ResourceStore.MaxRetries)

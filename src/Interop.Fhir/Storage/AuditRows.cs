@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using System.Text;
+using Marten;
+
+namespace Interop.Fhir.Storage;
+
+/// <summary>
+/// One access-log record as stored in audit.event: the AuditEvent's JSON exactly as it is served, and the columns
+/// auditors search by. Its digest covers both (see <see cref="Digest"/>); the chain links digests per lane.
+/// </summary>
+public sealed record AuditRow(
+    Guid Id, DateTimeOffset Recorded, string[] Patients, string[] Entities, string[] Agents, string? AgentOrg,
+    string Action, string Subtype, int Outcome, string[] Purpose, string Type, string Source, string Doc)
+{
+    /// <summary>
+    /// SHA-256 over the canonical content: every column but the chain's own, in a fixed order, separated by
+    /// U+001F (which JSON text and the columns cannot contain unescaped). Recorded in microseconds since 1970,
+    /// PostgreSQL's precision.
+    /// </summary>
+    public byte[] Digest()
+    {
+        var text = string.Join('\u001f',
+            Id.ToString("D"), Micros(Recorded).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            string.Join(',', Patients), string.Join(',', Entities), string.Join(',', Agents), AgentOrg ?? "",
+            Action, Subtype, Outcome.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join(',', Purpose), Type, Source, Doc);
+        return SHA256.HashData(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>The next link of a lane's chain: SHA-256(previous hash ‖ digest).</summary>
+    public static byte[] Link(byte[] previous, byte[] digest) => SHA256.HashData([.. previous, .. digest]);
+
+    /// <summary>The hash before the first record of a day's lane.</summary>
+    public static readonly byte[] Genesis = new byte[32];
+
+    /// <summary>The UTC day: its partition, and its chains.</summary>
+    public DateOnly Day => DateOnly.FromDateTime(Recorded.UtcDateTime);
+
+    public static long Micros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    /// <summary>A time at PostgreSQL's precision (so the digest computed now equals the one computed from the row).</summary>
+    public static DateTimeOffset Truncate(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero);
+}
+
+/// <summary>The record a write makes of itself, in its own transaction (see <see cref="WriteContext.Audit"/>).</summary>
+public interface IChangeAudit
+{
+    AuditRow Changed(ResourceChanged change, string resourceType, string? json, string? interaction);
+}
+
+/// <summary>Writing access-log rows: the chain's link is computed in the same statement that takes the lane's head.</summary>
+public static class AuditRows
+{
+    private static readonly byte[] Genesis = AuditRow.Genesis;
+
+    public const string Schema = "audit";
+
+    /// <summary>Lanes 0..WriteLanes-1 take the records of writes (one chosen at random per record); the group commit has its own.</summary>
+    public const int WriteLanes = 16, CommitLane = 16;
+
+    // The head row of the day's lane is locked by the upsert until the transaction ends; 16 lanes keep concurrent
+    // writes from queueing on one. The link is computed here, in the statement that takes the head.
+    private const string InsertLinked = $"""
+        with head as (
+            insert into {Schema}.chain_head as h (day, lane, pos, hash) values (?, ?, 1, sha256(? || ?))
+            on conflict (day, lane) do update set pos = h.pos + 1, hash = sha256(h.hash || ?)
+            returning lane, pos, hash)
+        insert into {Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
+        select ?, ?, lane, pos, hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from head
+        """;
+
+    /// <summary>Queues <paramref name="row"/> into a write's session: it commits, or rolls back, with the change.</summary>
+    public static void Queue(IDocumentSession session, AuditRow row)
+    {
+        var lane = (short)Random.Shared.Next(WriteLanes);
+        var digest = row.Digest();
+        session.QueueSqlCommand(InsertLinked, row.Day, lane, Genesis, digest, digest, row.Id, row.Recorded, row.Patients, row.Entities, row.Agents,
+            (object?)row.AgentOrg ?? DBNull.Value, row.Action, row.Subtype, (short)row.Outcome, row.Purpose, row.Type, row.Source, row.Doc);
+    }
+}
