@@ -10,6 +10,8 @@
 #   ./interop.sh token [--scope S] print an access token of the admin client for the local server
 #   ./interop.sh clients|users add '<json>' | list | remove ID
 #                                 register OAuth clients and the users who sign in
+#   ./interop.sh audit verify [--start DAY] [--end DAY] | purge --before DAY
+#                                 check the access log's hash chains; retention by whole days
 # Installs what is missing (PostgreSQL via apt when root or sudo is available).
 # INTEROP_NO_BUILD=1 skips the build: the existing Release output is used as it is.
 set -euo pipefail
@@ -281,6 +283,13 @@ admin_secret() {
   cat "$file"
 }
 
+# The key that signs the access log's retention checkpoints (Audit:SealKey) for a private cluster.
+seal_key() {
+  local file="$1/audit.key"
+  [ -f "$file" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$file"; chmod 600 "$file"; }
+  cat "$file"
+}
+
 # Prints an access token of the client "admin" (client credentials) from the local server: INTEROP_URL
 # (default http://localhost:8080), and INTEROP_ADMIN_SECRET or the private cluster's generated secret.
 cmd_token() {
@@ -314,6 +323,7 @@ cmd_serve() {
     if [ -z "${INTEROP_ADMIN_SECRET:-}" ]; then
       INTEROP_ADMIN_SECRET="$(admin_secret "$SHARED_BASE")"; export INTEROP_ADMIN_SECRET
     fi
+    [ -n "${Audit__SealKey:-}" ] || { Audit__SealKey="$(seal_key "$SHARED_BASE")"; export Audit__SealKey; }
   fi
   server_user
   log "serving FHIR at ${ASPNETCORE_URLS%%;*}/fhir (Ctrl-C stops)${SERVER_AS[*]:+ as user interop}"
@@ -444,6 +454,7 @@ cmd_tool() {
     ensure_postgres
     use_shared_cluster "$(data_dir)/pg"
     ConnectionStrings__Interop="$(conn_string)"; export ConnectionStrings__Interop
+    [ -n "${Audit__SealKey:-}" ] || { Audit__SealKey="$(seal_key "$SHARED_BASE")"; export Audit__SealKey; }
   fi
   local extra=()
   [ "$1" = import ] && extra=(--state-dir "$(data_dir)")
@@ -452,10 +463,10 @@ cmd_tool() {
 }
 
 case "${1:-}" in
-  reindex|import|migrate|clients|users) cmd_tool "$@" ;;
+  reindex|import|migrate|clients|users|audit) cmd_tool "$@" ;;
   token) shift; cmd_token "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -17,6 +17,11 @@ public static class DatabaseErrors
         if (postgres is not null)
         {
             var state = postgres.SqlState;
+            // The access log refused the record (a privilege revoked, a constraint, no partition): the change rolled back with it.
+            if (postgres.SchemaName == AuditRows.Schema)
+                return FhirException.Unavailable("The access log cannot be written right now, so the request was not carried out; retry shortly.");
+            if (state == PostgresErrorCodes.InsufficientPrivilege)
+                return FhirException.Unavailable("The server's database role lacks a privilege it needs (the access log's, or the data's), so nothing was changed; retry once an operator has restored it.");
             if (state is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
                 return FhirException.Busy("The resources are being changed by other requests at the same time; nothing was stored. Retry.");
             if (state == PostgresErrorCodes.QueryCanceled)

@@ -12,7 +12,7 @@ namespace Interop.Server.Commands;
 /// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import.</summary>
 public static class CommandLine
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate" or "clients" or "users";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate" or "clients" or "users" or "audit";
 
     public static async Task<int> Run(string[] args)
     {
@@ -39,6 +39,7 @@ public static class CommandLine
                 "reindex" => await Reindex(services),
                 "migrate" => await Migrate(services),
                 "clients" or "users" => await AuthCommands.Run(services, args),
+                "audit" => await AuditCommands.Run(services, args[1..]),
                 _ => await Import(services, args[1..]),
             };
         }

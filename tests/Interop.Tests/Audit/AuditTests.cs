@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using Interop.Tests.Auth;
 using Interop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Interop.Tests.Audit;
@@ -324,5 +325,68 @@ public sealed class AuditTests(AuditTests.World world) : IClassFixture<AuditTest
         Assert.Contains("at its end", Value(end, "problem"));
         await Sql("insert into audit.event select * from saved_end; drop table saved_end");
         Assert.Equal("intact", Value(await Verify(), "result"));
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Without_a_durable_record_nothing_is_answered_or_changed()
+    {
+        var admin = Server.CreateClient();
+        var patient = await admin.CreateId(new Patient { Name = [new HumanName { Family = "Blocked" }] });
+        var code = Tag();
+        var client = "blocked-" + code;
+        var http = await Server.ClientWith(client, "system/*.cruds");
+        // The log refuses every record of this client, as a full disk or a revoked privilege would.
+        await Sql($"alter table audit.event add constraint refuse_{code} check (not agents && array['{client}'])");
+        try
+        {
+            var read = await http.GetAsync($"/fhir/Patient/{patient}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+            Assert.Contains("access log", await read.Content.ReadAsStringAsync());
+            var obs = new Observation { Status = ObservationStatus.Final, Code = new CodeableConcept("urn:test", code), Subject = new ResourceReference($"Patient/{patient}") };
+            var write = await http.PostAsync("/fhir/Observation", FhirTest.Body(obs));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, write.StatusCode);
+            var tx = new Bundle { Type = Bundle.BundleType.Transaction };
+            tx.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = new Organization { Name = code }, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Organization" } });
+            tx.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = obs, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Observation" } });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.PostAsync("/fhir", FhirTest.Body(tx))).StatusCode);
+        }
+        finally
+        {
+            await Sql($"alter table audit.event drop constraint refuse_{code}");
+        }
+        // Nothing of the refused writes was stored, and the server answers again.
+        Assert.Empty(TestData.Matches(await (await Ok(admin.GetAsync($"/fhir/Observation?code=urn:test|{code}"))).ReadJson()));
+        Assert.Empty(TestData.Matches(await (await Ok(admin.GetAsync($"/fhir/Organization?name={code}"))).ReadJson()));
+        await Ok(http.GetAsync($"/fhir/Patient/{patient}"));
+        Assert.Contains(await Records(client), r => r.Subtype == "read" && r.Outcome == 0);
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Retention_removes_whole_days_and_leaves_a_signed_checkpoint()
+    {
+        var auditor = await Server.ClientWith("aud-" + Tag(), "system/AuditEvent.rs");
+        await Ok(auditor.GetAsync("/fhir/AuditEvent?_count=1"));
+        // Move a day of records into the past (a partition for two days ago, with its chain head) and purge it.
+        var old = DateOnly.FromDateTime(DateTime.UtcNow.AddDays(-2));
+        await Sql($"""
+            select audit.ensure_partition('{old:yyyy-MM-dd}');
+            set session_replication_role = replica;
+            insert into audit.chain_head select '{old:yyyy-MM-dd}', lane, pos, hash from audit.chain_head where day = (now() at time zone 'UTC')::date and lane = 16;
+            insert into audit.event select id, recorded - interval '2 days', lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc
+              from audit.event where lane = 16 and (recorded at time zone 'UTC')::date = (now() at time zone 'UTC')::date
+            """);
+        var parts = await (await Ok(auditor.GetAsync($"/fhir/AuditEvent/$verify?start={old:yyyy-MM-dd}&end={old:yyyy-MM-dd}"))).ReadJson();
+        Assert.Contains("broken", parts.ToJsonString()); // the copies' recorded times no longer match their hashes
+
+        var services = Server.Services;
+        var (days, removed) = await Interop.Fhir.Audit.AuditChain.Purge(services.GetRequiredService<NpgsqlDataSource>(), old.AddDays(1), "test-seal-key", default);
+        Assert.True(days >= 1 && removed > 0, $"{days} days, {removed} records");
+        var report = await (await Ok(auditor.GetAsync("/fhir/AuditEvent/$verify"))).ReadJson();
+        Assert.Contains("\"intact\"", report.ToJsonString());
+        Assert.Contains("signature valid", report.ToJsonString());
+        // An edited checkpoint is detected.
+        await Sql("update audit.checkpoint set removed = removed + 1");
+        Assert.Contains("ALTERED", (await (await Ok(auditor.GetAsync("/fhir/AuditEvent/$verify"))).ReadJson()).ToJsonString());
+        await Sql("update audit.checkpoint set removed = removed - 1");
     }
 }

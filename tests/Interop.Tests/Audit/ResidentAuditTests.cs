@@ -1,0 +1,59 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Hl7.Fhir.Model;
+using Interop.Tests.Auth;
+using Interop.Tests.Infrastructure;
+
+namespace Interop.Tests.Audit;
+
+/// <summary>
+/// A resident reads, in the group app, who accessed their record: only the records about them, without network
+/// addresses and without other clients' ids; nothing about other residents; none of the auditors' operations.
+/// </summary>
+public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthFixture>
+{
+    [Fact]
+    public async System.Threading.Tasks.Task A_resident_sees_their_own_log_only()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var admin = server.CreateClient();
+        var self = await admin.CreateId(new Patient { Name = [new HumanName { Family = "Self" + tag }] });
+        var other = await admin.CreateId(new Patient { Name = [new HumanName { Family = "Other" + tag }] });
+        var station = "Organization/" + await admin.CreateId(new Organization { Name = "Station " + tag });
+        // A station's system records an encounter of the resident and reads it; the admin reads the other resident's.
+        var stationClient = await server.ClientWith("station-" + tag, "system/*.cruds", station);
+        var enc = await stationClient.CreateId(new Encounter { Status = Encounter.EncounterStatus.Finished,
+            Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"), Subject = new ResourceReference($"Patient/{self}") });
+        Assert.Equal(HttpStatusCode.OK, (await stationClient.GetAsync($"/fhir/Encounter/{enc}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/fhir/Patient/{other}")).StatusCode);
+
+        const string password = "Correct-Horse-42";
+        await server.RegisterOrFail("/admin/users", new { username = "self-" + tag, password, fhirUser = $"Patient/{self}" });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "app-" + tag, type = "public", redirectUris = new[] { AuthFixture.Redirect },
+            scopes = "launch/patient patient/*.rs patient/AuditEvent.rs openid fhirUser" });
+        var (code, verifier) = await server.Launch("app-" + tag, "launch/patient patient/*.rs patient/AuditEvent.rs", "self-" + tag, password);
+        var (_, token) = await server.Exchange("app-" + tag, code, verifier);
+        var resident = server.Bearer(token.GetProperty("access_token").GetString()!);
+
+        var bundle = await (await resident.GetAsync("/fhir/AuditEvent?_count=100")).ReadJson();
+        var events = bundle["entry"]!.AsArray().Select(e => e!["resource"]!.AsObject()).ToList();
+        Assert.NotEmpty(events);
+        Assert.All(events, e => Assert.Contains(e["entity"]!.AsArray(), x => (string?)x!["what"]!["reference"] == $"Patient/{self}"));
+        Assert.DoesNotContain(events, e => e.ToJsonString().Contains($"Patient/{other}"));
+        Assert.DoesNotContain(events, e => e.ToJsonString().Contains("\"network\""));
+        Assert.DoesNotContain(events, e => e.ToJsonString().Contains("station-" + tag)); // another client's id
+        var stationRead = Assert.Single(events, e => (string?)e["subtype"]![0]!["code"] == "read" && e.ToJsonString().Contains($"Encounter/{enc}"));
+        Assert.Contains(stationRead["agent"]!.AsArray(), a => (string?)a!["who"]!["reference"] == station); // the institution stays
+
+        // Asking for another resident's records finds nothing; reading one is a 404; auditors' operations are refused.
+        Assert.Empty((await (await resident.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}")).ReadJson())["entry"]?.AsArray() ?? []);
+        var auditor = await server.ClientWith("aud-" + tag, "system/AuditEvent.rs");
+        var otherEvent = (string)(await (await auditor.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}&_count=1")).ReadJson())["entry"]![0]!["resource"]!["id"]!;
+        Assert.Equal(HttpStatusCode.NotFound, (await resident.GetAsync($"/fhir/AuditEvent/{otherEvent}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/AuditEvent/{(string)events[0]["id"]!}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync("/fhir/AuditEvent/$verify")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient={self}")).StatusCode);
+        // The resident's wildcard scope alone would not have read the log.
+        Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/Patient/{self}")).StatusCode);
+    }
+}
