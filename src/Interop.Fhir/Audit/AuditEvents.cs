@@ -21,7 +21,7 @@ public sealed record AuditWho(string Client, string? User, string? FhirUser, str
 }
 
 /// <summary>What happened: the event's type, subtype and action, its outcome and the entities it touched.</summary>
-/// <param name="Type">rest, or a DICOM code for logins (110114) and security alerts (110113).</param>
+/// <param name="Type">rest, or a DICOM code: logins and tokens (110114), security alerts (110113), imports (110107).</param>
 /// <param name="Outcome">0 success, 4 minor failure (refused, invalid), 8 serious failure (the server failed).</param>
 /// <param name="Entities">Resources touched ("Type/id" or "Type/id/_history/n").</param>
 /// <param name="Query">The search's query, for searches (recorded base64).</param>
@@ -40,6 +40,8 @@ public static class AuditEvents
     public const string ClientSystem = "urn:interop:client";
     public const string InteropSubtypes = "urn:interop:audit-subtype";
     public const string BreakGlassCode = "BTG";
+    /// <summary>DICOM event types besides rest: sign-ins and tokens, changes of clients and users, imports.</summary>
+    public const string Login = "110114", SecurityAlert = "110113", Import = "110107";
 
     public static AuditRow Build(AuditWho who, AuditWhat what, string site)
     {
@@ -57,7 +59,7 @@ public static class AuditEvents
             w.WriteEndObject();
             w.WriteStartObject("type");
             if (what.Type == "rest") Coding(w, TypeSystem, "rest", "Restful Operation");
-            else Coding(w, DicomSystem, what.Type, what.Type == "110114" ? "User Authentication" : "Security Alert");
+            else Coding(w, DicomSystem, what.Type, what.Type switch { Login => "User Authentication", Import => "Import", _ => "Security Alert" });
             w.WriteEndObject();
             w.WriteStartArray("subtype");
             w.WriteStartObject();
@@ -112,14 +114,28 @@ public static class AuditEvents
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        var agents = new List<string>(3) { who.Client };
-        if (who.FhirUser is { } fu) agents.Add(fu);
-        if (who.User is { } u && u != who.Client) agents.Add(u);
+        var agents = new List<string>(3) { Clean(who.Client) };
+        if (who.FhirUser is { } fu) agents.Add(Clean(fu));
+        if (who.User is { } u && u != who.Client) agents.Add(Clean(u));
         var purpose = new List<string>(2);
         if (who.BreakGlass is not null) purpose.Add(BreakGlassCode);
-        if (who.PurposeOfUse is { } pou) purpose.Add(pou);
-        return new AuditRow(id, recorded, what.Patients.ToArray(), [.. what.Patients, .. what.Entities], agents.ToArray(), who.Institution,
-            what.Action, what.Subtype, what.Outcome, purpose.ToArray(), what.Type, site, Encoding.UTF8.GetString(buffer.WrittenSpan));
+        if (who.PurposeOfUse is { } pou) purpose.Add(Clean(pou));
+        string[] patients = [.. what.Patients.Select(Clean)];
+        return new AuditRow(id, recorded, patients, [.. patients, .. what.Entities.Select(Clean)], agents.ToArray(),
+            who.Institution is { } org ? Clean(org) : null, what.Action, Clean(what.Subtype), what.Outcome, purpose.ToArray(), what.Type, site,
+            Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    /// <summary>
+    /// A value for the searchable columns: control characters (a request may carry them in an id it was refused for)
+    /// become U+FFFD, since PostgreSQL text cannot hold NUL and U+001F separates values; at most 256 characters.
+    /// The JSON keeps the value, escaped.
+    /// </summary>
+    private static string Clean(string value)
+    {
+        if (value.Length > 256) value = value[..256];
+        return value.AsSpan().IndexOfAnyInRange('\0', '\u001f') < 0 ? value
+            : string.Create(value.Length, value, (span, v) => { for (var i = 0; i < v.Length; i++) span[i] = v[i] < ' ' ? '\uFFFD' : v[i]; });
     }
 
     /// <summary>A version-7 UUID at the record's own millisecond, so a read by id finds its day's partition.</summary>

@@ -79,11 +79,22 @@ public sealed class AuditLog : IAsyncDisposable
                     await Commit(batch);
                     foreach (var p in batch) p.Done.TrySetResult();
                 }
-                catch (Exception e)
+                catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
                 {
                     _log.LogError("The access log could not write {Count} records: {Error}", batch.Count, DatabaseErrors.Describe(e));
-                    var failure = Unwritable();
-                    foreach (var p in batch) p.Done.TrySetException(failure);
+                    // One record the database refuses must not fail the others of its batch: each is tried alone.
+                    foreach (var p in batch)
+                    {
+                        try
+                        {
+                            if (batch.Count > 1) await Commit([p]);
+                            if (batch.Count > 1) p.Done.TrySetResult(); else p.Done.TrySetException(Unwritable());
+                        }
+                        catch (Exception)
+                        {
+                            p.Done.TrySetException(Unwritable());
+                        }
+                    }
                 }
                 batch.Clear();
             }

@@ -16,7 +16,7 @@ public static class PatientRefs
     {
         if (string.IsNullOrEmpty(json)) return;
         var bytes = Encoding.UTF8.GetBytes(json);
-        var reader = new Utf8JsonReader(bytes);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = Errors.Limits.StoredJsonDepth });
         bool isPatient = false, property = false;
         string? id = null;
         byte[]? name = null;

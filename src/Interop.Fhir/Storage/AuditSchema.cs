@@ -13,7 +13,7 @@ public static class AuditSchema
 
     public static readonly string Ddl = $$"""
         create schema if not exists {{A}};
-        create table {{A}}.event (
+        create table if not exists {{A}}.event (
             id uuid not null,
             recorded timestamptz not null,
             lane smallint not null,
@@ -31,34 +31,36 @@ public static class AuditSchema
             source text not null,
             doc text not null
         ) partition by range (recorded);
-        create index event_recorded on {{A}}.event (recorded, id);
-        create index event_id on {{A}}.event (id);
-        create index event_lane on {{A}}.event (lane, pos);
-        create index event_patients on {{A}}.event using gin (patients);
-        create index event_entities on {{A}}.event using gin (entities);
-        create index event_agents on {{A}}.event using gin (agents);
-        create index event_org on {{A}}.event (agent_org, recorded) where agent_org is not null;
-        create index event_purpose on {{A}}.event (recorded) where purpose <> '{}';
+        create index if not exists event_recorded on {{A}}.event (recorded, id);
+        create index if not exists event_id on {{A}}.event (id);
+        create index if not exists event_lane on {{A}}.event (lane, pos);
+        create index if not exists event_patients on {{A}}.event using gin (patients);
+        create index if not exists event_entities on {{A}}.event using gin (entities);
+        create index if not exists event_agents on {{A}}.event using gin (agents);
+        create index if not exists event_org on {{A}}.event (agent_org, recorded) where agent_org is not null;
+        create index if not exists event_purpose on {{A}}.event (recorded) where purpose <> '{}';
 
         -- One hash chain per UTC day and lane: a day's records are removed (retention) only with their whole chains.
-        create table {{A}}.chain_head (day date not null, lane smallint not null, pos bigint not null, hash bytea not null, primary key (day, lane));
+        create table if not exists {{A}}.chain_head (day date not null, lane smallint not null, pos bigint not null, hash bytea not null, primary key (day, lane));
 
-        create table {{A}}.checkpoint (
+        create table if not exists {{A}}.checkpoint (
             before timestamptz primary key,
             made timestamptz not null default now(),
             removed bigint not null,
             heads jsonb not null,
             signature text not null);
 
-        create function {{A}}.refuse() returns trigger language plpgsql as $f$
+        create or replace function {{A}}.refuse() returns trigger language plpgsql as $f$
         begin
             raise exception 'the access log is append-only: % refused (retention drops whole days: ./interop.sh audit purge)', tg_op
                 using errcode = 'insufficient_privilege';
         end $f$;
+        drop trigger if exists append_only on {{A}}.event;
+        drop trigger if exists append_only_truncate on {{A}}.event;
         create trigger append_only before update or delete on {{A}}.event for each row execute function {{A}}.refuse();
         create trigger append_only_truncate before truncate on {{A}}.event for each statement execute function {{A}}.refuse();
 
-        create function {{A}}.ensure_partition(day date) returns void language plpgsql security definer
+        create or replace function {{A}}.ensure_partition(day date) returns void language plpgsql security definer
             set search_path = pg_catalog, pg_temp as $f$
         declare
             name text := 'event_' || to_char(day, 'YYYYMMDD');

@@ -19,17 +19,33 @@ public static class AdminApi
             return await next(context);
         });
         admin.MapPost("/clients", async (HttpContext http, Clients clients, CancellationToken ct) =>
-            Results.Json(await clients.Add(await Body<ClientRegistration>(http, ct), ct), statusCode: 201));
+        {
+            var added = await clients.Add(await Body<ClientRegistration>(http, ct), ct);
+            await AuthAudit.Changed(http, "client-registered", "C", $"Client/{added.ClientId}");
+            return Results.Json(added, statusCode: 201);
+        });
         admin.MapGet("/clients", async (Clients clients, CancellationToken ct) => Results.Json(await clients.List(ct)));
         admin.MapGet("/clients/{clientId}", async (string clientId, Clients clients, CancellationToken ct) =>
             await clients.Find(clientId, ct) is { } c ? Results.Json(c) : throw FhirException.NotFound($"No client '{clientId}'."));
-        admin.MapDelete("/clients/{clientId}", async (string clientId, Clients clients, CancellationToken ct) =>
-            await clients.Remove(clientId, ct) ? Results.NoContent() : throw FhirException.NotFound($"No client '{clientId}'."));
+        admin.MapDelete("/clients/{clientId}", async (string clientId, HttpContext http, Clients clients, CancellationToken ct) =>
+        {
+            if (!await clients.Remove(clientId, ct)) throw FhirException.NotFound($"No client '{clientId}'.");
+            await AuthAudit.Changed(http, "client-removed", "D", $"Client/{clientId}");
+            return Results.NoContent();
+        });
         admin.MapPost("/users", async (HttpContext http, Users users, CancellationToken ct) =>
-            Results.Json(await users.Add(await Body<UserRegistration>(http, ct), ct), statusCode: 201));
+        {
+            var added = await users.Add(await Body<UserRegistration>(http, ct), ct);
+            await AuthAudit.Changed(http, "user-registered", "C", $"User/{added.Username}");
+            return Results.Json(added, statusCode: 201);
+        });
         admin.MapGet("/users", async (Users users, CancellationToken ct) => Results.Json(await users.List(ct)));
-        admin.MapDelete("/users/{username}", async (string username, Users users, CancellationToken ct) =>
-            await users.Remove(username, ct) ? Results.NoContent() : throw FhirException.NotFound($"No user '{username}'."));
+        admin.MapDelete("/users/{username}", async (string username, HttpContext http, Users users, CancellationToken ct) =>
+        {
+            if (!await users.Remove(username, ct)) throw FhirException.NotFound($"No user '{username}'.");
+            await AuthAudit.Changed(http, "user-removed", "D", $"User/{username}");
+            return Results.NoContent();
+        });
     }
 
     private static void RequireAdmin(HttpContext http)

@@ -56,6 +56,7 @@ public static class AuthSetup
                 o.Configure(options => options.CodeChallengeMethods.Remove(OpenIddict.Abstractions.OpenIddictConstants.CodeChallengeMethods.Plain));
                 o.AddEventHandler(ClientAssertions.Descriptor);
                 o.AddEventHandler(TokenEndpoint.ScopeAnswer);
+                o.AddEventHandler(AuthAudit.TokenAnswers);
                 o.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()

@@ -49,15 +49,20 @@ public static class AuthorizeEndpoint
         {
             var name = username.ToString();
             if (throttle.Locked(name, out var wait))
+            {
+                await AuthAudit.SignIn(http, request.ClientId, name, "locked: too many failed sign-ins");
                 return LoginPages.Login(http, antiforgery, request,
                     $"Too many failed sign-ins for this user: try again in {Math.Ceiling(wait.TotalMinutes)} minutes.", StatusCodes.Status429TooManyRequests);
+            }
             user = await users.SignIn(name, form["password"].ToString(), ct);
             if (user is null)
             {
                 throttle.Failed(name);
+                await AuthAudit.SignIn(http, request.ClientId, name, "wrong username or password");
                 return LoginPages.Login(http, antiforgery, request, "The username or password is not right.");
             }
             throttle.Succeeded(name);
+            await AuthAudit.SignIn(http, request.ClientId, name, null);
             var identity = new ClaimsIdentity(AuthSetup.LoginScheme, Claims.Name, Claims.Role);
             identity.AddClaim(new System.Security.Claims.Claim(Claims.Name, user.Username));
             http.User = new ClaimsPrincipal(identity);

@@ -1,3 +1,4 @@
+using Interop.Fhir.Audit;
 using System.Text.Json;
 using Interop.Fhir.Import;
 using Interop.Fhir.Storage;
@@ -113,6 +114,11 @@ public static class CommandLine
         Console.WriteLine($"import: {report.Resources:N0} resources in {report.Units:N0} transactions, {report.Elapsed.TotalSeconds:N1} s " +
                           $"({report.Resources / Math.Max(0.001, report.Elapsed.TotalSeconds):N0} resources/s); {report.SkippedUnits:N0} already done earlier; {report.Failures.Count} failed");
         foreach (var f in report.Failures.Take(50)) Console.WriteLine($"  FAILED {f.File} (copy {f.Replica}, {f.Unit}): {f.Message}");
+        // One record of the whole import in the access log: who ran it, from where, what it loaded.
+        await services.GetRequiredService<AuditLog>().Record(
+            new AuditWho("import", Environment.UserName, null, null, Environment.MachineName, null, null, Guid.NewGuid().ToString("N")),
+            new AuditWhat(AuditEvents.Import, "import", "C", report.Failures.Count == 0 ? 0 : 4,
+                $"{report.Resources} resources in {report.Units} transactions from {string.Join(", ", paths)}; {report.Failures.Count} failed", [], []));
         if (statePath is not null)
         {
             var reportPath = Path.ChangeExtension(statePath, ".report.json");

@@ -56,4 +56,45 @@ public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthF
         // The resident's wildcard scope alone would not have read the log.
         Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/Patient/{self}")).StatusCode);
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Sign_ins_tokens_and_registrations_are_recorded()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var admin = server.CreateClient();
+        var self = await admin.CreateId(new Patient { Name = [new HumanName { Family = "Login" + tag }] });
+        const string password = "Correct-Horse-42";
+        await server.RegisterOrFail("/admin/users", new { username = "login-" + tag, password, fhirUser = $"Patient/{self}" });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "app-" + tag, type = "public", redirectUris = new[] { AuthFixture.Redirect }, scopes = "launch/patient patient/*.rs" });
+        // A wrong password, then the right one, and the token.
+        var browser = server.Browser();
+        var (_, challenge) = AuthFixture.Pkce();
+        var page = await (await browser.GetAsync(AuthFixture.AuthorizeUrl("app-" + tag, "launch/patient patient/*.rs", challenge))).Content.ReadAsStringAsync();
+        await AuthFixture.Submit(browser, page, -1, ("username", "login-" + tag), ("password", "wrong-password"));
+        var (code, verifier) = await server.Launch("app-" + tag, "launch/patient patient/*.rs", "login-" + tag, password);
+        await server.Exchange("app-" + tag, code, verifier);
+        await server.Exchange("app-" + tag, code, verifier); // a reused code: refused
+
+        await using var db = new Npgsql.NpgsqlConnection(server.ConnectionString);
+        await db.OpenAsync();
+        async Task<List<(string Subtype, int Outcome, string Doc)>> Rows(string agent)
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand("select subtype, outcome, doc from audit.event where agents @> array[$1] order by recorded", db);
+            cmd.Parameters.AddWithValue(agent);
+            var rows = new List<(string, int, string)>();
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync()) rows.Add((r.GetString(0), r.GetInt16(1), r.GetString(2)));
+            return rows;
+        }
+        var logins = (await Rows("login-" + tag)).Where(r => r.Subtype == "login").ToList();
+        Assert.Equal([4, 0], logins.Select(l => l.Outcome));
+        Assert.Contains("wrong username or password", logins[0].Doc);
+        Assert.DoesNotContain(logins, l => l.Doc.Contains(password) || l.Doc.Contains("wrong-password"));
+        var tokens = (await Rows("app-" + tag)).Where(r => r.Subtype == "token").ToList();
+        Assert.Equal([0, 4], tokens.Select(t => t.Outcome));
+        Assert.Contains($"Patient/{self}", tokens[0].Doc);
+        Assert.Contains("invalid_grant", tokens[1].Doc);
+        Assert.Contains((await Rows("admin")), r => r.Subtype == "client-registered" && r.Doc.Contains($"Client/app-{tag}"));
+        Assert.Contains((await Rows("admin")), r => r.Subtype == "user-registered" && r.Doc.Contains($"User/login-{tag}"));
+    }
 }
