@@ -2,7 +2,7 @@
 # Interop: one entry point for users, developers and CI.
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir (restarted if it crashes)
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
-#   ./interop.sh bench [crud|ingest|search] [--workers N] [--seconds S] [--resources N]
+#   ./interop.sh bench [crud|ingest|search|audit] [--workers N] [--seconds S] [--resources N] [--events N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
 #   ./interop.sh reindex          rebuild the search index of every resource
@@ -385,6 +385,13 @@ stop_server() {
   SERVER_PID=""
 }
 
+# A second server of a bench pair (security or the access log off): stopped by the EXIT trap as well, so a failed
+# bench leaves no server behind.
+stop_other() {
+  if [ -n "${OTHER_PID:-}" ]; then kill "$OTHER_PID" 2>/dev/null || true; wait "$OTHER_PID" 2>/dev/null || true; fi
+  OTHER_PID=""
+}
+
 bench_tool() { dotnet tests/Interop.Bench/bin/Release/net10.0/Interop.Bench.dll "$@"; }
 
 # The search data set: Synthea replicated with fresh ids to the target size, kept in .bench/search between
@@ -406,7 +413,7 @@ bench_search_data() {
 
 cmd_bench() {
   local what=all
-  case "${1:-}" in crud|ingest|search|all) what="$1"; shift ;; esac
+  case "${1:-}" in crud|ingest|search|audit|all) what="$1"; shift ;; esac
   local resources=1000000 args=()
   while [ $# -gt 0 ]; do
     case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
@@ -416,7 +423,7 @@ cmd_bench() {
   INTEROP_ADMIN_SECRET="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; export INTEROP_ADMIN_SECRET
   tmp="$(mktemp -d /tmp/interop-bench.XXXXXX)"; chmod 755 "$tmp"
   SERVER_PID=""
-  trap 'stop_server; stop_cluster; rm -rf "$tmp"' EXIT
+  trap 'stop_server; stop_other; stop_cluster; rm -rf "$tmp"' EXIT
   mkdir -p "$ROOT/.bench"
   local synthea; synthea="$(synthea_dir)"
   if [ "$what" = crud ] || [ "$what" = all ]; then
@@ -425,10 +432,20 @@ cmd_bench() {
     # The same build twice on one database: security on (tokens, scopes, the access policy) and off, so the
     # figures show what security costs, measured in the same run.
     start_server "$(conn_string)" Auth__Enabled=false
-    local open_pid="$SERVER_PID" open_url="$SERVER_URL"
+    OTHER_PID="$SERVER_PID"; local open_url="$SERVER_URL"
     start_server "$(conn_string)"
     bench_tool crud --url "$SERVER_URL" --open-url "$open_url" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
-    stop_server; SERVER_PID="$open_pid"; stop_server; stop_cluster
+    stop_server; stop_other; stop_cluster
+  fi
+  if [ "$what" = audit ] || [ "$what" = all ]; then
+    # The access log at scale (5 million events unless --events N), and its cost: the same build with the log
+    # off (Audit__Enabled=false) beside it on one database, alternating.
+    start_cluster "$tmp/pg-audit"
+    start_server "$(conn_string)" Audit__Enabled=false
+    OTHER_PID="$SERVER_PID"; local quiet_url="$SERVER_URL"
+    start_server "$(conn_string)"
+    bench_tool audit --url "$SERVER_URL" --open-url "$quiet_url" --pg "$(conn_string)" --out "$ROOT/.bench/audit.json" "${args[@]}"
+    stop_server; stop_other; stop_cluster
   fi
   if [ "$what" = ingest ] || [ "$what" = all ]; then
     [ -n "$synthea" ] || die "the ingest benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"

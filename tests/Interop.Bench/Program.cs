@@ -22,10 +22,11 @@ return options.Mode switch
     "crud" => await CrudBench.Run(options, http),
     "ingest" => await IngestBench.Run(options, http),
     "search" => await SearchBench.Run(options, http),
+    "audit" => await AuditBench.Run(options, http, options.Events),
     _ => throw new ArgumentException($"unknown mode {options.Mode}"),
 };
 
-public sealed record Args(string Mode, string Url, string Pg, string Out, int Workers, int Seconds, string? Synthea, string? Bulk, string? OpenUrl = null)
+public sealed record Args(string Mode, string Url, string Pg, string Out, int Workers, int Seconds, string? Synthea, string? Bulk, string? OpenUrl = null, long Events = 5_000_000)
 {
     public static Args Parse(string[] args)
     {
@@ -42,7 +43,8 @@ public sealed record Args(string Mode, string Url, string Pg, string Out, int Wo
             int.Parse(Get("--seconds") ?? "15"),
             Get("--synthea"),
             Get("--bulk"),
-            Get("--open-url"));
+            Get("--open-url"),
+            long.Parse(Get("--events") ?? "5000000"));
     }
 }
 
@@ -51,16 +53,6 @@ public static class Auth
     /// <summary>Registers (with the admin token) an organisation and a confidential client acting for it; returns that client's token.</summary>
     public static async Task<string> StationToken(HttpClient http, string fhirUrl, string adminToken)
     {
-        var root = new Uri(new Uri(fhirUrl.TrimEnd('/') + "/"), "../");
-        async Task<string> Post(string url, string type, string body)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, System.Text.Encoding.UTF8, type) };
-            request.Headers.Authorization = new("Bearer", adminToken);
-            using var response = await http.SendAsync(request);
-            var text = await response.Content.ReadAsStringAsync();
-            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {text}");
-            return text;
-        }
         // Organization/station-7, the managing organisation of the CRUD cycle's episodes (Documents).
         using (var put = new HttpRequestMessage(HttpMethod.Put, fhirUrl.TrimEnd('/') + "/Organization/station-7")
         {
@@ -70,13 +62,23 @@ public static class Auth
             put.Headers.Authorization = new("Bearer", adminToken);
             (await http.SendAsync(put)).EnsureSuccessStatusCode();
         }
-        const string org = "station-7";
-        var clientId = "bench-station-" + Guid.NewGuid().ToString("N")[..8];
+        return await ClientToken(http, fhirUrl, adminToken, "bench-station", "system/*.cruds", "Organization/station-7", "clinician");
+    }
+
+    /// <summary>Registers (with the admin token) a confidential client with these scopes; returns its token.</summary>
+    public static async Task<string> ClientToken(HttpClient http, string fhirUrl, string adminToken, string name, string scopes, string? institution, params string[] roles)
+    {
+        var root = new Uri(new Uri(fhirUrl.TrimEnd('/') + "/"), "../");
+        var clientId = name + "-" + Guid.NewGuid().ToString("N")[..8];
         var secret = Guid.NewGuid().ToString("N");
-        await Post(new Uri(root, "admin/clients").ToString(), "application/json", System.Text.Json.JsonSerializer.Serialize(new
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(root, "admin/clients"))
         {
-            clientId, type = "confidential", secret, scopes = "system/*.cruds", institution = $"Organization/{org}", roles = new[] { "clinician" },
-        }));
+            Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { clientId, type = "confidential", secret, scopes, institution, roles }),
+                System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", adminToken);
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"register {clientId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         return await Token(http, fhirUrl, clientId, secret);
     }
 

@@ -14,7 +14,9 @@ public static class ReadOnly
         for (var i = 0; i < 200; i++)
         {
             var response = await http.PostAsync($"{baseUrl}/Patient", new StringContent(Documents.Json("Patient", null, i), Encoding.UTF8, "application/fhir+json"));
-            ids.Add(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>());
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST {baseUrl}/Patient: {(int)response.StatusCode} {body}");
+            ids.Add(JsonNode.Parse(body)!["id"]!.GetValue<string>());
         }
         var stats = new Stats();
         var elapsed = await Load.Run(workers, duration, async (_, ct) =>

@@ -37,9 +37,9 @@ public static class AuditChain
         if (checkpoints.FirstOrDefault(c => c.StartsWith("ALTERED", StringComparison.Ordinal)) is { } altered)
             return new ChainReport(false, 0, 0, Problem: altered, Checkpoints: checkpoints);
         long checkedCount = 0;
-        foreach (var (day, lane, headPos, headHash) in heads)
+        foreach (var day in heads.GroupBy(h => h.Day))
         {
-            var (broken, count) = await VerifyChain(connection, day, lane, headPos, headHash, ct);
+            var (broken, count) = await VerifyDay(connection, day.Key, day.ToDictionary(h => h.Lane, h => (h.Pos, h.Hash)), ct);
             checkedCount += count;
             if (broken is not null) return broken with { Checked = checkedCount, Chains = heads.Count, Checkpoints = checkpoints };
         }
@@ -56,23 +56,40 @@ public static class AuditChain
         return new ChainReport(true, checkedCount, heads.Count, Checkpoints: checkpoints);
     }
 
-    private static async Task<(ChainReport? Broken, long Count)> VerifyChain(NpgsqlConnection connection, DateOnly day, short lane, long headPos, byte[] headHash, CancellationToken ct)
+    // One day's records in chain order (lane, then position): every link recomputed, every chain ending at its head.
+    private static async Task<(ChainReport? Broken, long Count)> VerifyDay(NpgsqlConnection connection, DateOnly day,
+        Dictionary<short, (long Pos, byte[] Hash)> heads, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"""
-            select id, recorded, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc
-            from {A}.event where recorded >= $1 and recorded < $2 and lane = $3 order by pos, id
+            select id, recorded, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, lane
+            from {A}.event where recorded >= $1 and recorded < $2 order by lane, pos, id
             """, connection) { CommandTimeout = 0 };
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         cmd.Parameters.AddWithValue(from);
         cmd.Parameters.AddWithValue(from.AddDays(1));
-        cmd.Parameters.AddWithValue(lane);
         await using var r = await cmd.ExecuteReaderAsync(ct);
+        short? lane = null;
         var hash = AuditRow.Genesis;
         long pos = 0, count = 0;
-        var where = $"day {day:yyyy-MM-dd}, lane {lane}";
         string? lastId = null;
+        var seen = new HashSet<short>();
+        string Where(short l) => $"day {day:yyyy-MM-dd}, lane {l}";
+        ChainReport? End(short l) => heads.TryGetValue(l, out var head) && (pos != head.Pos || !hash.AsSpan().SequenceEqual(head.Hash))
+            ? new ChainReport(false, 0, 0, lastId, $"position {head.Pos} ({Convert.ToHexStringLower(head.Hash)})", $"position {pos} ({Convert.ToHexStringLower(hash)})",
+                $"The chain ends before its recorded head: {head.Pos - pos} record(s) removed at its end ({Where(l)}).")
+            : null;
         while (await r.ReadAsync(ct))
         {
+            var rowLane = r.GetInt16(15);
+            if (rowLane != lane)
+            {
+                if (lane is { } previous && End(previous) is { } ended) return (ended, count);
+                if (!heads.ContainsKey(rowLane))
+                    return (new ChainReport(false, 0, 0, r.GetGuid(0).ToString("D"), null, null,
+                        $"Records on a chain that has no head ({Where(rowLane)}): inserted directly into the database."), count);
+                (lane, hash, pos, lastId) = (rowLane, AuditRow.Genesis, 0, null);
+                seen.Add(rowLane);
+            }
             var row = new AuditRow(r.GetGuid(0), r.GetFieldValue<DateTimeOffset>(1), r.GetFieldValue<string[]>(4), r.GetFieldValue<string[]>(5),
                 r.GetFieldValue<string[]>(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt16(10),
                 r.GetFieldValue<string[]>(11), r.GetString(12), r.GetString(13), r.GetString(14));
@@ -81,16 +98,19 @@ public static class AuditChain
             var id = row.Id.ToString("D");
             if (rowPos != pos + 1)
                 return (new ChainReport(false, 0, 0, id, $"position {pos + 1}", $"position {rowPos}",
-                    rowPos > pos + 1 ? $"{rowPos - pos - 1} record(s) removed before this one ({where})." : $"A record was inserted at an existing position ({where})."), count);
+                    rowPos > pos + 1 ? $"{rowPos - pos - 1} record(s) removed before this one ({Where(rowLane)})." : $"A record was inserted at an existing position ({Where(rowLane)})."), count);
             var expected = AuditRow.Link(hash, row.Digest());
             if (!expected.AsSpan().SequenceEqual(found))
                 return (new ChainReport(false, 0, 0, id, Convert.ToHexStringLower(expected), Convert.ToHexStringLower(found),
-                    $"The record's content or hash was changed ({where})."), count);
+                    $"The record's content or hash was changed ({Where(rowLane)})."), count);
             (hash, pos, lastId) = (found, rowPos, id);
         }
-        if (pos != headPos || !hash.AsSpan().SequenceEqual(headHash))
-            return (new ChainReport(false, 0, 0, lastId, $"position {headPos} ({Convert.ToHexStringLower(headHash)})", $"position {pos} ({Convert.ToHexStringLower(hash)})",
-                $"The chain ends before its recorded head: {headPos - pos} record(s) removed at its end ({where})."), count);
+        if (lane is { } last && End(last) is { } lastEnded) return (lastEnded, count);
+        // A chain whose records are all gone.
+        foreach (var (l, head) in heads)
+            if (!seen.Contains(l) && head.Pos > 0)
+                return (new ChainReport(false, 0, 0, null, $"position {head.Pos}", "no records",
+                    $"All {head.Pos} record(s) of the chain were removed ({Where(l)})."), count);
         return (null, count);
     }
 

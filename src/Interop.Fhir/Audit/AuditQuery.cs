@@ -22,6 +22,11 @@ public sealed class AuditQuery
     public int Count { get; private set; } = 50;
     public bool Total { get; private set; }
     public (DateTimeOffset Recorded, Guid Id)? After { get; private set; }
+    /// <summary>
+    /// A criterion on patients, entities or agents: few rows match, found through their GIN index and then sorted.
+    /// Without this, PostgreSQL walks the time index of every partition in the range hoping to meet the page's rows early.
+    /// </summary>
+    public bool Selective { get; private set; }
 
     /// <summary>Confines the search to one patient's records (a resident reading their own log).</summary>
     public void Confine(string patient) => Conditions.Add(("patients @> array[$1]::text[]", [patient]));
@@ -96,7 +101,8 @@ public sealed class AuditQuery
                 Conditions.Add(("outcome = any($1)", [outcomes]));
                 break;
             case "purpose":
-                Any("purpose", values.Select(Code));
+                // "purpose <> '{}'" lets the planner use the small partial index of records with a purpose (break-glass).
+                Conditions.Add(("purpose <> '{}' and purpose && $1::text[]", [values.Select(Code).ToArray()]));
                 break;
             case "_id":
                 Conditions.Add(("id = any($1)", [values.Select(v => Guid.TryParse(v, out var g) ? g : Guid.Empty).ToArray()]));
@@ -110,7 +116,11 @@ public sealed class AuditQuery
         }
     }
 
-    private void Any(string column, IEnumerable<string> values) => Conditions.Add(($"{column} && $1::text[]", [values.ToArray()]));
+    private void Any(string column, IEnumerable<string> values)
+    {
+        Conditions.Add(($"{column} && $1::text[]", [values.ToArray()]));
+        Selective = true;
+    }
 
     // A token's code ("system|code" or "code").
     private static string Code(string token) => token[(token.IndexOf('|') + 1)..];

@@ -21,8 +21,10 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
             var keyset = query.After is { } after
                 ? $" and (recorded, id) {(query.Ascending ? ">" : "<")} (${values.Count + 1}, ${values.Count + 2})" : "";
             var order = query.Ascending ? "asc" : "desc";
+            // "+ interval '0'" keeps a selective search on its GIN index (see AuditQuery.Selective); same order.
+            var time = query.Selective ? "recorded + interval '0'" : "recorded";
             await using var cmd = new NpgsqlCommand(
-                $"select doc, recorded, id from {A}.event where {where}{keyset} order by recorded {order}, id {order} limit {query.Count + 1}", connection);
+                $"select doc, recorded, id from {A}.event where {where}{keyset} order by {time} {order}, id {order} limit {query.Count + 1}", connection);
             foreach (var v in values) cmd.Parameters.AddWithValue(v);
             if (query.After is { } a)
             {

@@ -31,12 +31,12 @@ public static class AuditSchema
             source text not null,
             doc text not null
         ) partition by range (recorded);
+        -- Reads by id find their partition and row through (recorded, id): a record's id is a UUIDv7 of its time.
+        -- The GIN indexes keep a small pending list, so a search of today's partition does not read megabytes of it.
         create index if not exists event_recorded on {{A}}.event (recorded, id);
-        create index if not exists event_id on {{A}}.event (id);
-        create index if not exists event_lane on {{A}}.event (lane, pos);
-        create index if not exists event_patients on {{A}}.event using gin (patients);
-        create index if not exists event_entities on {{A}}.event using gin (entities);
-        create index if not exists event_agents on {{A}}.event using gin (agents);
+        create index if not exists event_patients on {{A}}.event using gin (patients) with (gin_pending_list_limit = 128);
+        create index if not exists event_entities on {{A}}.event using gin (entities) with (gin_pending_list_limit = 128);
+        create index if not exists event_agents on {{A}}.event using gin (agents) with (gin_pending_list_limit = 128);
         create index if not exists event_org on {{A}}.event (agent_org, recorded) where agent_org is not null;
         create index if not exists event_purpose on {{A}}.event (recorded) where purpose <> '{}';
 

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net;
+using Npgsql;
+
+namespace Interop.Bench;
+
+/// <summary>
+/// The access log at scale: loads synthetic AuditEvents (default 5 million over 60 days) straight into audit.event,
+/// then measures the auditors' queries over HTTP (by patient over a month, by agent over a day, break-glass over a
+/// year; goal p95 &lt; 100 ms), and read-by-id and a search mix with the log on and off (two servers on one database,
+/// alternating slices; goal on/off ≥ 0.7), beside the raw select-by-id of the same run.
+/// </summary>
+public static class AuditBench
+{
+    public const int Days = 60, Patients = 200_000, Users = 2_000, Clients = 200, Orgs = 60;
+
+    public static async Task<int> Run(Args options, HttpClient http, long events)
+    {
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(options.Pg) { CommandTimeout = 0 }.ConnectionString);
+        var loaded = await Load(db, events);
+        var auditor = await Auth.ClientToken(http, options.Url, http.DefaultRequestHeaders.Authorization!.Parameter!, "bench-auditor", "system/AuditEvent.rs", null);
+        var duration = TimeSpan.FromSeconds(options.Seconds);
+        var today = DateTime.UtcNow.Date;
+        string Day(DateTime d) => d.ToString("yyyy-MM-dd");
+        var queries = new (string Name, Func<Random, string> Url)[]
+        {
+            ("by patient, a month", r => { var end = today.AddDays(-r.Next(Days - 30)); return $"AuditEvent?patient=Patient/bench-{r.Next(Patients)}&date=ge{Day(end.AddDays(-30))}&date=lt{Day(end)}&_count=50"; }),
+            ("by agent, a day", r => $"AuditEvent?agent=Practitioner/bench-{r.Next(Users)}&date={Day(today.AddDays(-1 - r.Next(Days - 1)))}&_count=50"),
+            ("break-glass, a year", _ => $"AuditEvent?purpose=BTG&date=ge{Day(today.AddDays(-365))}&_count=50"),
+        };
+        var rows = new List<Stats.Row>();
+        long errors = 0;
+        foreach (var (name, url) in queries)
+        {
+            await Phase(http, auditor, options.Url, name, url, 4, TimeSpan.FromSeconds(2)); // warm-up
+            var (stats, elapsed) = await Phase(http, auditor, options.Url, name, url, 4, duration);
+            rows.AddRange(stats.Rows(elapsed));
+            errors += stats.Errors;
+        }
+        Console.WriteLine();
+        Console.WriteLine($"access log: {loaded:N0} events over {Days} days; auditor queries at 4 in flight:");
+        Report.Header();
+        foreach (var r in rows) Report.Row(r);
+        foreach (var r in rows) Console.WriteLine($"  {r.Name,-24} p95 {r.P95,7:F1} ms — goal < 100 ms {(r.P95 < 100 ? "met" : "NOT met")}");
+
+        // Read-by-id and a search mix, audit on (this server) and off (--open-url: Audit:Enabled=false), alternating.
+        var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
+        var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+        var openUrl = options.OpenUrl ?? throw new ArgumentException("bench audit needs --open-url (the same build with Audit:Enabled=false)");
+        await ReadOnly.Run(http, openUrl, options.Workers, TimeSpan.FromSeconds(3));
+        var slice = duration / 2;
+        double readOn = 0, readOnSec = 0, readOff = 0, readOffSec = 0, searchOn = 0, searchOnSec = 0, searchOff = 0, searchOffSec = 0;
+        for (var round = 0; round < 4; round++)
+            foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                var url = on ? options.Url : openUrl;
+                var read = await ReadOnly.Run(http, url, options.Workers, slice);
+                var search = await SearchMix(http, url, options.Workers, slice);
+                errors += read.Stats.Errors + search.Stats.Errors;
+                if (on) { readOn += read.Stats.Count; readOnSec += read.Elapsed.TotalSeconds; searchOn += search.Stats.Count; searchOnSec += search.Elapsed.TotalSeconds; }
+                else { readOff += read.Stats.Count; readOffSec += read.Elapsed.TotalSeconds; searchOff += search.Stats.Count; searchOffSec += search.Elapsed.TotalSeconds; }
+            }
+        double readOnRate = readOn / readOnSec, readOffRate = readOff / readOffSec, searchOnRate = searchOn / searchOnSec, searchOffRate = searchOff / searchOffSec;
+        Console.WriteLine($"raw select-by-id:           {rawSelect:F0}/s");
+        Console.WriteLine($"audit on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
+        Console.WriteLine($"  read-by-id:  {readOnRate:F0} / {readOffRate:F0} req/s = {readOnRate / readOffRate:F2} — goal ≥ 0.7 (on ÷ raw select {readOnRate / rawSelect:F2}, off ÷ raw {readOffRate / rawSelect:F2})");
+        Console.WriteLine($"  search mix:  {searchOnRate:F0} / {searchOffRate:F0} req/s = {searchOnRate / searchOffRate:F2} — goal ≥ 0.7");
+        await Report.Write(options.Out, new
+        {
+            machine = new { cores = Environment.ProcessorCount, options.Workers, secondsPerPhase = options.Seconds },
+            events = loaded, queries = rows, rawSelectPerSecond = rawSelect,
+            read = new { on = readOnRate, off = readOffRate, ratio = readOnRate / readOffRate, onRaw = readOnRate / rawSelect },
+            search = new { on = searchOnRate, off = searchOffRate, ratio = searchOnRate / searchOffRate },
+            errors,
+        });
+        return errors == 0 ? 0 : 1;
+    }
+
+    // Synthetic events, a day's partition at a time, generated inside PostgreSQL into a plain table that is then
+    // attached as the day's partition (its indexes built at once, as a restore would). Lane 17 is outside the chains
+    // that $verify checks, so this database's log does not verify; the figures are about the queries.
+    private static async Task<long> Load(NpgsqlDataSource db, long events)
+    {
+        await using (var count = db.CreateCommand("select count(*) from audit.event where lane = 17"))
+            if ((long)(await count.ExecuteScalarAsync())! >= events) return events;
+        var perDay = events / Days;
+        static string Day(int daysAgo) => DateTime.UtcNow.Date.AddDays(-daysAgo).ToString("yyyy-MM-dd");
+        var sw = Stopwatch.StartNew();
+        for (var d = Days; d >= 1; d--)
+        {
+            await using var cmd = db.CreateCommand($$"""
+                create table audit.bench_load (like audit.event);
+                insert into audit.bench_load (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
+                select gen_random_uuid(), ts, 17, g, '\x00', array[p], array[p, 'Observation/' || g], array['client-' || (g % {{Clients}}), 'Practitioner/bench-' || u],
+                       'Organization/bench-' || (u % {{Orgs}}), 'R', 'read', 0, case when g % 2000 = 0 then array['BTG'] else '{}'::text[] end, 'rest', 'bench',
+                       jsonb_build_object('resourceType', 'AuditEvent',
+                           'type', jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/audit-event-type', 'code', 'rest'),
+                           'subtype', jsonb_build_array(jsonb_build_object('system', 'http://hl7.org/fhir/restful-interaction', 'code', 'read')),
+                           'action', 'R', 'recorded', ts, 'outcome', '0',
+                           'agent', jsonb_build_array(
+                               jsonb_build_object('who', jsonb_build_object('identifier', jsonb_build_object('system', 'urn:interop:client', 'value', 'client-' || (g % {{Clients}}))), 'requestor', false),
+                               jsonb_build_object('who', jsonb_build_object('reference', 'Practitioner/bench-' || u), 'requestor', true),
+                               jsonb_build_object('who', jsonb_build_object('reference', 'Organization/bench-' || (u % {{Orgs}})), 'requestor', false)),
+                           'source', jsonb_build_object('site', 'bench', 'observer', jsonb_build_object('display', 'Interop FHIR server')),
+                           'entity', jsonb_build_array(jsonb_build_object('what', jsonb_build_object('reference', p)),
+                                                       jsonb_build_object('what', jsonb_build_object('reference', 'Observation/' || g || '/_history/1'))))::text
+                from (select g, '{{Day(d)}}'::timestamp at time zone 'UTC' + ((g * 1000003) % 86400000) * interval '1 ms' as ts,
+                             'Patient/bench-' || ((g * 7919) % {{Patients}}) as p, (g * 104729) % {{Users}} as u
+                      from generate_series({{(long)d * perDay}}::bigint, {{(long)d * perDay + perDay - 1}}) g) s;
+                alter table audit.event attach partition audit.bench_load
+                    for values from ('{{Day(d)}}'::timestamp at time zone 'UTC') to (('{{Day(d)}}'::date + 1)::timestamp at time zone 'UTC');
+                alter table audit.bench_load rename to event_{{Day(d).Replace("-", "")}};
+                """);
+            await cmd.ExecuteNonQueryAsync();
+            if (d % 10 == 1) Console.Error.WriteLine($"loading the access log: {(Days - d + 1) * perDay:N0} events ({(Days - d + 1) * perDay / sw.Elapsed.TotalSeconds:N0}/s)");
+        }
+        await using (var analyze = db.CreateCommand("analyze audit.event")) await analyze.ExecuteNonQueryAsync();
+        Console.Error.WriteLine();
+        return perDay * Days;
+    }
+
+    private static async Task<(Stats Stats, TimeSpan Elapsed)> Phase(HttpClient http, string token, string baseUrl, string name, Func<Random, string> url, int workers, TimeSpan duration)
+    {
+        var stats = new Stats();
+        var elapsed = await global::Interop.Bench.Load.Run(workers, duration, async (_, ct) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{url(Random.Shared)}");
+            request.Headers.Authorization = new("Bearer", token);
+            var start = Stopwatch.GetTimestamp();
+            using var response = await http.SendAsync(request, ct);
+            await response.Content.ReadAsByteArrayAsync(ct);
+            if (response.StatusCode != HttpStatusCode.OK) stats.Error(); else stats.Record(name, start);
+        });
+        return (stats, elapsed);
+    }
+
+    // A small search mix over the patients the read phases created.
+    private static async Task<(Stats Stats, TimeSpan Elapsed)> SearchMix(HttpClient http, string baseUrl, int workers, TimeSpan duration)
+    {
+        string[] urls = ["Patient?family=Wang&_count=10", "Patient?birthdate=1950-03-0{0}&_count=10", "Patient?identifier=urn:oid:2.16.156.10011.1.1|44030{1:D8}"];
+        var stats = new Stats();
+        var elapsed = await global::Interop.Bench.Load.Run(workers, duration, async (_, ct) =>
+        {
+            var r = Random.Shared;
+            var url = string.Format(urls[r.Next(urls.Length)], 1 + r.Next(9), r.Next(200));
+            var start = Stopwatch.GetTimestamp();
+            using var response = await http.GetAsync($"{baseUrl}/{url}", ct);
+            await response.Content.ReadAsByteArrayAsync(ct);
+            if (response.StatusCode != HttpStatusCode.OK) stats.Error(); else stats.Record("search mix", start);
+        });
+        return (stats, elapsed);
+    }
+}
