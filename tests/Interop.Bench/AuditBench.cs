@@ -47,15 +47,18 @@ public static class AuditBench
         var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
         var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
         var openUrl = options.OpenUrl ?? throw new ArgumentException("bench audit needs --open-url (the same build with Audit:Enabled=false)");
-        await ReadOnly.Run(http, openUrl, options.Workers, TimeSpan.FromSeconds(3));
+        // Each server is its own token issuer (its URL): the quiet one gets the admin's token from itself.
+        using var quiet = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
+        quiet.DefaultRequestHeaders.Authorization = new("Bearer", await Auth.Token(quiet, openUrl, "admin", Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET")!));
+        await ReadOnly.Run(quiet, openUrl, options.Workers, TimeSpan.FromSeconds(3));
         var slice = duration / 2;
         double readOn = 0, readOnSec = 0, readOff = 0, readOffSec = 0, searchOn = 0, searchOnSec = 0, searchOff = 0, searchOffSec = 0;
         for (var round = 0; round < 4; round++)
             foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
             {
-                var url = on ? options.Url : openUrl;
-                var read = await ReadOnly.Run(http, url, options.Workers, slice);
-                var search = await SearchMix(http, url, options.Workers, slice);
+                var (client, url) = on ? (http, options.Url) : (quiet, openUrl);
+                var read = await ReadOnly.Run(client, url, options.Workers, slice);
+                var search = await SearchMix(client, url, options.Workers, slice);
                 errors += read.Stats.Errors + search.Stats.Errors;
                 if (on) { readOn += read.Stats.Count; readOnSec += read.Elapsed.TotalSeconds; searchOn += search.Stats.Count; searchOnSec += search.Elapsed.TotalSeconds; }
                 else { readOff += read.Stats.Count; readOffSec += read.Elapsed.TotalSeconds; searchOff += search.Stats.Count; searchOffSec += search.Elapsed.TotalSeconds; }

@@ -15,7 +15,15 @@ public static class AdminApi
     {
         var admin = app.MapGroup("/admin").WithTags("Administration").AddEndpointFilter(async (context, next) =>
         {
-            RequireAdmin(context.HttpContext);
+            try
+            {
+                RequireAdmin(context.HttpContext);
+            }
+            catch (FhirException refused)
+            {
+                await AuthAudit.Refused(context.HttpContext, refused); // a refused administration attempt is a security event
+                throw;
+            }
             return await next(context);
         });
         admin.MapPost("/clients", async (HttpContext http, Clients clients, CancellationToken ct) =>

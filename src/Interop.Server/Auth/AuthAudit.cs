@@ -21,6 +21,10 @@ public static class AuthAudit
     public static Task Changed(HttpContext http, string subtype, string action, string target) =>
         Log(http).Record(AuditWho.Of(FhirHttp.Context(http)), new AuditWhat(AuditEvents.SecurityAlert, subtype, action, 0, null, [], [target]));
 
+    /// <summary>A refused call of the admin API (no token, or no admin role).</summary>
+    public static Task Refused(HttpContext http, Interop.Fhir.Errors.FhirException refused) =>
+        Log(http).Record(AuditWho.Of(FhirHttp.Context(http)), new AuditWhat(AuditEvents.SecurityAlert, "administration", "E", 4, refused.Message, [], [http.Request.Path.Value ?? ""]));
+
     /// <summary>Records every answer of /auth/token, issued or refused (a wrong secret, a replayed assertion, a bad grant).</summary>
     public static OpenIddictServerHandlerDescriptor TokenAnswers { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.ApplyTokenResponseContext>()

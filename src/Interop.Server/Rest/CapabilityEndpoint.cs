@@ -86,6 +86,7 @@ public static class CapabilityEndpoint
             resource.ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.Single;
             resource.Interaction.Add(Interaction(CapabilityStatement.TypeRestfulInteraction.Patch));
         }
+        AccessLog(rest.Resource.Single(r => r.Type == "AuditEvent"));
         rest.Security = Security(baseUrl);
         return new CapabilityStatement
         {
@@ -118,6 +119,35 @@ public static class CapabilityEndpoint
             uris.Extension.Add(new Extension(name, new FhirUri($"{root}/auth/{path}")));
         security.Extension.Add(uris);
         return security;
+    }
+
+    // AuditEvent is the access log: read and searched (its own parameters), written by the server alone.
+    private static void AccessLog(CapabilityStatement.ResourceComponent audit)
+    {
+        audit.Interaction = [Interaction(CapabilityStatement.TypeRestfulInteraction.Read), Interaction(CapabilityStatement.TypeRestfulInteraction.SearchType)];
+        audit.ConditionalCreate = audit.ConditionalUpdate = false;
+        audit.ConditionalDelete = CapabilityStatement.ConditionalDeleteStatus.NotSupported;
+        audit.SearchInclude = [];
+        audit.SearchRevInclude = [];
+        audit.Documentation = "The access log: one record per request, written by the server only; auditors (role auditor, system/AuditEvent scopes) " +
+                              "read it all, a resident (patient/AuditEvent.rs) the records about them. Hash-chained: $verify.";
+        audit.SearchParam = Interop.Fhir.Audit.AuditQuery.Parameters.Select(name => new CapabilityStatement.SearchParamComponent
+        {
+            Name = name,
+            Type = name switch
+            {
+                "date" => SearchParamType.Date,
+                "patient" or "entity" or "agent-org" => SearchParamType.Reference,
+                _ => SearchParamType.Token,
+            },
+        }).ToList();
+        foreach (var (name, doc) in new[]
+                 {
+                     ("verify", "AuditEvent/$verify?start&end: the hash chains, intact with the count checked or the first broken link"),
+                     ("access-report", "AuditEvent/$access-report?patient&start&end: who (person, institution) accessed the record, when; _format=text/csv"),
+                     ("export", "AuditEvent/$export?start&end: the records of a period as NDJSON"),
+                 })
+            audit.Operation.Add(new CapabilityStatement.OperationComponent { Name = name, Definition = $"urn:interop:operation:AuditEvent-{name}", Documentation = doc });
     }
 
     private static string Modifiers(SearchParam p) => p.Type switch
