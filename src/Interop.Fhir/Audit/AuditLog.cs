@@ -16,6 +16,8 @@ public sealed class AuditOptions
     public string Site { get; set; } = "interop";
     /// <summary>The most records one group commit writes.</summary>
     public int MaxBatch { get; set; } = 1000;
+    /// <summary>Group commits in flight at once (each on a lane of its own).</summary>
+    public int Committers { get; set; } = 2;
     /// <summary>The key that signs retention checkpoints (HMAC-SHA256); without it, purge refuses to run.</summary>
     public string? SealKey { get; set; }
 }
@@ -30,9 +32,9 @@ public sealed class AuditLog : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _db;
     private readonly ILogger<AuditLog> _log;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly Task[] _loops;
     private Task _partitions = Task.CompletedTask;
 
     public AuditOptions Options { get; }
@@ -40,7 +42,7 @@ public sealed class AuditLog : IAsyncDisposable
     public AuditLog(NpgsqlDataSource db, AuditOptions options, ILogger<AuditLog> log)
     {
         (_db, Options, _log) = (db, options, log);
-        _loop = options.Enabled ? Task.Run(Loop) : Task.CompletedTask;
+        _loops = options.Enabled ? Enumerable.Range(0, Math.Max(1, options.Committers)).Select(_ => Task.Run(Loop)).ToArray() : [];
     }
 
     public bool Enabled => Options.Enabled;
@@ -67,6 +69,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     private async Task Loop()
     {
+        var lane = new Lane((short)(AuditRows.WriteLanes + Random.Shared.Next(AuditRows.CommitLanes)));
         var batch = new List<Pending>(Options.MaxBatch);
         var reader = _queue.Reader;
         try
@@ -76,7 +79,7 @@ public sealed class AuditLog : IAsyncDisposable
                 while (batch.Count < Options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
                 try
                 {
-                    await Commit(batch);
+                    await Commit(batch, lane);
                     foreach (var p in batch) p.Done.TrySetResult();
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
@@ -87,7 +90,7 @@ public sealed class AuditLog : IAsyncDisposable
                     {
                         try
                         {
-                            if (batch.Count > 1) await Commit([p]);
+                            if (batch.Count > 1) await Commit([p], lane);
                             if (batch.Count > 1) p.Done.TrySetResult(); else p.Done.TrySetException(Unwritable());
                         }
                         catch (Exception)
@@ -102,57 +105,63 @@ public sealed class AuditLog : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
+        // Stopping: what was not written fails (503) rather than waiting for ever.
+        foreach (var p in batch) p.Done.TrySetException(Unwritable());
         while (reader.TryRead(out var left)) left.Done.TrySetException(Unwritable());
     }
 
-    // One transaction: per day (a batch spans two at midnight), take the commit lane's head, link the records in
-    // order, insert them in one statement and move the head.
-    private async Task Commit(List<Pending> batch)
+    /// <summary>A group-commit loop's chain: its lane, and the head as this loop last wrote it (per day).</summary>
+    private sealed class Lane(short id)
     {
-        await using var connection = await _db.OpenConnectionAsync(_stop.Token);
-        await using var tx = await connection.BeginTransactionAsync(_stop.Token);
-        foreach (var day in batch.GroupBy(p => p.Row.Day))
-        {
-            var (pos, hash) = await Head(connection, tx, day.Key);
-            var rows = day.ToList();
-            var columns = new Columns(rows.Count);
-            for (var i = 0; i < rows.Count; i++)
-            {
-                hash = AuditRow.Link(hash, rows[i].Row.Digest());
-                columns.Add(i, rows[i].Row, ++pos, hash);
-            }
-            await using var write = new NpgsqlBatch(connection, tx);
-            write.BatchCommands.Add(columns.Insert());
-            var move = new NpgsqlBatchCommand($"update {AuditRows.Schema}.chain_head set pos = $1, hash = $2 where day = $3 and lane = $4");
-            move.Parameters.AddWithValue(pos);
-            move.Parameters.AddWithValue(hash);
-            move.Parameters.AddWithValue(day.Key);
-            move.Parameters.AddWithValue((short)AuditRows.CommitLane);
-            write.BatchCommands.Add(move);
-            await write.ExecuteNonQueryAsync(_stop.Token);
-        }
-        await tx.CommitAsync(_stop.Token);
+        public short Id { get; } = id;
+        public DateOnly Day { get; set; }
+        public long Pos { get; set; } = -1; // unknown: read from chain_head first
+        public byte[] Hash { get; set; } = AuditRow.Genesis;
     }
 
-    private async Task<(long Pos, byte[] Hash)> Head(NpgsqlConnection connection, NpgsqlTransaction tx, DateOnly day)
+    // One statement per day (a batch spans two at midnight): link the records in order from the head this loop
+    // knows, move the head only if it is still there, and insert them — one round trip, one transaction. If the
+    // head moved (another server took the same lane), nothing is written: read the head and link again.
+    private async Task Commit(List<Pending> batch, Lane lane)
     {
-        await using var head = new NpgsqlBatch(connection, tx);
-        foreach (var sql in new[]
-                 {
-                     $"insert into {AuditRows.Schema}.chain_head (day, lane, pos, hash) values ($1, $2, 0, $3) on conflict do nothing",
-                     $"select pos, hash from {AuditRows.Schema}.chain_head where day = $1 and lane = $2 for update",
-                 })
+        await using var connection = await _db.OpenConnectionAsync(_stop.Token);
+        foreach (var day in batch.GroupBy(p => p.Row.Day))
         {
-            var cmd = new NpgsqlBatchCommand(sql);
-            cmd.Parameters.AddWithValue(day);
-            cmd.Parameters.AddWithValue((short)AuditRows.CommitLane);
-            if (sql.StartsWith("insert", StringComparison.Ordinal)) cmd.Parameters.AddWithValue(AuditRow.Genesis);
-            head.BatchCommands.Add(cmd);
+            var rows = day.Select(p => p.Row).ToList();
+            for (var attempt = 0; ; attempt++)
+            {
+                if (lane.Pos < 0 || lane.Day != day.Key) await ReadHead(connection, lane, day.Key);
+                var (pos, hash) = (lane.Pos, lane.Hash);
+                var columns = new Columns(rows.Count);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    hash = AuditRow.Link(hash, rows[i].Digest());
+                    columns.Add(i, rows[i], ++pos, hash);
+                }
+                await using var cmd = columns.Insert(connection, day.Key, lane.Id, lane.Pos, pos, hash);
+                if (await cmd.ExecuteNonQueryAsync(_stop.Token) == rows.Count)
+                {
+                    (lane.Pos, lane.Hash) = (pos, hash);
+                    break;
+                }
+                lane.Pos = -1;
+                if (attempt == 2) throw new InvalidOperationException($"The access log's lane {lane.Id} keeps moving under this server.");
+            }
         }
-        await using var r = await head.ExecuteReaderAsync(_stop.Token);
-        while (r.FieldCount == 0 && await r.NextResultAsync(_stop.Token)) { }
-        if (!await r.ReadAsync(_stop.Token)) throw new InvalidOperationException("The access log's commit lane has no head row.");
-        return (r.GetInt64(0), r.GetFieldValue<byte[]>(1));
+    }
+
+    private async Task ReadHead(NpgsqlConnection connection, Lane lane, DateOnly day)
+    {
+        await using var cmd = new NpgsqlCommand($"""
+            with made as (insert into {AuditRows.Schema}.chain_head (day, lane, pos, hash) values ($1, $2, 0, $3) on conflict do nothing returning pos, hash)
+            select pos, hash from made union all select pos, hash from {AuditRows.Schema}.chain_head where day = $1 and lane = $2
+            """, connection);
+        cmd.Parameters.AddWithValue(day);
+        cmd.Parameters.AddWithValue(lane.Id);
+        cmd.Parameters.AddWithValue(AuditRow.Genesis);
+        await using var r = await cmd.ExecuteReaderAsync(_stop.Token);
+        if (!await r.ReadAsync(_stop.Token)) throw new InvalidOperationException("The access log's lane has no head row.");
+        (lane.Day, lane.Pos, lane.Hash) = (day, r.GetInt64(0), r.GetFieldValue<byte[]>(1));
     }
 
     // The batch as one array per column: one insert ... select from unnest(...) for all of it.
@@ -177,17 +186,25 @@ public sealed class AuditLog : IAsyncDisposable
 
         private static string Join(string[] values) => string.Join('\u001f', values);
 
-        public NpgsqlBatchCommand Insert()
+        public NpgsqlCommand Insert(NpgsqlConnection connection, DateOnly day, short lane, long from, long to, byte[] toHash)
         {
-            var cmd = new NpgsqlBatchCommand($"""
+            var cmd = new NpgsqlCommand($"""
+                with head as (select day, lane from {AuditRows.Schema}.chain_head where day = $16 and lane = $17 and pos = $18 for update),
+                moved as (update {AuditRows.Schema}.chain_head h set pos = $19, hash = $20 from head where h.day = head.day and h.lane = head.lane returning 1)
                 insert into {AuditRows.Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
-                select id, recorded, {AuditRows.CommitLane}, pos, hash, {Split("patients")}, {Split("entities")}, {Split("agents")}, org, action, subtype, outcome, {Split("purpose")}, type, source, doc
+                select id, recorded, $17, pos, hash, {Split("patients")}, {Split("entities")}, {Split("agents")}, org, action, subtype, outcome, {Split("purpose")}, type, source, doc
                 from unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                             $10::text[], $11::text[], $12::smallint[], $13::text[], $14::text[], $15::text[])
                      as t(id, recorded, pos, hash, patients, entities, agents, purpose, org, action, subtype, outcome, type, source, doc)
-                """);
+                where exists (select 1 from moved)
+                """, connection);
             foreach (var values in new object[] { _id, _recorded, _pos, _hash, _patients, _entities, _agents, _purpose, _org, _action, _subtype, _outcome, _type, _source, _doc })
                 cmd.Parameters.Add(new NpgsqlParameter { Value = values });
+            cmd.Parameters.AddWithValue(day);
+            cmd.Parameters.AddWithValue(lane);
+            cmd.Parameters.AddWithValue(from);
+            cmd.Parameters.AddWithValue(to);
+            cmd.Parameters.AddWithValue(toHash);
             return cmd;
         }
 
@@ -228,7 +245,7 @@ public sealed class AuditLog : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _stop.CancelAsync();
-        try { await Task.WhenAll(_loop, _partitions); } catch (OperationCanceledException) { }
+        try { await Task.WhenAll([.. _loops, _partitions]); } catch (OperationCanceledException) { }
         _stop.Dispose();
     }
 

@@ -54,8 +54,11 @@ public static class AuditRows
 
     public const string Schema = "audit";
 
-    /// <summary>Lanes 0..WriteLanes-1 take the records of writes (one chosen at random per record); the group commit has its own.</summary>
-    public const int WriteLanes = 16, CommitLane = 16;
+    /// <summary>
+    /// Lanes 0..WriteLanes-1 take the records of writes (one chosen at random per transaction); each group-commit loop
+    /// of each server takes one of its own at start, from CommitLanes above them.
+    /// </summary>
+    public const int WriteLanes = 16, CommitLanes = 1024;
 
     // The head row of the day's lane is locked by the upsert until the transaction ends; 16 lanes keep concurrent
     // writes from queueing on one. The link is computed here, in the statement that takes the head.
@@ -68,10 +71,12 @@ public static class AuditRows
         select ?, ?, lane, pos, hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from head
         """;
 
+    /// <summary>A lane for one write transaction: all its records go to that lane, so it never holds two lanes' heads.</summary>
+    public static short PickLane() => (short)Random.Shared.Next(WriteLanes);
+
     /// <summary>Queues <paramref name="row"/> into a write's session: it commits, or rolls back, with the change.</summary>
-    public static void Queue(IDocumentSession session, AuditRow row)
+    public static void Queue(IDocumentSession session, AuditRow row, short lane)
     {
-        var lane = (short)Random.Shared.Next(WriteLanes);
         var digest = row.Digest();
         session.QueueSqlCommand(InsertLinked, row.Day, lane, Genesis, digest, digest, row.Id, row.Recorded, row.Patients, row.Entities, row.Agents,
             (object?)row.AgentOrg ?? DBNull.Value, row.Action, row.Subtype, (short)row.Outcome, row.Purpose, row.Type, row.Source, row.Doc);

@@ -14,6 +14,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
 {
     private readonly HashSet<string> _keys = [];
     private readonly List<ResourceChanged> _changes = [];
+    private short? _lane; // the access log's lane of this transaction
 
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
@@ -69,7 +70,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     private void Changed(ResourceChanged change, string type, string? json, WriteContext context)
     {
         _changes.Add(change);
-        if (context.Audit is { } audit) AuditRows.Queue(session, audit.Changed(change, type, json, context.Interaction));
+        if (context.Audit is { } audit) AuditRows.Queue(session, audit.Changed(change, type, json, context.Interaction), _lane ??= AuditRows.PickLane());
     }
 
     public bool IsEmpty => _keys.Count == 0;
