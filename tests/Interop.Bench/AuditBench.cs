@@ -93,9 +93,10 @@ public static class AuditBench
         {
             await using var cmd = db.CreateCommand($$"""
                 create table audit.bench_load (like audit.event);
-                insert into audit.bench_load (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
+                insert into audit.bench_load (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, keys, doc)
                 select gen_random_uuid(), ts, 17, g, '\x00', array[p], array[p, 'Observation/' || g], array['client-' || (g % {{Clients}}), 'Practitioner/bench-' || u],
                        'Organization/bench-' || (u % {{Orgs}}), 'R', 'read', 0, case when g % 2000 = 0 then array['BTG'] else '{}'::text[] end, 'rest', 'bench',
+                       array['p:' || p, 'e:' || p, 'e:Observation/' || g, 'a:client-' || (g % {{Clients}}), 'a:Practitioner/bench-' || u, 'o:Organization/bench-' || (u % {{Orgs}})],
                        jsonb_build_object('resourceType', 'AuditEvent',
                            'type', jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/audit-event-type', 'code', 'rest'),
                            'subtype', jsonb_build_array(jsonb_build_object('system', 'http://hl7.org/fhir/restful-interaction', 'code', 'read')),

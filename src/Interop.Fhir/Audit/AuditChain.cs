@@ -61,7 +61,7 @@ public static class AuditChain
         Dictionary<short, (long Pos, byte[] Hash)> heads, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"""
-            select id, recorded, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, lane
+            select id, recorded, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, lane, keys
             from {A}.event where recorded >= $1 and recorded < $2 order by lane, pos, id
             """, connection) { CommandTimeout = 0 };
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
@@ -92,7 +92,7 @@ public static class AuditChain
             }
             var row = new AuditRow(r.GetGuid(0), r.GetFieldValue<DateTimeOffset>(1), r.GetFieldValue<string[]>(4), r.GetFieldValue<string[]>(5),
                 r.GetFieldValue<string[]>(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt16(10),
-                r.GetFieldValue<string[]>(11), r.GetString(12), r.GetString(13), r.GetString(14));
+                r.GetFieldValue<string[]>(11), r.GetString(12), r.GetString(13), r.GetString(14)) { Keys = r.GetFieldValue<string[]>(16) };
             var (rowPos, found) = (r.GetInt64(2), r.GetFieldValue<byte[]>(3));
             count++;
             var id = row.Id.ToString("D");

@@ -16,8 +16,8 @@ public sealed class AuditOptions
     public string Site { get; set; } = "interop";
     /// <summary>The most records one group commit writes.</summary>
     public int MaxBatch { get; set; } = 1000;
-    /// <summary>Group commits in flight at once (each on a lane of its own).</summary>
-    public int Committers { get; set; } = 2;
+    /// <summary>Group commits in flight at once (each on a lane of its own). One makes the biggest batches.</summary>
+    public int Committers { get; set; } = 1;
     /// <summary>The key that signs retention checkpoints (HMAC-SHA256); without it, purge refuses to run.</summary>
     public string? SealKey { get; set; }
 }
@@ -69,7 +69,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     private async Task Loop()
     {
-        var lane = new Lane((short)(AuditRows.WriteLanes + Random.Shared.Next(AuditRows.CommitLanes)));
+        await using var lane = new Lane((short)(AuditRows.WriteLanes + Random.Shared.Next(AuditRows.CommitLanes)));
         var batch = new List<Pending>(Options.MaxBatch);
         var reader = _queue.Reader;
         try
@@ -84,6 +84,7 @@ public sealed class AuditLog : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
                 {
+                    await lane.DisposeAsync(); // a broken or confused connection is not reused
                     _log.LogError("The access log could not write {Count} records: {Error}", batch.Count, DatabaseErrors.Describe(e));
                     // One record the database refuses must not fail the others of its batch: each is tried alone.
                     foreach (var p in batch)
@@ -111,9 +112,17 @@ public sealed class AuditLog : IAsyncDisposable
     }
 
     /// <summary>A group-commit loop's chain: its lane, and the head as this loop last wrote it (per day).</summary>
-    private sealed class Lane(short id)
+    private sealed class Lane(short id) : IAsyncDisposable
     {
         public short Id { get; } = id;
+        /// <summary>The loop's own connection, kept open: its statements stay prepared and its session warm.</summary>
+        public NpgsqlConnection? Connection { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Connection is not null) await Connection.DisposeAsync();
+            Connection = null;
+        }
         public DateOnly Day { get; set; }
         public long Pos { get; set; } = -1; // unknown: read from chain_head first
         public byte[] Hash { get; set; } = AuditRow.Genesis;
@@ -124,7 +133,8 @@ public sealed class AuditLog : IAsyncDisposable
     // head moved (another server took the same lane), nothing is written: read the head and link again.
     private async Task Commit(List<Pending> batch, Lane lane)
     {
-        await using var connection = await _db.OpenConnectionAsync(_stop.Token);
+        if (lane.Connection is not { State: System.Data.ConnectionState.Open }) lane.Connection = await _db.OpenConnectionAsync(_stop.Token);
+        var connection = lane.Connection;
         foreach (var day in batch.GroupBy(p => p.Row.Day))
         {
             var rows = day.Select(p => p.Row).ToList();
@@ -139,6 +149,7 @@ public sealed class AuditLog : IAsyncDisposable
                     columns.Add(i, rows[i], ++pos, hash);
                 }
                 await using var cmd = columns.Insert(connection, day.Key, lane.Id, lane.Pos, pos, hash);
+                await cmd.PrepareAsync(_stop.Token);
                 if (await cmd.ExecuteNonQueryAsync(_stop.Token) == rows.Count)
                 {
                     (lane.Pos, lane.Hash) = (pos, hash);
@@ -171,7 +182,7 @@ public sealed class AuditLog : IAsyncDisposable
         private readonly DateTimeOffset[] _recorded = new DateTimeOffset[n];
         private readonly long[] _pos = new long[n];
         private readonly byte[][] _hash = new byte[n][];
-        private readonly string[] _patients = new string[n], _entities = new string[n], _agents = new string[n], _purpose = new string[n];
+        private readonly string[] _patients = new string[n], _entities = new string[n], _agents = new string[n], _purpose = new string[n], _keys = new string[n];
         private readonly string?[] _org = new string?[n];
         private readonly string[] _action = new string[n], _subtype = new string[n], _type = new string[n], _source = new string[n], _doc = new string[n];
         private readonly short[] _outcome = new short[n];
@@ -181,7 +192,7 @@ public sealed class AuditLog : IAsyncDisposable
             (_id[i], _recorded[i], _pos[i], _hash[i]) = (row.Id, row.Recorded, pos, hash);
             (_patients[i], _entities[i], _agents[i], _purpose[i]) = (Join(row.Patients), Join(row.Entities), Join(row.Agents), Join(row.Purpose));
             (_org[i], _action[i], _subtype[i], _outcome[i]) = (row.AgentOrg, row.Action, row.Subtype, (short)row.Outcome);
-            (_type[i], _source[i], _doc[i]) = (row.Type, row.Source, row.Doc);
+            (_type[i], _source[i], _doc[i], _keys[i]) = (row.Type, row.Source, row.Doc, Join(row.Keys));
         }
 
         private static string Join(string[] values) => string.Join('\u001f', values);
@@ -191,11 +202,11 @@ public sealed class AuditLog : IAsyncDisposable
             var cmd = new NpgsqlCommand($"""
                 with head as (select day, lane from {AuditRows.Schema}.chain_head where day = $16 and lane = $17 and pos = $18 for update),
                 moved as (update {AuditRows.Schema}.chain_head h set pos = $19, hash = $20 from head where h.day = head.day and h.lane = head.lane returning 1)
-                insert into {AuditRows.Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
-                select id, recorded, $17, pos, hash, {Split("patients")}, {Split("entities")}, {Split("agents")}, org, action, subtype, outcome, {Split("purpose")}, type, source, doc
+                insert into {AuditRows.Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys)
+                select id, recorded, $17, pos, hash, {Split("patients")}, {Split("entities")}, {Split("agents")}, org, action, subtype, outcome, {Split("purpose")}, type, source, doc, {Split("keys")}
                 from unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                            $10::text[], $11::text[], $12::smallint[], $13::text[], $14::text[], $15::text[])
-                     as t(id, recorded, pos, hash, patients, entities, agents, purpose, org, action, subtype, outcome, type, source, doc)
+                            $10::text[], $11::text[], $12::smallint[], $13::text[], $14::text[], $15::text[], $21::text[])
+                     as t(id, recorded, pos, hash, patients, entities, agents, purpose, org, action, subtype, outcome, type, source, doc, keys)
                 where exists (select 1 from moved)
                 """, connection);
             foreach (var values in new object[] { _id, _recorded, _pos, _hash, _patients, _entities, _agents, _purpose, _org, _action, _subtype, _outcome, _type, _source, _doc })
@@ -205,6 +216,7 @@ public sealed class AuditLog : IAsyncDisposable
             cmd.Parameters.AddWithValue(from);
             cmd.Parameters.AddWithValue(to);
             cmd.Parameters.AddWithValue(toHash);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = _keys });
             return cmd;
         }
 

@@ -29,7 +29,7 @@ public sealed class AuditQuery
     public bool Selective { get; private set; }
 
     /// <summary>Confines the search to one patient's records (a resident reading their own log).</summary>
-    public void Confine(string patient) => Conditions.Add(("patients @> array[$1]::text[]", [patient]));
+    public void Confine(string patient) => Conditions.Add(("keys @> array[$1]::text[]", ["p:" + patient]));
 
     public static AuditQuery Parse(IEnumerable<KeyValuePair<string, string>> parameters, int defaultCount, int maxCount)
     {
@@ -81,16 +81,16 @@ public sealed class AuditQuery
         switch (name)
         {
             case "patient":
-                Any("patients", values.Select(v => v.Contains('/') ? v : "Patient/" + v));
+                Any("p:", values.Select(v => v.Contains('/') ? v : "Patient/" + v));
                 break;
             case "entity":
-                Any("entities", values);
+                Any("e:", values);
                 break;
             case "agent":
-                Any("agents", values);
+                Any("a:", values);
                 break;
             case "agent-org":
-                Conditions.Add(("agent_org = any($1)", [values.Select(v => v.Contains('/') ? v : "Organization/" + v).ToArray()]));
+                Any("o:", values.Select(v => v.Contains('/') ? v : "Organization/" + v));
                 break;
             case "action" or "subtype" or "type" or "source":
                 Conditions.Add(($"{name} = any($1)", [values.Select(Code).ToArray()]));
@@ -116,9 +116,10 @@ public sealed class AuditQuery
         }
     }
 
-    private void Any(string column, IEnumerable<string> values)
+    // One GIN index over all the keys (see AuditSchema): "p:Patient/1", "a:client", "o:Organization/2"...
+    private void Any(string prefix, IEnumerable<string> values)
     {
-        Conditions.Add(($"{column} && $1::text[]", [values.ToArray()]));
+        Conditions.Add(("keys && $1::text[]", [values.Select(v => prefix + v).ToArray()]));
         Selective = true;
     }
 

@@ -73,7 +73,7 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var cmd = new NpgsqlCommand($"""
             select recorded, agent_org, agents, action, subtype, outcome, entities, purpose from {A}.event
-            where patients @> array[$1] and recorded >= $2 and recorded < $3 and type = 'rest'
+            where keys @> array['p:' || $1] and recorded >= $2 and recorded < $3 and type = 'rest'
             order by agent_org nulls last, agents[2] nulls last, recorded limit 100000
             """, connection);
         cmd.Parameters.AddWithValue(patient);

@@ -22,8 +22,26 @@ public sealed record AuditRow(
         var text = string.Join('\u001f',
             Id.ToString("D"), Micros(Recorded).ToString(System.Globalization.CultureInfo.InvariantCulture),
             string.Join(',', Patients), string.Join(',', Entities), string.Join(',', Agents), AgentOrg ?? "",
-            Action, Subtype, Outcome.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join(',', Purpose), Type, Source, Doc);
+            Action, Subtype, Outcome.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join(',', Purpose), Type, Source, Doc,
+            string.Join(',', Keys));
         return SHA256.HashData(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>
+    /// What auditors search by, for the one GIN index: "p:" patients, "e:" entities, "a:" agents, "o:" the institution.
+    /// Stored, and covered by the digest: a key edited to hide a record from a search breaks the chain.
+    /// </summary>
+    public string[] Keys { get; init; } = KeysOf(Patients, Entities, Agents, AgentOrg);
+
+    public static string[] KeysOf(string[] patients, string[] entities, string[] agents, string? org)
+    {
+        var keys = new string[patients.Length + entities.Length + agents.Length + (org is null ? 0 : 1)];
+        var i = 0;
+        foreach (var p in patients) keys[i++] = "p:" + p;
+        foreach (var e in entities) keys[i++] = "e:" + e;
+        foreach (var a in agents) keys[i++] = "a:" + a;
+        if (org is not null) keys[i] = "o:" + org;
+        return keys;
     }
 
     /// <summary>The next link of a lane's chain: SHA-256(previous hash ‖ digest).</summary>
@@ -67,8 +85,8 @@ public static class AuditRows
             insert into {Schema}.chain_head as h (day, lane, pos, hash) values (?, ?, 1, sha256(? || ?))
             on conflict (day, lane) do update set pos = h.pos + 1, hash = sha256(h.hash || ?)
             returning lane, pos, hash)
-        insert into {Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc)
-        select ?, ?, lane, pos, hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from head
+        insert into {Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys)
+        select ?, ?, lane, pos, hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from head
         """;
 
     /// <summary>A lane for one write transaction: all its records go to that lane, so it never holds two lanes' heads.</summary>
@@ -79,6 +97,6 @@ public static class AuditRows
     {
         var digest = row.Digest();
         session.QueueSqlCommand(InsertLinked, row.Day, lane, Genesis, digest, digest, row.Id, row.Recorded, row.Patients, row.Entities, row.Agents,
-            (object?)row.AgentOrg ?? DBNull.Value, row.Action, row.Subtype, (short)row.Outcome, row.Purpose, row.Type, row.Source, row.Doc);
+            (object?)row.AgentOrg ?? DBNull.Value, row.Action, row.Subtype, (short)row.Outcome, row.Purpose, row.Type, row.Source, row.Doc, row.Keys);
     }
 }
