@@ -6,7 +6,7 @@ using Npgsql;
 namespace Interop.Fhir.Audit;
 
 /// <summary>
-/// Who may read the access log (authorise stage, after the scope check): auditors (role auditor with a user scope
+/// Who may read the access log (first in the authorise stage, so a write is 405 whatever the scopes): auditors (role auditor with a user scope
 /// naming AuditEvent, or a system client with system/AuditEvent scopes) read all of it; a resident with
 /// patient/AuditEvent.rs reads the records about themself, searches and single records only. Nobody writes it.
 /// </summary>
@@ -33,7 +33,13 @@ public sealed class AuditAccessBehaviour : IInteractionBehaviour
             if (request is not (AuditSearchRequest or AuditReadRequest))
                 throw FhirException.Forbidden($"A resident reads the records about them (search and read); ${request.Operation} is for auditors.");
             log.Patient = "Patient/" + patient;
-            if (log is AuditSearchRequest search) search.Query.Confine(log.Patient);
+            if (log is AuditSearchRequest search)
+            {
+                // Not even whether records about someone else exist beside theirs.
+                if (search.Query.PatientsAsked.Any(p => p != log.Patient))
+                    throw FhirException.Forbidden("A resident reads the records about them only: patient must be their own.");
+                search.Query.Confine(log.Patient);
+            }
             return ValueTask.CompletedTask;
         }
         throw FhirException.Forbidden("Reading the access log needs the auditor role (with a user/AuditEvent scope), a system/AuditEvent scope, " +
@@ -50,7 +56,7 @@ public sealed class AuditSearchHandler(AuditStore store) : Handler<AuditSearchRe
     {
         var page = await store.Search(r.Query, ct);
         var records = r.Patient is null ? page.Records
-            : page.Records.Select(a => a with { Json = AuditStore.ForResident(a.Json, call.Context.Caller.Client) }).ToList();
+            : page.Records.Select(a => a with { Json = AuditStore.ForResident(a.Json, call.Context.Caller.Client, r.Patient) }).ToList();
         return page with { Records = records, Query = r.Describe() };
     }
 }
@@ -60,7 +66,7 @@ public sealed class AuditReadHandler(AuditStore store) : Handler<AuditReadReques
     protected override async Task<InteractionResult> Handle(AuditReadRequest r, InteractionCall call, CancellationToken ct)
     {
         var found = await store.Read(r.EventId, r.Patient, ct) ?? throw FhirException.NotFound($"AuditEvent/{r.EventId} does not exist.");
-        return new AuditRecordResult(r.Patient is null ? found : found with { Json = AuditStore.ForResident(found.Json, call.Context.Caller.Client) });
+        return new AuditRecordResult(r.Patient is null ? found : found with { Json = AuditStore.ForResident(found.Json, call.Context.Caller.Client, r.Patient) });
     }
 }
 

@@ -28,6 +28,9 @@ public sealed class AuditQuery
     /// </summary>
     public bool Selective { get; private set; }
 
+    /// <summary>The patients the search names (a resident may name only themself).</summary>
+    public List<string> PatientsAsked { get; } = [];
+
     /// <summary>Confines the search to one patient's records (a resident reading their own log).</summary>
     public void Confine(string patient) => Conditions.Add(("keys @> array[$1]::text[]", ["p:" + patient]));
 
@@ -81,7 +84,9 @@ public sealed class AuditQuery
         switch (name)
         {
             case "patient":
-                Any("p:", values.Select(v => v.Contains('/') ? v : "Patient/" + v));
+                var patients = values.Select(v => v.Contains('/') ? v : "Patient/" + v).ToList();
+                PatientsAsked.AddRange(patients);
+                Any("p:", patients);
                 break;
             case "entity":
                 Any("e:", values);

@@ -124,12 +124,17 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
     }
 
     /// <summary>
-    /// A record as a resident sees it: without network addresses, and without the ids of clients other than their own
-    /// (the person and institution stay).
+    /// A record as a resident sees it: without network addresses, without the ids of clients other than their own
+    /// (the person and institution stay), and without what it says of anyone else — the other patients a search
+    /// returned, and the search's query text, which may name them.
     /// </summary>
-    public static string ForResident(string json, string ownClient)
+    public static string ForResident(string json, string ownClient, string patient)
     {
         var node = JsonNode.Parse(json)!.AsObject();
+        if (node["entity"] is JsonArray entities)
+            foreach (var other in entities.OfType<JsonObject>().Where(e => e["query"] is not null
+                         || e["role"]?["code"]?.GetValue<string>() == "1" && e["what"]?["reference"]?.GetValue<string>() != patient).ToList())
+                entities.Remove(other);
         if (node["agent"] is JsonArray agents)
             foreach (var agent in agents.OfType<JsonObject>())
             {

@@ -26,6 +26,7 @@ public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthF
             Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"), Subject = new ResourceReference($"Patient/{self}") });
         Assert.Equal(HttpStatusCode.OK, (await stationClient.GetAsync($"/fhir/Encounter/{enc}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/fhir/Patient/{other}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/fhir/Patient?_id={self},{other}")).StatusCode); // a search naming both
 
         const string password = "Correct-Horse-42";
         await server.RegisterOrFail("/admin/users", new { username = "self-" + tag, password, fhirUser = $"Patient/{self}" });
@@ -39,16 +40,20 @@ public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthF
         var events = bundle["entry"]!.AsArray().Select(e => e!["resource"]!.AsObject()).ToList();
         Assert.NotEmpty(events);
         Assert.All(events, e => Assert.Contains(e["entity"]!.AsArray(), x => (string?)x!["what"]!["reference"] == $"Patient/{self}"));
-        Assert.DoesNotContain(events, e => e.ToJsonString().Contains($"Patient/{other}"));
+        Assert.DoesNotContain(events, e => e.ToJsonString().Contains(other)); // not even from the search that returned both
+        Assert.Contains(events, e => (string?)e["subtype"]![0]!["code"] == "search-type");
         Assert.DoesNotContain(events, e => e.ToJsonString().Contains("\"network\""));
         Assert.DoesNotContain(events, e => e.ToJsonString().Contains("station-" + tag)); // another client's id
+        Assert.DoesNotContain(events, e => e.ToJsonString().Contains("\"query\"")); // searches' text may name other residents
         var stationRead = Assert.Single(events, e => (string?)e["subtype"]![0]!["code"] == "read" && e.ToJsonString().Contains($"Encounter/{enc}"));
         Assert.Contains(stationRead["agent"]!.AsArray(), a => (string?)a!["who"]!["reference"] == station); // the institution stays
 
-        // Asking for another resident's records finds nothing; reading one is a 404; auditors' operations are refused.
-        Assert.Empty((await (await resident.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}")).ReadJson())["entry"]?.AsArray() ?? []);
+        // Asking for another resident's records is refused; reading one is a 404; auditors' operations are refused.
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/Patient/{other}/AuditEvent")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/AuditEvent?patient={self}")).StatusCode);
         var auditor = await server.ClientWith("aud-" + tag, "system/AuditEvent.rs");
-        var otherEvent = (string)(await (await auditor.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}&_count=1")).ReadJson())["entry"]![0]!["resource"]!["id"]!;
+        var otherEvent = (string)(await (await auditor.GetAsync($"/fhir/AuditEvent?patient=Patient/{other}&subtype=read&_count=1")).ReadJson())["entry"]![0]!["resource"]!["id"]!;
         Assert.Equal(HttpStatusCode.NotFound, (await resident.GetAsync($"/fhir/AuditEvent/{otherEvent}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/AuditEvent/{(string)events[0]["id"]!}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync("/fhir/AuditEvent/$verify")).StatusCode);
