@@ -102,4 +102,29 @@ public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthF
         Assert.Contains((await Rows("admin")), r => r.Subtype == "client-registered" && r.Doc.Contains($"Client/app-{tag}"));
         Assert.Contains((await Rows("admin")), r => r.Subtype == "user-registered" && r.Doc.Contains($"User/login-{tag}"));
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_user_reads_the_log_only_with_the_auditor_role()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var admin = server.CreateClient();
+        var person = await admin.CreateId(new Practitioner { Name = [new HumanName { Family = "Auditor" + tag }] });
+        const string password = "Correct-Horse-42";
+        await server.RegisterOrFail("/admin/users", new { username = "auditor-" + tag, password, fhirUser = $"Practitioner/{person}", roles = new[] { "auditor" } });
+        await server.RegisterOrFail("/admin/users", new { username = "clerk-" + tag, password, fhirUser = $"Practitioner/{person}" });
+        await server.RegisterOrFail("/admin/clients", new { clientId = "audit-app-" + tag, type = "public", redirectUris = new[] { AuthFixture.Redirect },
+            scopes = "user/AuditEvent.rs user/*.rs openid fhirUser" });
+        async Task<HttpClient> As(string username)
+        {
+            var (code, verifier) = await server.Launch("audit-app-" + tag, "user/AuditEvent.rs user/*.rs", username, password);
+            var (_, token) = await server.Exchange("audit-app-" + tag, code, verifier);
+            return server.Bearer(token.GetProperty("access_token").GetString()!);
+        }
+        var auditor = await As("auditor-" + tag);
+        Assert.Equal(HttpStatusCode.OK, (await auditor.GetAsync("/fhir/AuditEvent?_count=5")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await auditor.GetAsync("/fhir/AuditEvent/$verify")).StatusCode);
+        var clerk = await As("clerk-" + tag);
+        Assert.Equal(HttpStatusCode.Forbidden, (await clerk.GetAsync("/fhir/AuditEvent?_count=5")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await clerk.GetAsync($"/fhir/Practitioner/{person}")).StatusCode); // the same scopes read clinical data
+    }
 }
