@@ -385,6 +385,14 @@ stop_server() {
   SERVER_PID=""
 }
 
+# The same build twice on one database: first with $1 (a setting that turns something off; OTHER_PID, OTHER_URL),
+# then as it is (SERVER_PID, SERVER_URL). One after the other, so only the first migrates a fresh database.
+start_pair() {
+  start_server "$(conn_string)" "$1"
+  OTHER_PID="$SERVER_PID"; OTHER_URL="$SERVER_URL"
+  start_server "$(conn_string)"
+}
+
 # A second server of a bench pair (security or the access log off): stopped by the EXIT trap as well, so a failed
 # bench leaves no server behind.
 stop_other() {
@@ -431,20 +439,16 @@ cmd_bench() {
     start_cluster "$tmp/pg"
     # The same build twice on one database: security on (tokens, scopes, the access policy) and off, so the
     # figures show what security costs, measured in the same run.
-    start_server "$(conn_string)" Auth__Enabled=false
-    OTHER_PID="$SERVER_PID"; local open_url="$SERVER_URL"
-    start_server "$(conn_string)"
-    bench_tool crud --url "$SERVER_URL" --open-url "$open_url" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
+    start_pair Auth__Enabled=false
+    bench_tool crud --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/crud.json" "${args[@]}"
     stop_server; stop_other; stop_cluster
   fi
   if [ "$what" = audit ] || [ "$what" = all ]; then
     # The access log at scale (5 million events unless --events N), and its cost: the same build with the log
     # off (Audit__Enabled=false) beside it on one database, alternating.
     start_cluster "$tmp/pg-audit"
-    start_server "$(conn_string)" Audit__Enabled=false
-    OTHER_PID="$SERVER_PID"; local quiet_url="$SERVER_URL"
-    start_server "$(conn_string)"
-    bench_tool audit --url "$SERVER_URL" --open-url "$quiet_url" --pg "$(conn_string)" --out "$ROOT/.bench/audit.json" "${args[@]}"
+    start_pair Audit__Enabled=false
+    bench_tool audit --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/audit.json" "${args[@]}"
     stop_server; stop_other; stop_cluster
   fi
   if [ "$what" = ingest ] || [ "$what" = all ]; then

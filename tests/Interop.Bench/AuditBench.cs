@@ -52,18 +52,11 @@ public static class AuditBench
         quiet.DefaultRequestHeaders.Authorization = new("Bearer", await Auth.Token(quiet, openUrl, "admin", Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET")!));
         await ReadOnly.Run(quiet, openUrl, options.Workers, TimeSpan.FromSeconds(3));
         var slice = duration / 2;
-        double readOn = 0, readOnSec = 0, readOff = 0, readOffSec = 0, searchOn = 0, searchOnSec = 0, searchOff = 0, searchOffSec = 0;
-        for (var round = 0; round < 4; round++)
-            foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
-            {
-                var (client, url) = on ? (http, options.Url) : (quiet, openUrl);
-                var read = await ReadOnly.Run(client, url, options.Workers, slice);
-                var search = await SearchMix(client, url, options.Workers, slice);
-                errors += read.Stats.Errors + search.Stats.Errors;
-                if (on) { readOn += read.Stats.Count; readOnSec += read.Elapsed.TotalSeconds; searchOn += search.Stats.Count; searchOnSec += search.Elapsed.TotalSeconds; }
-                else { readOff += read.Stats.Count; readOffSec += read.Elapsed.TotalSeconds; searchOff += search.Stats.Count; searchOffSec += search.Elapsed.TotalSeconds; }
-            }
-        double readOnRate = readOn / readOnSec, readOffRate = readOff / readOffSec, searchOnRate = searchOn / searchOnSec, searchOffRate = searchOff / searchOffSec;
+        var rates = await Alternating.Run(slice,
+            (on, d) => on ? ReadOnly.Run(http, options.Url, options.Workers, d) : ReadOnly.Run(quiet, openUrl, options.Workers, d),
+            (on, d) => on ? SearchMix(http, options.Url, options.Workers, d) : SearchMix(quiet, openUrl, options.Workers, d));
+        errors += rates.Errors;
+        double readOnRate = rates.FirstOn, readOffRate = rates.FirstOff, searchOnRate = rates.SecondOn, searchOffRate = rates.SecondOff;
         Console.WriteLine($"raw select-by-id:           {rawSelect:F0}/s");
         Console.WriteLine($"audit on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
         Console.WriteLine($"  read-by-id:  {readOnRate:F0} / {readOffRate:F0} req/s = {readOnRate / readOffRate:F2} — goal ≥ 0.7 (on ÷ raw select {readOnRate / rawSelect:F2}, off ÷ raw {readOffRate / rawSelect:F2})");

@@ -30,23 +30,14 @@ public static class CrudBench
         if (options.OpenUrl is { } openUrl)
         {
             // Security on (this server: tokens, scopes, the access policy) against the same build with it off
-            // (Auth:Enabled=false) on the same database, alternating in slices (on, off, off, on, ...) so that drift
-            // during the run — the database growing, caches, the other processes — falls on both sides alike.
+            // (Auth:Enabled=false) on the same database, alternating in slices.
             await CrudCycle.Run(http, openUrl, options.Workers, TimeSpan.FromSeconds(3));
             var slice = duration / 2;
-            double crudOn = 0, crudOnSeconds = 0, crudOff = 0, crudOffSeconds = 0, readOn = 0, readOnSeconds = 0, readOff = 0, readOffSeconds = 0;
-            for (var round = 0; round < 4; round++)
-            {
-                foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
-                {
-                    var c = await CrudCycle.Run(http, on ? options.Url : openUrl, options.Workers, slice);
-                    var r = await ReadOnly.Run(http, on ? options.Url : openUrl, options.Workers, slice);
-                    openErrors += c.Stats.Errors + r.Stats.Errors;
-                    if (on) { crudOn += c.Stats.Count; crudOnSeconds += c.Elapsed.TotalSeconds; readOn += r.Stats.Count; readOnSeconds += r.Elapsed.TotalSeconds; }
-                    else { crudOff += c.Stats.Count; crudOffSeconds += c.Elapsed.TotalSeconds; readOff += r.Stats.Count; readOffSeconds += r.Elapsed.TotalSeconds; }
-                }
-            }
-            double crudOnRate = crudOn / crudOnSeconds, crudOffRate = crudOff / crudOffSeconds, readOnRate = readOn / readOnSeconds, readOffRate = readOff / readOffSeconds;
+            var rates = await Alternating.Run(slice,
+                (on, d) => CrudCycle.Run(http, on ? options.Url : openUrl, options.Workers, d),
+                (on, d) => ReadOnly.Run(http, on ? options.Url : openUrl, options.Workers, d));
+            openErrors = rates.Errors;
+            double crudOnRate = rates.FirstOn, crudOffRate = rates.FirstOff, readOnRate = rates.SecondOn, readOffRate = rates.SecondOff;
             Console.WriteLine($"security on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
             Console.WriteLine($"  CRUD cycle:  {crudOnRate:F0} / {crudOffRate:F0} req/s = {crudOnRate / crudOffRate:F2} — goal ≥ 0.8");
             Console.WriteLine($"  read-by-id:  {readOnRate:F0} / {readOffRate:F0} req/s = {readOnRate / readOffRate:F2} — goal ≥ 0.8");

@@ -50,3 +50,33 @@ public static class Load
         return sw.Elapsed;
     }
 }
+
+/// <summary>
+/// Two phases against two servers (the normal one and the same build with something off), alternating in slices —
+/// on, off, off, on, … — so that drift during the run (the database growing, caches, other processes) falls on both.
+/// </summary>
+public static class Alternating
+{
+    public sealed record Rates(double FirstOn, double FirstOff, double SecondOn, double SecondOff, long Errors);
+
+    public static async Task<Rates> Run(TimeSpan slice, Func<bool, TimeSpan, Task<(Stats Stats, TimeSpan Elapsed)>> first,
+        Func<bool, TimeSpan, Task<(Stats Stats, TimeSpan Elapsed)>> second)
+    {
+        var count = new double[4];
+        var seconds = new double[4];
+        long errors = 0;
+        for (var round = 0; round < 4; round++)
+            foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                var phases = new[] { await first(on, slice), await second(on, slice) };
+                for (var p = 0; p < 2; p++)
+                {
+                    var i = p * 2 + (on ? 0 : 1);
+                    count[i] += phases[p].Stats.Count;
+                    seconds[i] += phases[p].Elapsed.TotalSeconds;
+                    errors += phases[p].Stats.Errors;
+                }
+            }
+        return new Rates(count[0] / seconds[0], count[1] / seconds[1], count[2] / seconds[2], count[3] / seconds[3], errors);
+    }
+}

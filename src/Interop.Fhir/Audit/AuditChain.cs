@@ -61,8 +61,7 @@ public static class AuditChain
         Dictionary<short, (long Pos, byte[] Hash)> heads, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"""
-            select id, recorded, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, lane, keys
-            from {A}.event where recorded >= $1 and recorded < $2 order by lane, pos, id
+            select {AuditRows.Columns} from {A}.event where recorded >= $1 and recorded < $2 order by lane, pos, id
             """, connection) { CommandTimeout = 0 };
         var from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         cmd.Parameters.AddWithValue(from);
@@ -80,20 +79,16 @@ public static class AuditChain
             : null;
         while (await r.ReadAsync(ct))
         {
-            var rowLane = r.GetInt16(15);
+            var (row, rowLane, rowPos, found) = AuditRows.Read(r);
             if (rowLane != lane)
             {
                 if (lane is { } previous && End(previous) is { } ended) return (ended, count);
                 if (!heads.ContainsKey(rowLane))
-                    return (new ChainReport(false, 0, 0, r.GetGuid(0).ToString("D"), null, null,
+                    return (new ChainReport(false, 0, 0, row.Id.ToString("D"), null, null,
                         $"Records on a chain that has no head ({Where(rowLane)}): inserted directly into the database."), count);
                 (lane, hash, pos, lastId) = (rowLane, AuditRow.Genesis, 0, null);
                 seen.Add(rowLane);
             }
-            var row = new AuditRow(r.GetGuid(0), r.GetFieldValue<DateTimeOffset>(1), r.GetFieldValue<string[]>(4), r.GetFieldValue<string[]>(5),
-                r.GetFieldValue<string[]>(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.GetInt16(10),
-                r.GetFieldValue<string[]>(11), r.GetString(12), r.GetString(13), r.GetString(14)) { Keys = r.GetFieldValue<string[]>(16) };
-            var (rowPos, found) = (r.GetInt64(2), r.GetFieldValue<byte[]>(3));
             count++;
             var id = row.Id.ToString("D");
             if (rowPos != pos + 1)

@@ -64,8 +64,7 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Records one event of this server (logins, tokens, registrations) outside any request's pipeline.</summary>
     public Task Record(AuditWho who, AuditWhat what) => Enabled ? Append(AuditEvents.Build(who, what, Options.Site)) : Task.CompletedTask;
 
-    public static FhirException Unwritable() =>
-        FhirException.Unavailable("The access log cannot be written right now, so the request was not carried out; retry shortly.");
+    private static FhirException Unwritable() => AuditRows.Unwritable();
 
     private async Task Loop()
     {
@@ -202,7 +201,7 @@ public sealed class AuditLog : IAsyncDisposable
             var cmd = new NpgsqlCommand($"""
                 with head as (select day, lane from {AuditRows.Schema}.chain_head where day = $16 and lane = $17 and pos = $18 for update),
                 moved as (update {AuditRows.Schema}.chain_head h set pos = $19, hash = $20 from head where h.day = head.day and h.lane = head.lane returning 1)
-                insert into {AuditRows.Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys)
+                insert into {AuditRows.Schema}.event ({AuditRows.Columns})
                 select id, recorded, $17, pos, hash, {Split("patients")}, {Split("entities")}, {Split("agents")}, org, action, subtype, outcome, {Split("purpose")}, type, source, doc, {Split("keys")}
                 from unnest($1::uuid[], $2::timestamptz[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                             $10::text[], $11::text[], $12::smallint[], $13::text[], $14::text[], $15::text[], $21::text[])

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
-using Interop.Fhir.Indexing;
+using Interop.Fhir.Search;
 
 namespace Interop.Fhir.Audit;
 
@@ -133,19 +133,16 @@ public sealed class AuditQuery
 
     private void Date(string value)
     {
-        var prefix = value.Length > 2 && char.IsLetter(value[0]) ? value[..2] : "eq";
-        var text = prefix == "eq" && !char.IsLetter(value[0]) ? value : value[2..];
-        if (!FhirDates.TryParse(text, out var lo, out var hi))
-            throw FhirException.BadRequest($"date: '{value}' is not a FHIR date or dateTime (with an optional prefix eq, ge, gt, le, lt).", "date");
-        switch (prefix)
+        var date = SearchValues.Date(value, "date"); // the search engine's prefixes and precision
+        Conditions.Add(date.Prefix switch
         {
-            case "eq": Conditions.Add(("recorded >= $1 and recorded < $2", [lo, hi])); break;
-            case "ge": Conditions.Add(("recorded >= $1", [lo])); break;
-            case "gt": Conditions.Add(("recorded >= $1", [hi])); break;
-            case "le": Conditions.Add(("recorded < $1", [hi])); break;
-            case "lt": Conditions.Add(("recorded < $1", [lo])); break;
-            default: throw FhirException.BadRequest($"date: the prefix '{prefix}' is not supported here (eq, ge, gt, le, lt).", "date");
-        }
+            Prefix.Eq => ("recorded >= $1 and recorded < $2", [date.Lo, date.Hi]),
+            Prefix.Ge => ("recorded >= $1", [date.Lo]),
+            Prefix.Gt => ("recorded >= $1", [date.Hi]),
+            Prefix.Le => ("recorded < $1", [date.Hi]),
+            Prefix.Lt => ("recorded < $1", [date.Lo]),
+            _ => throw FhirException.BadRequest($"date: the prefix '{date.Prefix.ToString().ToLowerInvariant()}' is not supported for AuditEvent (eq, ge, gt, le, lt).", "date"),
+        });
     }
 
     public static string EncodeCursor(DateTimeOffset recorded, Guid id) =>

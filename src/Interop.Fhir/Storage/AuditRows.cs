@@ -70,6 +70,20 @@ public static class AuditRows
 {
     private static readonly byte[] Genesis = AuditRow.Genesis;
 
+    /// <summary>The columns of audit.event, in the order inserts and <see cref="Read"/> use.</summary>
+    public const string Columns = "id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys";
+
+    /// <summary>A record selected with <see cref="Columns"/>, and its place in its chain.</summary>
+    public static (AuditRow Row, short Lane, long Pos, byte[] Hash) Read(Npgsql.NpgsqlDataReader r) =>
+        (new AuditRow(r.GetGuid(0), r.GetFieldValue<DateTimeOffset>(1), r.GetFieldValue<string[]>(5), r.GetFieldValue<string[]>(6),
+            r.GetFieldValue<string[]>(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetString(9), r.GetString(10), r.GetInt16(11),
+            r.GetFieldValue<string[]>(12), r.GetString(13), r.GetString(14), r.GetString(15)) { Keys = r.GetFieldValue<string[]>(16) },
+         r.GetInt16(2), r.GetInt64(3), r.GetFieldValue<byte[]>(4));
+
+    /// <summary>The answer when the log refuses a record: the request is not carried out (503).</summary>
+    public static Errors.FhirException Unwritable() =>
+        Errors.FhirException.Unavailable("The access log cannot be written right now, so the request was not carried out; retry shortly.");
+
     public const string Schema = "audit";
 
     /// <summary>
@@ -85,7 +99,7 @@ public static class AuditRows
             insert into {Schema}.chain_head as h (day, lane, pos, hash) values (?, ?, 1, sha256(? || ?))
             on conflict (day, lane) do update set pos = h.pos + 1, hash = sha256(h.hash || ?)
             returning lane, pos, hash)
-        insert into {Schema}.event (id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys)
+        insert into {Schema}.event ({Columns})
         select ?, ?, lane, pos, hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from head
         """;
 

@@ -18,8 +18,7 @@ public static class DatabaseErrors
         {
             var state = postgres.SqlState;
             // The access log refused the record (a privilege revoked, a constraint, no partition): the change rolled back with it.
-            if (postgres.SchemaName == AuditRows.Schema)
-                return FhirException.Unavailable("The access log cannot be written right now, so the request was not carried out; retry shortly.");
+            if (postgres.SchemaName == AuditRows.Schema) return AuditRows.Unwritable();
             if (state == PostgresErrorCodes.InsufficientPrivilege)
                 return FhirException.Unavailable("The server's database role lacks a privilege it needs (the access log's, or the data's), so nothing was changed; retry once an operator has restored it.");
             if (state is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)

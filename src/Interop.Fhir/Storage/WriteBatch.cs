@@ -20,8 +20,6 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
     {
         var type = resource.TypeName;
-        if (type == "AuditEvent")
-            throw Errors.FhirException.NotSupported(Errors.ErrorKind.NotSupported, "AuditEvents are written by the server only: the access log cannot be created or changed through the API.");
         var key = $"{type}/{resource.Id}";
         if (!_keys.Add(key)) throw Errors.FhirException.BadRequest($"{key} is written twice in one transaction.");
         var version = (previous?.VersionId ?? 0) + 1;

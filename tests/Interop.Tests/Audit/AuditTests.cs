@@ -47,8 +47,7 @@ public sealed class AuditTests(AuditTests.World world) : IClassFixture<AuditTest
         return list;
     }
 
-    /// <summary>The columns of audit.event.</summary>
-    private const string Columns = "id, recorded, lane, pos, hash, patients, entities, agents, agent_org, action, subtype, outcome, purpose, type, source, doc, keys";
+    private const string Columns = Interop.Fhir.Storage.AuditRows.Columns;
 
     private async Task Sql(string sql)
     {
