@@ -24,6 +24,7 @@ public static class Migrations
         new(3, "compact keys: a bigint per resource in the index tables instead of the key's text", SearchSchema.CompactKeyDdl),
         new(4, "care relationships and consent denials, derived on write, for the group's access policy", SearchSchema.AccessDdl),
         new(5, "the access log: AuditEvents partitioned by day, append-only, hash-chained", AuditSchema.Ddl),
+        new(6, "planner statistics refreshed by the server after bulk writes", PlannerStatistics.Ddl),
     ];
 
     public static int Latest => All[^1].Version;

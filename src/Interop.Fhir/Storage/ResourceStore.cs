@@ -25,7 +25,7 @@ public sealed record WriteContext(string Writer, string? Institution = null)
 /// the new immutable version row and the current-state row are saved together. Two writers that compute
 /// the same next version collide on the version row's primary key, so exactly one of them wins.
 /// </summary>
-public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db, StorageOptions options)
+public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db, StorageOptions options, PlannerStatistics statistics)
 {
     // Writers racing on one resource without If-Match retry on the new current version, with jitter.
     public const int MaxRetries = 30;
@@ -103,6 +103,9 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
 
     public WriteBatch Begin() => new(store.LightweightSession());
 
+    /// <summary>After a commit of <paramref name="resources"/> versions: keeps the planner's statistics in step (bulk writes).</summary>
+    public Task Committed(int resources, CancellationToken ct) => statistics.Written(resources, ct);
+
     /// <summary>A unit of work: one connection and transaction for reads, searches, locks and the write.</summary>
     public Task<UnitOfWork> BeginUnit(CancellationToken ct) => UnitOfWork.Begin(db, options, ct);
 
@@ -113,6 +116,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         await using var batch = Begin();
         var saved = batch.Put(resource, previous, method, context);
         await batch.Commit(ct);
+        await Committed(1, ct);
         return saved;
     }
 
@@ -121,6 +125,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         await using var batch = Begin();
         var saved = batch.Tombstone(current, context);
         await batch.Commit(ct);
+        await Committed(1, ct);
         return saved;
     }
 

@@ -20,6 +20,7 @@ public sealed class SearchSchemaStartup(NpgsqlDataSource db, StorageOptions opti
             {
                 await Migrations.Grant(db, role, ct);
                 await AuditSchema.Grant(db, role, ct);
+                await PlannerStatistics.Grant(db, role, ct);
             }
         }
         else

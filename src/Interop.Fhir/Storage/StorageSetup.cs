@@ -63,6 +63,7 @@ public static class StorageSetup
         var marten = services.AddMarten(o => ConfigureMarten(o, dataSource, options.MigrateOnStart)).UseLightweightSessions();
         if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ChangeFeed>();
+        services.AddSingleton<PlannerStatistics>();
         services.AddSingleton<ResourceStore>();
         services.AddHostedService<SearchSchemaStartup>();
         return services;

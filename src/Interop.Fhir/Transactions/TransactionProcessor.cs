@@ -229,6 +229,7 @@ public sealed class TransactionProcessor(
             }, e.Index);
         if (!batch.IsEmpty) await batch.Commit(ct);
         await unit.Commit(ct);
+        await store.Committed(writes.Count + deletes.Count, ct);
         return [.. outcomes];
     }
 
