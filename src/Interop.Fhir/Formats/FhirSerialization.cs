@@ -112,15 +112,19 @@ public static class FhirSerialization
     private static Resource Accept(Resource? resource, IEnumerable<CodedException>? issues)
     {
         var outcome = new OperationOutcome();
+        var structural = false;
         foreach (var issue in issues ?? [])
         {
             var extended = issue as ExtendedCodedException;
             var severity = extended?.IssueSeverity ?? OperationOutcome.IssueSeverity.Error;
             if (severity is OperationOutcome.IssueSeverity.Information or OperationOutcome.IssueSeverity.Warning) continue;
+            structural |= issue is not Hl7.Fhir.Validation.CodedValidationException;
             outcome.Issue.Add(Outcomes.Issue(severity, extended?.IssueType ?? OperationOutcome.IssueType.Invalid,
                 $"{issue.ErrorCode}: {extended?.BaseErrorMessage ?? issue.Message}", Location(extended)));
         }
-        if (outcome.Issue.Count > 0) throw new FhirException(ErrorKind.Invalid, outcome);
+        // What cannot be read as FHIR (unknown element, wrong JSON type) is a 400; a readable resource that breaks a rule
+        // the parser checks too (a missing required element, a code outside a required value set) is a 422, as the validator's findings are.
+        if (outcome.Issue.Count > 0) throw new FhirException(structural ? ErrorKind.Invalid : ErrorKind.Unprocessable, outcome);
         return resource ?? throw FhirException.BadRequest("The body does not contain a FHIR resource.");
     }
 

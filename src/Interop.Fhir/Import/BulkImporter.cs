@@ -10,7 +10,8 @@ using Interop.Fhir.Transactions;
 
 namespace Interop.Fhir.Import;
 
-public sealed record ImportOptions(int Parallelism = 2, int Replicas = 1, int ChunkSize = 500, string? StatePath = null);
+/// <param name="Validate">False for a trusted source (`import --no-validate`): the validate stage lets its resources through.</param>
+public sealed record ImportOptions(int Parallelism = 2, int Replicas = 1, int ChunkSize = 500, string? StatePath = null, bool Validate = true);
 
 public sealed record ImportFailure(string File, int Replica, string Unit, string Message);
 
@@ -61,7 +62,8 @@ public sealed partial class BulkImporter(FhirPipeline pipeline, string baseUrl)
                 try
                 {
                     // Through the pipeline like any transaction: every entry is authorised, validated, audited.
-                    var outcome = await pipeline.Send<BundleOutcome>(_importer, new BundleRequest(entries!, Atomic: true), token);
+                    var context = options.Validate ? _importer : _importer with { SkipValidation = true };
+                    var outcome = await pipeline.Send<BundleOutcome>(context, new BundleRequest(entries!, Atomic: true), token);
                     Interlocked.Add(ref resources, outcome.Entries.Count);
                     state.MarkDone(key);
                     Interlocked.Increment(ref units);

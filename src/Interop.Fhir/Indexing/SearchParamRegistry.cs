@@ -27,15 +27,41 @@ public static class SearchParamRegistry
     /// <summary>Forces compilation of every expression (at start-up, so the first write does not pay for it).</summary>
     public static int Warm() => ByType.Value.Sum(t => t.Value.Count);
 
+    /// <summary>
+    /// The group's search parameters: SearchParameter resources in profiles/ beside the server (the implementation
+    /// guide), indexed on every write like the core ones. One added at run time is stored, not indexed (it needs a
+    /// release of the guide and `./interop.sh reindex`).
+    /// </summary>
+    public static IReadOnlyList<SearchParamDefinition> Group { get; } = LoadGroup();
+
+    private static List<SearchParamDefinition> LoadGroup()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "profiles");
+        if (!Directory.Exists(folder)) return [];
+        var result = new List<SearchParamDefinition>();
+        foreach (var file in Directory.GetFiles(folder, "SearchParameter-*.json").Order(StringComparer.Ordinal))
+        {
+            var sp = (SearchParameter)Formats.FhirSerialization.ParseJson(File.ReadAllBytes(file));
+            foreach (var type in sp.Base.Where(t => t is not null))
+                result.Add(new SearchParamDefinition
+                {
+                    Resource = type!.ToString(), Name = sp.Code, Url = sp.Url, Type = sp.Type ?? SearchParamType.String, Expression = sp.Expression,
+                    Target = sp.Target.Where(t => t is not null).Select(t => Enum.Parse<VersionIndependentResourceTypesAll>(t!.ToString()!)).ToArray(), Description = sp.Description,
+                });
+        }
+        return result;
+    }
+
     private static FrozenDictionary<string, FrozenDictionary<string, SearchParam>> Build()
     {
-        var byUrl = ModelInfo.SearchParameters.Where(p => p.Url is not null).GroupBy(p => p.Url!).ToDictionary(g => g.Key, g => g.First());
+        var definitions = ModelInfo.SearchParameters.Concat(Group).ToList();
+        var byUrl = definitions.Where(p => p.Url is not null).GroupBy(p => p.Url!).ToDictionary(g => g.Key, g => g.First());
         var result = new Dictionary<string, FrozenDictionary<string, SearchParam>>();
         foreach (var type in ResourceTypes.All)
         {
             var map = new Dictionary<string, SearchParam>(StringComparer.Ordinal);
             foreach (var common in Common(type)) map[common.Name] = common;
-            foreach (var def in ModelInfo.SearchParameters.Where(p => p.Resource == type && !string.IsNullOrEmpty(p.Expression)))
+            foreach (var def in definitions.Where(p => p.Resource == type && !string.IsNullOrEmpty(p.Expression)))
             {
                 var expression = BranchesFor(type, def.Expression!);
                 var components = (def.Component ?? [])

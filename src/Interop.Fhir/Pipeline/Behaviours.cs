@@ -33,12 +33,6 @@ public interface IInteractionBehaviour
     ValueTask After(InteractionCall call, InteractionResult? result, FhirException? error, CancellationToken ct) => ValueTask.CompletedTask;
 }
 
-/// <summary>Validation beyond parsing: profiles of the group's four central resources attach here (issue 12).</summary>
-public sealed class ValidateBehaviour : IInteractionBehaviour
-{
-    public Stage Stage => Stage.Validate;
-}
-
 /// <summary>
 /// Publishing changes to subscribers. Every change is already in the change feed (written in its own transaction,
 /// see Storage/ChangeFeed); in-process notification of subscriptions attaches here.

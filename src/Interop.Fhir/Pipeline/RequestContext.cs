@@ -52,6 +52,12 @@ public sealed record RequestContext(Caller Caller, string BaseUrl, string Correl
     /// </summary>
     public string? BreakGlass { get; init; }
 
+    /// <summary>A trusted bulk load that opted out of validation (`import --no-validate`, where configuration allows it).</summary>
+    public bool SkipValidation { get; init; }
+
+    /// <summary>Warnings and information for the caller (validation's, on a write that passed): returned with Prefer: return=OperationOutcome.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<Hl7.Fhir.Model.OperationOutcome.IssueComponent> Notes { get; } = new();
+
     public static RequestContext ForSystem(string name, string baseUrl = "") =>
         new(Caller.System(name), baseUrl, Guid.NewGuid().ToString("N"));
 }

@@ -25,9 +25,23 @@ public static class Migrations
         new(4, "care relationships and consent denials, derived on write, for the group's access policy", SearchSchema.AccessDdl),
         new(5, "the access log: AuditEvents partitioned by day, append-only, hash-chained", AuditSchema.Ddl),
         new(6, "planner statistics refreshed by the server after bulk writes", PlannerStatistics.Ddl),
+        new(7, "a notification when a StructureDefinition, ValueSet or CodeSystem is stored, for every server's validator", ConformanceDdl),
     ];
 
     public static int Latest => All[^1].Version;
+
+    // Migration 7 (Validation/ConformanceListener hears it; Storage may not name the folders above it).
+    private const string ConformanceDdl = $"""
+        create or replace function {S}.conformance_changed() returns trigger language plpgsql as $f$
+        begin
+            perform pg_notify('interop_conformance', new.resource_type || '/' || new.resource_id);
+            return null;
+        end $f$;
+        drop trigger if exists conformance_changed on {S}.mt_doc_resourcedoc;
+        create trigger conformance_changed after insert or update on {S}.mt_doc_resourcedoc for each row
+            when (new.resource_type in ('StructureDefinition', 'ValueSet', 'CodeSystem'))
+            execute function {S}.conformance_changed();
+        """;
 
     /// <summary>The version the database is at (0 before any migration).</summary>
     public static async Task<int> Current(NpgsqlConnection connection, CancellationToken ct)

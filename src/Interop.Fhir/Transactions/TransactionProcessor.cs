@@ -19,7 +19,7 @@ namespace Interop.Fhir.Transactions;
 /// </summary>
 public sealed class TransactionProcessor(
     ResourceStore store, ConditionalMatcher matcher, ConditionalLocks criteriaLocks,
-    StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log)
+    StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log, IResourceCheck check)
 {
     private bool AllowMultipleDelete => options.Value.AllowMultipleDelete;
     private const int MaxAttempts = 10;
@@ -202,6 +202,7 @@ public sealed class TransactionProcessor(
                 CheckIfMatch(e, previous, type, id);
                 var patched = Patcher.ApplyEntry(previous.Json!, e.Resource);
                 Patcher.RequireSameIdentity(patched, type, id);
+                await check.Check(patched, ct); // the validate stage saw the patch, not its result
                 if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
                 writes.Add((e with { Resource = patched }, previous, "PATCH"));
             }, e.Index);

@@ -74,6 +74,7 @@ public static class CommandLine
         var paths = new List<string>();
         int parallel = 2, replicate = 1;
         string? stateDir = null;
+        var validate = true;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -81,12 +82,18 @@ public static class CommandLine
                 case "--parallel": parallel = int.Parse(args[++i]); break;
                 case "--replicate": replicate = int.Parse(args[++i]); break;
                 case "--state-dir": stateDir = args[++i]; break;
+                case "--no-validate": validate = false; break;
                 default: paths.Add(Path.GetFullPath(args[i], Environment.GetEnvironmentVariable("INTEROP_CALLER_DIR") ?? Environment.CurrentDirectory)); break;
             }
         }
         if (paths.Count == 0)
         {
-            Console.Error.WriteLine("usage: import [--parallel N] [--replicate N] [--state-dir DIR] <file or folder>...");
+            Console.Error.WriteLine("usage: import [--parallel N] [--replicate N] [--state-dir DIR] [--no-validate] <file or folder>...");
+            return 2;
+        }
+        if (!validate && !services.GetRequiredService<Interop.Fhir.Validation.ValidationOptions>().ImportMayOptOut)
+        {
+            Console.Error.WriteLine("import: --no-validate is not allowed here (Validation:ImportMayOptOut is false)");
             return 2;
         }
         var db = services.GetRequiredService<NpgsqlDataSource>();
@@ -100,7 +107,7 @@ public static class CommandLine
         }
         var importer = new BulkImporter(services.GetRequiredService<FhirPipeline>(), "");
         var lastDraw = DateTime.MinValue;
-        var report = await importer.Run(paths, new ImportOptions(parallel, replicate, StatePath: statePath), p =>
+        var report = await importer.Run(paths, new ImportOptions(parallel, replicate, StatePath: statePath, Validate: validate), p =>
         {
             if ((DateTime.UtcNow - lastDraw).TotalMilliseconds < 250 && p.Bytes < p.TotalBytes) return;
             lastDraw = DateTime.UtcNow;

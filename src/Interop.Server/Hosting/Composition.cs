@@ -6,6 +6,7 @@ using Interop.Fhir.Search;
 using Interop.Fhir.Security;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
+using Interop.Fhir.Validation;
 
 namespace Interop.Server.Hosting;
 
@@ -31,8 +32,27 @@ public static class Composition
         services.AddSingleton<AuditLog>();
         services.AddSingleton<AuditStore>();
         services.AddHostedService<AuditStartup>();
+        services.AddValidation(configuration);
         services.AddPipeline();
         return services;
+    }
+
+    /// <summary>Validation: the mode (Fhir:Validation), the Validation section, the group's profiles loaded at start.</summary>
+    private static void AddValidation(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection("Validation");
+        var options = section.Get<ValidationOptions>() ?? new ValidationOptions();
+        if (!section.GetSection("Enforce").Exists()) options.Enforce = ValidationOptions.GroupDefaults;
+        var mode = configuration["Fhir:Validation"];
+        if (!string.IsNullOrEmpty(mode))
+            options.Mode = Enum.TryParse<ValidationMode>(mode, ignoreCase: true, out var parsed) && !int.TryParse(mode, out _)
+                ? parsed : throw new InvalidOperationException($"Fhir:Validation is '{mode}'; it must be off, core or profiles.");
+        services.AddSingleton(options);
+        services.AddSingleton<Conformance>();
+        services.AddSingleton<ResourceValidator>();
+        services.AddSingleton<IResourceCheck>(sp => sp.GetRequiredService<ResourceValidator>());
+        services.AddHostedService<ProfileLoader>();
+        services.AddHostedService<ConformanceListener>();
     }
 
     /// <summary>The interaction pipeline: one handler per request type, and the behaviours of its stages.</summary>
@@ -45,6 +65,7 @@ public static class Composition
         services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
+        services.AddSingleton<IInteractionBehaviour, ConformanceBehaviour>(); // publish: a stored profile is used at once
         services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();
         services.AddSingleton<IHandler, ReadHandler>();
         services.AddSingleton<IHandler, SearchHandler>();
@@ -65,5 +86,7 @@ public static class Composition
         services.AddSingleton<IHandler, AuditVerifyHandler>();
         services.AddSingleton<IHandler, AccessReportHandler>();
         services.AddSingleton<IHandler, AuditExportHandler>();
+        services.AddSingleton<IHandler, ValidateHandler>();
+        services.AddSingleton<IHandler, TerminologyHandler>();
     }
 }

@@ -14,11 +14,37 @@ public static class CapabilityEndpoint
 {
     private static readonly ConcurrentDictionary<string, CapabilityStatement> Cache = new();
 
-    public static IResult Get(HttpContext ctx)
+    public static async Task<IResult> Get(HttpContext ctx, Interop.Fhir.Validation.Conformance conformance)
     {
         FhirHttp.Output(ctx);
         var baseUrl = FhirHttp.BaseUrl(ctx);
-        return FhirResults.Resource(Cache.GetOrAdd(baseUrl, Build));
+        // The profiles the server knows change at run time (an admin's upload): one statement per set of them.
+        var set = await conformance.Current(ctx.RequestAborted);
+        if (Cache.Count > 16) Cache.Clear();
+        return FhirResults.Resource(Cache.GetOrAdd($"{baseUrl}|{set.Generation}", _ => WithProfiles(Build(baseUrl), set)));
+    }
+
+    /// <summary>supportedProfile: the group's profiles of each type; $validate everywhere; the terminology operations.</summary>
+    private static CapabilityStatement WithProfiles(CapabilityStatement statement, Interop.Fhir.Validation.Conformance.Set set)
+    {
+        var rest = statement.Rest[0];
+        foreach (var resource in rest.Resource)
+        {
+            resource.SupportedProfile = set.Profiles.Values.Where(p => p.Type == resource.Type && p.Kind == StructureDefinition.StructureDefinitionKind.Resource)
+                .Select(p => p.Url).Order(StringComparer.Ordinal).ToList();
+            resource.Operation.Add(new CapabilityStatement.OperationComponent
+            {
+                Name = "validate", Definition = "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                Documentation = "R4 rules, meta.profile and the profiles the server enforces, or the profile parameter; mode create, update, delete",
+            });
+        }
+        foreach (var (type, name) in new[] { ("ValueSet", "expand"), ("ValueSet", "validate-code"), ("CodeSystem", "lookup"), ("CodeSystem", "validate-code") })
+            rest.Resource.Single(r => r.Type == type).Operation.Add(new CapabilityStatement.OperationComponent
+            {
+                Name = name, Definition = $"http://hl7.org/fhir/OperationDefinition/{type}-{name}",
+                Documentation = "Local terminology: the specification's and the group's ValueSets and CodeSystems (SNOMED CT and LOINC only where a ValueSet lists codes)",
+            });
+        return statement;
     }
 
     public static CapabilityStatement Build(string baseUrl)

@@ -53,6 +53,20 @@ public static class FhirApi
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithName("operation-everything").WithTags("Patient")
             .WithSummary("Everything about the patient and the patients linked to it (_since, _type, _count)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/{type}/$validate", (HttpContext ctx, string type) => ValidationEndpoints.Validate(ctx, type)).WithName("operation-validate").WithTags("Validation")
+            .WithSummary("Validate a resource (body, or Parameters with resource, mode, profile); nothing is stored").Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes)
+            .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/{type}/{id}/$validate", ["GET", "POST"], (HttpContext ctx, string type, string id) => ValidationEndpoints.Validate(ctx, type, id)).WithName("operation-validate-instance")
+            .WithTags("Validation").WithSummary("Validate the stored resource, or the body as its update (mode update, delete)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        foreach (var (type, operation) in new[] { ("ValueSet", "expand"), ("ValueSet", "validate-code"), ("CodeSystem", "lookup"), ("CodeSystem", "validate-code") })
+        {
+            fhir.MapMethods($"/{type}/${operation}", ["GET", "POST"], (Func<HttpContext, Task<IResult>>)(ctx => ValidationEndpoints.Terminology(ctx, type, operation)))
+                .WithName($"operation-{type.ToLowerInvariant()}-{operation}").WithTags("Terminology").WithSummary($"{type} ${operation} over the specification's and the group's terminology")
+                .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+            fhir.MapMethods($"/{type}/{{id}}/${operation}", ["GET", "POST"], (HttpContext ctx, string id) => ValidationEndpoints.Terminology(ctx, type, operation, id))
+                .WithName($"operation-{type.ToLowerInvariant()}-{operation}-instance").WithTags("Terminology")
+                .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        }
         fhir.MapGet("/{type}/_history", HistoryEndpoints.Type).WithName("history-type").WithTags("Type")
             .WithSummary("History of all resources of a type").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
 

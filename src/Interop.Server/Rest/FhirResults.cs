@@ -66,7 +66,10 @@ public static class FhirResults
                     return;
                 case FhirHttp.ReturnPreference.OperationOutcome:
                     var message = $"{version.Key} version {version.VersionId} {(status == 201 ? "created" : "updated")}.";
-                    await WritePoco(ctx, Interop.Fhir.Errors.Outcomes.Information(message), status, FhirHttp.Output(ctx));
+                    var outcome = Interop.Fhir.Errors.Outcomes.Information(message);
+                    // Validation's warnings and information about what was stored.
+                    outcome.Issue.AddRange(FhirHttp.Context(ctx).Notes);
+                    await WritePoco(ctx, outcome, status, FhirHttp.Output(ctx));
                     return;
                 default:
                     await WriteStored(ctx, version.Json!, status);

@@ -45,7 +45,7 @@ public sealed class ConditionalUpdateHandler(TransactionProcessor processor) : H
 /// patch: JSON Patch or FHIRPath Patch, computed on the current version and stored only on top of it. Without
 /// If-Match, a concurrent writer's new version is patched again, as a plain update would retry.
 /// </summary>
-public sealed class PatchHandler(ResourceStore store) : Handler<PatchRequest>
+public sealed class PatchHandler(ResourceStore store, IResourceCheck check) : Handler<PatchRequest>
 {
     protected override async Task<InteractionResult> Handle(PatchRequest r, InteractionCall call, CancellationToken ct)
     {
@@ -58,6 +58,7 @@ public sealed class PatchHandler(ResourceStore store) : Handler<PatchRequest>
                 throw FhirException.PreconditionFailed($"If-Match: W/\"{expected}\" is not the current version of {current.Key} (current is W/\"{current.VersionId}\").");
             var patched = Patcher.ApplyEntry(current.Json!, r.Patch);
             Patcher.RequireSameIdentity(patched, r.Type, r.ResourceId);
+            await check.Check(patched, ct); // the validate stage saw the patch, not its result
             try
             {
                 var (saved, _) = await store.Update(patched, current.VersionId, call.Context.Writer with { Interaction = "patch" }, ct);
