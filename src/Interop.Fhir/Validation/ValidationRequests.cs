@@ -69,7 +69,7 @@ public sealed class ValidateHandler(ResourceValidator validator, ResourceStore s
     }
 
     /// <summary>$lookup: the concept's display, its code system's name and version, designations and child concepts.</summary>
-    private static async Task<Parameters> Lookup(Conformance.Set set, Parameters input)
+    private static async Task<Parameters> LookupCode(Conformance.Set set, Parameters input)
     {
         var coding = input.Parameter.FirstOrDefault(p => p.Name == "coding")?.Value as Coding;
         var system = coding?.System ?? (input.Parameter.FirstOrDefault(p => p.Name == "system")?.Value as PrimitiveType)?.ToString();
@@ -131,7 +131,7 @@ public sealed class TerminologyHandler(Conformance conformance) : Handler<Termin
                 ("ValueSet", "expand") => await terminology.Expand(input),
                 ("ValueSet", "validate-code") => await terminology.ValueSetValidateCode(input),
                 ("CodeSystem", "validate-code") => await terminology.CodeSystemValidateCode(input),
-                ("CodeSystem", "lookup") => await Lookup(set, input), // not implemented by the SDK's local service
+                ("CodeSystem", "lookup") => await LookupCode(set, input), // not implemented by the SDK's local service
                 _ => throw FhirException.NotSupported(ErrorKind.NotSupported, $"${r.Name} is not an operation of {r.Type} here (ValueSet: $expand, $validate-code; CodeSystem: $lookup, $validate-code)."),
             };
             return new ResourceResult(answer);
