@@ -61,15 +61,53 @@ public sealed class ValidateHandler(ResourceValidator validator, ResourceStore s
             throw FhirException.BadRequest($"The resource is a {resource.TypeName}; this is {r.Type}/$validate.", "resource");
         if (mode == "update" && r.ResourceId is not null && resource.Id != r.ResourceId)
             throw FhirException.BadRequest($"For mode=update the resource's id must be '{r.ResourceId}' (it is '{resource.Id}').", "resource.id");
-        if (mode == "create" && r.ResourceId is null && resource.Id is not null)
-            resource = (Resource)resource.DeepCopy(); // a create ignores the id
         var outcome = await validator.Validate(resource, r.Profile, validator.Mode == ValidationMode.Off ? ValidationMode.Profiles : validator.Mode, ct);
         if (outcome.Issue.Count == 0) outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Information, OperationOutcome.IssueType.Informational, "No issues: the resource is valid.", null));
         return new ResourceResult(outcome);
     }
+}
 
+/// <summary>The local terminology service over the specification's and the group's ValueSets and CodeSystems.</summary>
+public sealed class TerminologyHandler(Conformance conformance) : Handler<TerminologyRequest>
+{
+    protected override async Task<InteractionResult> Handle(TerminologyRequest r, InteractionCall call, CancellationToken ct)
+    {
+        var set = await conformance.Current(ct);
+        ITerminologyService terminology = set.Terminology;
+        var input = (Parameters)r.Input.DeepCopy();
+        if (r.ResourceId is not null)
+        {
+            // Instance level: the stored resource's canonical stands for it.
+            var url = set.Stored.GetValueOrDefault($"{r.Type}/{r.ResourceId}") ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
+            var name = r.Name == "lookup" ? "system" : "url";
+            input.Parameter.RemoveAll(p => p.Name == name);
+            input.Add(name, new FhirUri(url));
+        }
+        try
+        {
+            Resource answer = (r.Type, r.Name) switch
+            {
+                ("ValueSet", "expand") => await terminology.Expand(input),
+                ("ValueSet", "validate-code") => await terminology.ValueSetValidateCode(input),
+                ("CodeSystem", "validate-code") => await terminology.CodeSystemValidateCode(input),
+                ("CodeSystem", "lookup") => await CodeLookup.Run(set, input), // not implemented by the SDK's local service
+                _ => throw FhirException.NotSupported(ErrorKind.NotSupported, $"${r.Name} is not an operation of {r.Type} here (ValueSet: $expand, $validate-code; CodeSystem: $lookup, $validate-code)."),
+            };
+            return new ResourceResult(answer);
+        }
+        catch (Hl7.Fhir.Rest.FhirOperationException e)
+        {
+            var kind = (int)e.Status == 404 ? ErrorKind.NotFound : (int)e.Status == 422 ? ErrorKind.Unprocessable : ErrorKind.Invalid;
+            throw new FhirException(kind, e.Outcome ?? Outcomes.Error(OperationOutcome.IssueType.Processing, e.Message));
+        }
+    }
+}
+
+/// <summary>$lookup over the CodeSystems held here.</summary>
+internal static class CodeLookup
+{
     /// <summary>$lookup: the concept's display, its code system's name and version, designations and child concepts.</summary>
-    private static async Task<Parameters> LookupCode(Conformance.Set set, Parameters input)
+    public static async Task<Parameters> Run(Conformance.Set set, Parameters input)
     {
         var coding = input.Parameter.FirstOrDefault(p => p.Name == "coding")?.Value as Coding;
         var system = coding?.System ?? (input.Parameter.FirstOrDefault(p => p.Name == "system")?.Value as PrimitiveType)?.ToString();
@@ -105,41 +143,5 @@ public sealed class ValidateHandler(ResourceValidator validator, ResourceStore s
             if (c.Code == code) return c;
             else if (Find(c.Concept, code) is { } found) return found;
         return null;
-    }
-}
-
-/// <summary>The local terminology service over the specification's and the group's ValueSets and CodeSystems.</summary>
-public sealed class TerminologyHandler(Conformance conformance) : Handler<TerminologyRequest>
-{
-    protected override async Task<InteractionResult> Handle(TerminologyRequest r, InteractionCall call, CancellationToken ct)
-    {
-        var set = await conformance.Current(ct);
-        ITerminologyService terminology = set.Terminology;
-        var input = (Parameters)r.Input.DeepCopy();
-        if (r.ResourceId is not null)
-        {
-            // Instance level: the stored resource's canonical stands for it.
-            var url = set.Stored.GetValueOrDefault($"{r.Type}/{r.ResourceId}") ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
-            var name = r.Name == "lookup" ? "system" : "url";
-            input.Parameter.RemoveAll(p => p.Name == name);
-            input.Add(name, new FhirUri(url));
-        }
-        try
-        {
-            Resource answer = (r.Type, r.Name) switch
-            {
-                ("ValueSet", "expand") => await terminology.Expand(input),
-                ("ValueSet", "validate-code") => await terminology.ValueSetValidateCode(input),
-                ("CodeSystem", "validate-code") => await terminology.CodeSystemValidateCode(input),
-                ("CodeSystem", "lookup") => await LookupCode(set, input), // not implemented by the SDK's local service
-                _ => throw FhirException.NotSupported(ErrorKind.NotSupported, $"${r.Name} is not an operation of {r.Type} here (ValueSet: $expand, $validate-code; CodeSystem: $lookup, $validate-code)."),
-            };
-            return new ResourceResult(answer);
-        }
-        catch (Hl7.Fhir.Rest.FhirOperationException e)
-        {
-            var kind = (int)e.Status == 404 ? ErrorKind.NotFound : (int)e.Status == 422 ? ErrorKind.Unprocessable : ErrorKind.Invalid;
-            throw new FhirException(kind, e.Outcome ?? Outcomes.Error(OperationOutcome.IssueType.Processing, e.Message));
-        }
     }
 }
