@@ -64,7 +64,13 @@ public static class FhirSerialization
         {
             throw Unreadable(e, $"byte {reader.BytesConsumed}");
         }
-        return Accept(resource, issues);
+        var accepted = Accept(resource, issues);
+        // Characters FHIR refuses (control characters, non-characters, lone surrogates) can only come as JSON escapes
+        // or as those UTF-8 sequences: a 400 at parsing, as the XML path does, before validation sees the resource
+        // (a bundle's entries are checked one by one, so that a batch answers the bad entry alone).
+        if (accepted is not Bundle && (body.IndexOf("\\u"u8) >= 0 || body.IndexOf("\\b"u8) >= 0 || body.IndexOf("\\f"u8) >= 0 || body.IndexOf([(byte)0xEF, (byte)0xBF]) >= 0))
+            InputGuard.CheckResource(accepted, narrative: false);
+        return accepted;
     }
 
     public static Resource ParseXml(ReadOnlySpan<byte> body)
@@ -112,26 +118,27 @@ public static class FhirSerialization
     private static Resource Accept(Resource? resource, IEnumerable<CodedException>? issues)
     {
         var outcome = new OperationOutcome();
-        var structural = false;
         foreach (var issue in issues ?? [])
         {
             var extended = issue as ExtendedCodedException;
             var severity = extended?.IssueSeverity ?? OperationOutcome.IssueSeverity.Error;
             if (severity is OperationOutcome.IssueSeverity.Information or OperationOutcome.IssueSeverity.Warning) continue;
-            structural |= issue is not Hl7.Fhir.Validation.CodedValidationException;
             outcome.Issue.Add(Outcomes.Issue(severity, extended?.IssueType ?? OperationOutcome.IssueType.Invalid,
-                $"{issue.ErrorCode}: {extended?.BaseErrorMessage ?? issue.Message}", Location(extended)));
+                $"{issue.ErrorCode}: {extended?.BaseErrorMessage ?? issue.Message}", Location(extended, resource?.TypeName)));
         }
-        // What cannot be read as FHIR (unknown element, wrong JSON type) is a 400; a readable resource that breaks a rule
-        // the parser checks too (a missing required element, a code outside a required value set) is a 422, as the validator's findings are.
-        if (outcome.Issue.Count > 0) throw new FhirException(structural ? ErrorKind.Invalid : ErrorKind.Unprocessable, outcome);
+        // What the parser finds (unknown elements, wrong types or shapes, missing required elements, codes outside the
+        // R4 enumerations, bad narrative) is a 400: the resource "could not be parsed or failed basic FHIR validation
+        // rules" (FHIR http). The validator's findings on a readable resource (invariants, profiles, references) are 422.
+        if (outcome.Issue.Count > 0) throw new FhirException(ErrorKind.Invalid, outcome);
         return resource ?? throw FhirException.BadRequest("The body does not contain a FHIR resource.");
     }
 
-    private static string? Location(ExtendedCodedException? e)
+    private static string? Location(ExtendedCodedException? e, string? type)
     {
         if (e is null) return null;
-        if (!string.IsNullOrEmpty(e.InstancePath)) return e.InstancePath;
+        // The parser names the root "$this" for some checks (a missing required element): a FHIRPath from the type, as elsewhere.
+        if (!string.IsNullOrEmpty(e.InstancePath))
+            return type is not null && e.InstancePath.StartsWith("$this", StringComparison.Ordinal) ? type + e.InstancePath[5..] : e.InstancePath;
         return e.LineNumber is > 0 ? $"line {e.LineNumber}, position {e.Position}" : null;
     }
 

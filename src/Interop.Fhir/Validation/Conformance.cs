@@ -122,6 +122,8 @@ public sealed class Conformance(NpgsqlDataSource db, ILogger<Conformance> log)
             SelectValidationProfiles = (_, _, _, _) => [],
             // Code systems too large to hold here (SNOMED CT, LOINC) are checked only where a ValueSet lists codes.
             HandleValidateCodeServiceFailure = (_, _) => TerminologyServiceExceptionResult.Warning,
+            // Best-practice constraints (dom-6: a narrative) are warnings: told, not refused.
+            ConstraintBestPractices = ValidateBestPracticesSeverity.Warning,
         };
         var validator = new Validator(withSnapshots, terminology, null, settings, schemas);
         return new Set(generation, validator, withSnapshots, terminology, profiles, problems)

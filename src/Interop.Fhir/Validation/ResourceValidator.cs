@@ -62,6 +62,7 @@ public sealed class ResourceValidator(Conformance conformance, ValidationOptions
                 if (seen.Add($"{issue.Severity}|{string.Join(",", issue.Expression)}|{issue.Details?.Text}"))
                     outcome.Issue.Add(Plain(issue));
         ReferenceTypes.Check(resource, outcome);
+        outcome.Issue.RemoveAll(i => PartialPeriods.FalseAlarm(resource, i));
         return outcome;
     }
 

@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
+using Interop.Fhir.Formats;
 using Interop.Fhir.Pipeline;
 
 namespace Interop.Fhir.Validation;
@@ -18,6 +19,7 @@ public sealed class ValidateBehaviour(ResourceValidator validator, Conformance c
     {
         if (call.Request.Resource is not { } resource || call.Context.SkipValidation || validator.Mode == ValidationMode.Off) return;
         if (call.Interaction is not (Interaction.Create or Interaction.ConditionalCreate or Interaction.Update or Interaction.ConditionalUpdate)) return;
+        if (call.Request is EntryCall) InputGuard.CheckResource(resource, narrative: false); // 400, as for a body of its own
         foreach (var note in await validator.Enforce(resource, ct)) call.Context.Notes.Enqueue(note);
         if (resource is StructureDefinition sd && validator.Mode == ValidationMode.Profiles)
         {

@@ -33,7 +33,7 @@ public sealed record TerminologyRequest(string Type, string? ResourceId, string 
 /// <summary>An operation's answer: one resource (OperationOutcome, Parameters, ValueSet).</summary>
 public sealed record ResourceResult(Resource Body) : InteractionResult(ResultKind.Ok);
 
-public sealed class ValidateHandler(ResourceValidator validator, ResourceStore store) : Handler<ValidateRequest>
+public sealed class ValidateHandler(ResourceValidator validator) : Handler<ValidateRequest>
 {
     protected override async Task<InteractionResult> Handle(ValidateRequest r, InteractionCall call, CancellationToken ct)
     {
@@ -45,17 +45,14 @@ public sealed class ValidateHandler(ResourceValidator validator, ResourceStore s
         {
             // Nothing of the group's rules stops a delete here; the resource must exist to be deleted.
             if (r.ResourceId is null) throw FhirException.BadRequest("mode=delete needs an instance: POST [type]/[id]/$validate.", "mode");
-            var current = await store.ReadCurrent(r.Type, r.ResourceId, ct);
-            if (current is null || current.Deleted) throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
+            await Stored(r, call, ct);
             return new ResourceResult(Outcomes.Information($"{r.Type}/{r.ResourceId} may be deleted."));
         }
         var resource = r.Body;
         if (resource is null)
         {
             if (r.ResourceId is null) throw FhirException.BadRequest("$validate needs a resource: in the body, or as the 'resource' parameter.", "resource");
-            var current = await store.ReadCurrent(r.Type, r.ResourceId, ct);
-            if (current is null || current.Deleted) throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
-            resource = FhirSerialization.ParseStored(current.Json!);
+            resource = await Stored(r, call, ct);
         }
         if (resource.TypeName != r.Type)
             throw FhirException.BadRequest($"The resource is a {resource.TypeName}; this is {r.Type}/$validate.", "resource");
@@ -64,6 +61,13 @@ public sealed class ValidateHandler(ResourceValidator validator, ResourceStore s
         var outcome = await validator.Validate(resource, r.Profile, validator.Mode == ValidationMode.Off ? ValidationMode.Profiles : validator.Mode, ct);
         if (outcome.Issue.Count == 0) outcome.Issue.Add(Outcomes.Issue(OperationOutcome.IssueSeverity.Information, OperationOutcome.IssueType.Informational, "No issues: the resource is valid.", null));
         return new ResourceResult(outcome);
+    }
+
+    // The stored resource is read as a read of its own: the caller's scopes, compartment and the access policy apply, and it is audited.
+    private static async Task<Resource> Stored(ValidateRequest r, InteractionCall call, CancellationToken ct)
+    {
+        var read = await call.Nested(new ReadRequest(r.Type, r.ResourceId!), ct);
+        return FhirSerialization.ParseStored(((VersionResult)read).Version.Json!);
     }
 }
 

@@ -17,7 +17,7 @@ public static class ValidationEndpoints
         FhirHttp.Output(ctx);
         string? mode = ctx.Request.Query["mode"], profile = ctx.Request.Query["profile"];
         Resource? resource = null;
-        if (HttpMethods.IsPost(ctx.Request.Method) && ctx.Request.ContentLength != 0)
+        if (HttpMethods.IsPost(ctx.Request.Method) && (ctx.Request.ContentLength > 0 || ctx.Request.ContentLength is null && ctx.Request.ContentType is not null))
         {
             Resource body;
             try
@@ -48,7 +48,7 @@ public static class ValidationEndpoints
         foreach (var (name, values) in ctx.Request.Query)
             foreach (var value in values)
                 if (value is not null) input.Add(name, Typed(name, value));
-        if (HttpMethods.IsPost(ctx.Request.Method) && ctx.Request.ContentLength != 0)
+        if (HttpMethods.IsPost(ctx.Request.Method) && (ctx.Request.ContentLength > 0 || ctx.Request.ContentLength is null && ctx.Request.ContentType is not null))
         {
             if (await FhirHttp.ReadResource(ctx) is not Parameters body)
                 throw FhirException.BadRequest($"${operation} invoked with POST takes a Parameters resource.", "resourceType");

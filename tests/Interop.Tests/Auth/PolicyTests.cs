@@ -138,6 +138,7 @@ public sealed class PolicyTests(PolicyTests.World world) : IClassFixture<PolicyT
         {
             Status = Consent.ConsentState.Active,
             Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
+            PolicyRule = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTOUT"), // ppc-1: a policy or a rule
             Category = [new CodeableConcept("http://loinc.org", "59284-0")],
             Patient = World.Ref("Patient", world.P1),
             Provision = new Consent.provisionComponent

@@ -12,6 +12,7 @@ public sealed class CrashTests(FhirServerFixture server) : IClassFixture<FhirSer
     {
         var sb = new StringBuilder("<Patient xmlns=\"http://hl7.org/fhir\">");
         for (var i = 0; i < depth; i++) sb.Append($"<{element} url=\"http://x/{i}\">");
+        if (element == "extension") sb.Append("<valueString value=\"x\"/>"); // ext-1: the innermost has a value
         for (var i = 0; i < depth; i++) sb.Append($"</{element}>");
         return sb.Append("</Patient>").ToString();
     }

@@ -98,9 +98,11 @@ public sealed class ParameterTypeTests(FhirServerFixture server) : IClassFixture
         Assert.Equal([contract], await data.Ids("/fhir/EpisodeOfCare?date=gt2026-06&date=lt2026-12-31")); // strict bounds at their precision
         Assert.Empty(await data.Ids("/fhir/EpisodeOfCare?date=gt2026-12-31&date=lt2027-01-01"));
 
-        // A reversed period (start after end breaks invariant per-1 but parses) is stored and indexed as a range.
-        var reversed = await data.Create(new EpisodeOfCare { Status = EpisodeOfCare.EpisodeOfCareStatus.Active, Patient = new ResourceReference("Patient/x"), Period = new Period { Start = "2025-12-31", End = "2025-01-01" } });
-        Assert.Equal([reversed], await data.Ids("/fhir/EpisodeOfCare?date=ge2025-06-01&date=le2025-06-30"));
+        // A reversed period (start after end) parses but breaks invariant per-1: validation refuses it.
+        var reversed = new EpisodeOfCare { Status = EpisodeOfCare.EpisodeOfCareStatus.Active, Patient = new ResourceReference("Patient/x"), Period = new Period { Start = "2025-12-31", End = "2025-01-01" } };
+        var refused = await data.Client.PostAsync("/fhir/EpisodeOfCare", FhirTest.Body(reversed));
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("per-1", await refused.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -178,13 +180,13 @@ public sealed class ParameterTypeTests(FhirServerFixture server) : IClassFixture
         var profiled = await data.Create(new Patient
         {
             Active = true,
-            Meta = new Meta { Profile = ["http://interop.example.org/fhir/StructureDefinition/resident"], Source = "urn:station:7", Security = [new Coding("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")] },
+            Meta = new Meta { Profile = ["http://hl7.org/fhir/StructureDefinition/Patient"], Source = "urn:station:7", Security = [new Coding("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")] },
             Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">Resident with hypertension</div>" },
         });
         var plain = await data.Create(new Patient { Active = true, Name = [new HumanName { Family = "Guo", Text = "diabetic resident" }] });
 
-        Assert.Equal([profiled], await data.Ids("/fhir/Patient?_profile=http://interop.example.org/fhir/StructureDefinition/resident"));
-        Assert.Equal([profiled], await data.Ids("/fhir/Patient?_profile:below=http://interop.example.org/fhir/"));
+        Assert.Equal([profiled], await data.Ids("/fhir/Patient?_profile=http://hl7.org/fhir/StructureDefinition/Patient"));
+        Assert.Equal([profiled], await data.Ids("/fhir/Patient?_profile:below=http://hl7.org/fhir/StructureDefinition/"));
         Assert.Equal([profiled], await data.Ids("/fhir/Patient?_source=urn:station:7"));
         Assert.Equal([profiled], await data.Ids("/fhir/Patient?_security=R"));
         Assert.Equal([profiled], await data.Ids("/fhir/Patient?_text=hypertension"));
