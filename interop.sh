@@ -2,9 +2,9 @@
 # Interop: one entry point for users, developers and CI.
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir (restarted if it crashes)
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
-#   ./interop.sh bench [crud|ingest|search|audit] [--workers N] [--seconds S] [--resources N] [--events N]
+#   ./interop.sh bench [crud|ingest|search|audit|validation] [--workers N] [--seconds S] [--resources N] [--events N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
-#   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N)
+#   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N, --no-validate)
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh migrate          apply the numbered schema migrations (serve also does, by default)
 #   ./interop.sh token [--scope S] print an access token of the admin client for the local server
@@ -421,7 +421,7 @@ bench_search_data() {
 
 cmd_bench() {
   local what=all
-  case "${1:-}" in crud|ingest|search|audit|all) what="$1"; shift ;; esac
+  case "${1:-}" in crud|ingest|search|audit|validation|all) what="$1"; shift ;; esac
   local resources=1000000 args=()
   while [ $# -gt 0 ]; do
     case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
@@ -449,6 +449,14 @@ cmd_bench() {
     start_cluster "$tmp/pg-audit"
     start_pair Audit__Enabled=false
     bench_tool audit --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/audit.json" "${args[@]}"
+    stop_server; stop_other; stop_cluster
+  fi
+  if [ "$what" = validation ] || [ "$what" = all ]; then
+    # What validation costs: the same build with it off (Fhir__Validation=off) beside it on one database, alternating.
+    [ -n "$synthea" ] || die "the validation benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"
+    start_cluster "$tmp/pg-validation"
+    start_pair Fhir__Validation=off
+    bench_tool validation --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --synthea "$synthea" --out "$ROOT/.bench/validation.json" "${args[@]}"
     stop_server; stop_other; stop_cluster
   fi
   if [ "$what" = ingest ] || [ "$what" = all ]; then

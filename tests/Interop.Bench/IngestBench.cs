@@ -117,6 +117,6 @@ public static partial class IngestBench
     [GeneratedRegex("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
     private static partial Regex Uuid();
 
-    private static string Fresh(string text, int copy) =>
+    public static string Fresh(string text, int copy) =>
         Uuid().Replace(text, m => new Guid(MD5.HashData(Encoding.ASCII.GetBytes(m.Value.ToLowerInvariant() + "#" + copy))).ToString());
 }

@@ -23,6 +23,7 @@ return options.Mode switch
     "ingest" => await IngestBench.Run(options, http),
     "search" => await SearchBench.Run(options, http),
     "audit" => await AuditBench.Run(options, http, options.Events),
+    "validation" => await ValidationBench.Run(options, http),
     _ => throw new ArgumentException($"unknown mode {options.Mode}"),
 };
 

@@ -115,6 +115,29 @@ public sealed class ValidationTests(FhirServerFixture server) : IClassFixture<Fh
     }
 
     [Fact]
+    public async Task The_import_validates_unless_told_not_to()
+    {
+        var dir = Directory.CreateTempSubdirectory("interop-import-");
+        try
+        {
+            var marker = Guid.NewGuid().ToString("N");
+            // pat-1 broken: a contact with neither details nor an organisation
+            File.WriteAllText(Path.Combine(dir.FullName, "a.ndjson"), $$"""{"resourceType":"Patient","identifier":[{"system":"urn:t","value":"{{marker}}"}],"contact":[{"gender":"male"}]}""" + "\n");
+            var importer = new Interop.Fhir.Import.BulkImporter(Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Interop.Fhir.Pipeline.FhirPipeline>(server.Services), "");
+            var validated = await importer.Run([dir.FullName], new Interop.Fhir.Import.ImportOptions(Parallelism: 1), _ => { }, CancellationToken.None);
+            Assert.Equal(0, validated.Resources);
+            Assert.Contains("pat-1", Assert.Single(validated.Failures).Message);
+            var trusted = await importer.Run([dir.FullName], new Interop.Fhir.Import.ImportOptions(Parallelism: 1, Validate: false), _ => { }, CancellationToken.None);
+            Assert.Equal(1, trusted.Resources);
+            Assert.Equal(1, (await (await server.CreateClient().GetAsync($"/fhir/Patient?identifier=urn:t|{marker}&_total=accurate")).ReadJson())["total"]!.GetValue<int>());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Validate_operation_in_each_mode()
     {
         var client = server.CreateClient();
