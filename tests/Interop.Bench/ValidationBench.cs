@@ -16,6 +16,14 @@ public static class ValidationBench
         var off = options.OpenUrl ?? throw new ArgumentException("--open-url (the server with validation off) is required");
         var files = Directory.GetFiles(options.Synthea ?? throw new ArgumentException("--synthea is required"), "*.json")
             .Where(f => !Path.GetFileName(f).StartsWith("hospital") && !Path.GetFileName(f).StartsWith("practitioner")).Order().ToArray();
+        // The other server issues its own tokens (its issuer is its own address): the off arm has a client of its own.
+        using var offHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+        {
+            Timeout = http.Timeout,
+        };
+        if (Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET") is { Length: > 0 } secret)
+            offHttp.DefaultRequestHeaders.Authorization = new("Bearer", await Auth.Token(offHttp, off, "admin", secret));
+        HttpClient For(string url) => url == off ? offHttp : http;
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
         var rawInsert = raw.Stats.Rows(raw.InsertTime).Single(r => r.Name == "raw insert").PerSecond;
@@ -24,13 +32,13 @@ public static class ValidationBench
             (await http.PostAsync(options.Url, new StringContent(await File.ReadAllTextAsync(f), Encoding.UTF8, "application/fhir+json"))).EnsureSuccessStatusCode();
         foreach (var url in new[] { options.Url, off })
         {
-            await CrudCycle.Run(http, url, options.Workers, TimeSpan.FromSeconds(3)); // warm-up (JIT, pools, compiled schemas)
-            await Ingest(http, url, files, Math.Min(options.Workers, 4), TimeSpan.FromSeconds(3));
+            await CrudCycle.Run(For(url), url, options.Workers, TimeSpan.FromSeconds(3)); // warm-up (JIT, pools, compiled schemas)
+            await Ingest(For(url), url, files, Math.Min(options.Workers, 4), TimeSpan.FromSeconds(3));
         }
         var slice = duration / 2;
         var rates = await Alternating.Run(slice,
-            (on, d) => CrudCycle.Run(http, on ? options.Url : off, options.Workers, d),
-            (on, d) => Ingest(http, on ? options.Url : off, files, Math.Min(options.Workers, 4), d));
+            (on, d) => CrudCycle.Run(on ? http : offHttp, on ? options.Url : off, options.Workers, d),
+            (on, d) => Ingest(on ? http : offHttp, on ? options.Url : off, files, Math.Min(options.Workers, 4), d));
         Console.WriteLine();
         Console.WriteLine($"raw PostgreSQL insert:  {rawInsert:F0} docs/s");
         Console.WriteLine($"validation on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");

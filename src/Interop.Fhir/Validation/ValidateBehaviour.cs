@@ -46,3 +46,25 @@ public sealed class ConformanceBehaviour(Conformance conformance) : IInteraction
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>
+/// The authorise stage's rule for the group's implementation guide: what every write is validated against may be
+/// changed only by an admin (the role, or the server's own tools). A station's system with system/*.cruds may
+/// read the profiles, not rewrite them for everyone.
+/// </summary>
+public sealed class ConformanceGuard : IInteractionBehaviour
+{
+    private static readonly HashSet<string> Guarded = [.. Conformance.Types, "SearchParameter", "NamingSystem"];
+
+    public Stage Stage => Stage.Authorise;
+
+    public ValueTask Before(InteractionCall call, CancellationToken ct)
+    {
+        var caller = call.Context.Caller;
+        if (caller.Unrestricted || caller.Roles.Contains("admin") || call.Request.ResourceType is not { } type || !Guarded.Contains(type)) return ValueTask.CompletedTask;
+        if (call.Interaction is Interaction.Create or Interaction.ConditionalCreate or Interaction.Update or Interaction.ConditionalUpdate
+            or Interaction.Patch or Interaction.ConditionalPatch or Interaction.Delete or Interaction.ConditionalDelete)
+            throw FhirException.Forbidden($"Changing a {type} changes what every write is validated against: it needs a token with the admin role.");
+        return ValueTask.CompletedTask;
+    }
+}

@@ -62,7 +62,8 @@ public static class Composition
         services.AddSingleton<IInteractionBehaviour, AuditAccessBehaviour>(); // authorise: nobody writes the access log, few read it;
         services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // then scopes,
         services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment,
-        services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy
+        services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy,
+        services.AddSingleton<IInteractionBehaviour, ConformanceGuard>(); // and only admins change the profiles
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
         services.AddSingleton<IInteractionBehaviour, ConformanceBehaviour>(); // publish: a stored profile is used at once

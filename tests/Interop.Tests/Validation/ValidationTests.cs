@@ -263,6 +263,26 @@ public sealed class ValidationTests(FhirServerFixture server) : IClassFixture<Fh
     }
 
     [Fact]
+    public async Task Only_an_admin_changes_the_profiles()
+    {
+        var admin = server.CreateClient();
+        var clientId = "station-" + Guid.NewGuid().ToString("N")[..8];
+        var register = await admin.PostAsync("/admin/clients", new StringContent(
+            System.Text.Json.JsonSerializer.Serialize(new { clientId, type = "confidential", secret = "station-secret-0123456789", scopes = "system/*.cruds", roles = new[] { "clinician" } }),
+            System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        var station = server.CreateClient();
+        station.DefaultRequestHeaders.Authorization = new("Bearer", await server.Token(clientId, "station-secret-0123456789"));
+        var profile = await (await admin.GetAsync("/fhir/StructureDefinition/referral")).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, (await station.GetAsync("/fhir/StructureDefinition/referral")).StatusCode);
+        var refused = await station.PutAsync("/fhir/StructureDefinition/referral", FhirTest.Body(profile));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("admin role", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await station.DeleteAsync("/fhir/ValueSet/team-role")).StatusCode);
+        Assert.Equal("1", (await (await admin.GetAsync("/fhir/StructureDefinition/referral")).ReadJson())["meta"]!["versionId"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_profile_that_cannot_be_used_is_refused()
     {
         var profile = """
