@@ -34,6 +34,7 @@ public sealed class Conformance(NpgsqlDataSource db, ILogger<Conformance> log)
     }
 
     private static readonly ConcurrentDictionary<string, StructureDefinition.SnapshotComponent> Snapshots = new();
+    private static readonly SemaphoreSlim Generating = new(1, 1);
     private readonly SemaphoreSlim _building = new(1, 1);
     private volatile Set? _current;
     private int _generation;
@@ -98,7 +99,10 @@ public sealed class Conformance(NpgsqlDataSource db, ILogger<Conformance> log)
             if (!sd.HasSnapshot && Snapshots.TryGetValue(key, out var snapshot)) sd.Snapshot = (StructureDefinition.SnapshotComponent)snapshot.DeepCopy()!;
             if (!sd.HasSnapshot)
             {
-                await generator.UpdateAsync(sd);
+                // One generation at a time in the process: the specification's resolver is shared (see CoreSpec.Serialised).
+                await Generating.WaitAsync(ct);
+                try { await generator.UpdateAsync(sd); }
+                finally { Generating.Release(); }
                 var errors = generator.Outcome?.Issue.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal).ToList() ?? [];
                 if (errors.Count > 0 || !sd.HasSnapshot)
                 {
@@ -112,8 +116,7 @@ public sealed class Conformance(NpgsqlDataSource db, ILogger<Conformance> log)
         // The profiles with their snapshots, ahead of the specification; schemas of the specification's types come
         // from the process-wide cache, the group's are compiled for this set.
         var withSnapshots = new CachedResolver(new MultiResolver(new InMemoryResourceResolver(group.Where(r => r is not StructureDefinition sd || profiles.ContainsKey(sd.Url ?? ""))), CoreSpec.Resolver));
-        var groupSchemas = StructureDefinitionToElementSchemaResolver.CreatedCached(
-            new StructureDefinitionCorrectionsResolver(withSnapshots), new ConcurrentDictionary<Firely.Fhir.Validation.Canonical, ElementSchema?>());
+        var groupSchemas = CoreSpec.Serialised(CoreSpec.Compiler(withSnapshots));
         var schemas = new SplitSchemaResolver(CoreSpec.CompiledSchemas, groupSchemas, profiles);
         var terminology = new LocalTerminologyService(withSnapshots);
         var settings = new ValidationSettings

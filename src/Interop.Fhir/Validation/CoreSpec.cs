@@ -17,16 +17,50 @@ public static class CoreSpec
     public const string CorePrefix = "http://hl7.org/fhir/StructureDefinition/";
 
     private static readonly Lazy<IAsyncResourceResolver> Zip = new(() =>
-        new CachedResolver(ZipSource.CreateValidationSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"))));
+    {
+        var zip = ZipSource.CreateValidationSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"));
+        // Unpacked and indexed here, once (Lazy runs this on one thread): done lazily, concurrent first uses race.
+        zip.ListSummaries().Take(1).ToList();
+        return new CachedResolver(zip);
+    });
 
-    private static readonly Lazy<IElementSchemaResolver> Schemas = new(() =>
-        StructureDefinitionToElementSchemaResolver.CreatedCached(new StructureDefinitionCorrectionsResolver(Zip.Value),
-            new ConcurrentDictionary<Firely.Fhir.Validation.Canonical, ElementSchema?>()));
+    private static readonly Lazy<IElementSchemaResolver> Schemas = new(() => Serialised(Compiler(Zip.Value)));
+
+    /// <summary>Firely's schema compiler over <paramref name="source"/> (with the SDK's corrections of the specification).</summary>
+    public static IElementSchemaResolver Compiler(IAsyncResourceResolver source) =>
+        StructureDefinitionToElementSchemaResolver.CreatedCached(new StructureDefinitionCorrectionsResolver(source),
+            new ConcurrentDictionary<Firely.Fhir.Validation.Canonical, ElementSchema?>());
 
     /// <summary>The specification's conformance resources (StructureDefinitions with snapshots, ValueSets, CodeSystems).</summary>
     public static IAsyncResourceResolver Resolver => Zip.Value;
 
     public static IElementSchemaResolver CompiledSchemas => Schemas.Value;
+
+    private static readonly Lock Compiling = new();
+
+    /// <summary>
+    /// Compiled schemas, cached; compiling one takes a process-wide lock. Firely's compiler is not safe to run on
+    /// several threads at once (two test servers starting together failed with "Encountered an error while loading
+    /// schema '…/string': Index was out of range"); a compiled schema is read without a lock.
+    /// </summary>
+    public static IElementSchemaResolver Serialised(IElementSchemaResolver compiler) => new SerialisedSchemas(compiler);
+
+    private sealed class SerialisedSchemas(IElementSchemaResolver compiler) : IElementSchemaResolver
+    {
+        private readonly ConcurrentDictionary<Firely.Fhir.Validation.Canonical, ElementSchema?> _compiled = new();
+
+        public ElementSchema? GetSchema(Firely.Fhir.Validation.Canonical canonical)
+        {
+            if (_compiled.TryGetValue(canonical, out var schema)) return schema;
+            lock (Compiling)
+            {
+                if (_compiled.TryGetValue(canonical, out schema)) return schema;
+                schema = compiler.GetSchema(canonical); // a failure is not kept: the next use compiles again
+                _compiled[canonical] = schema;
+                return schema;
+            }
+        }
+    }
 
     /// <summary>Whether <paramref name="canonical"/> names a definition of the specification itself.</summary>
     public static bool IsCore(string canonical) => canonical.StartsWith(CorePrefix, StringComparison.Ordinal);
