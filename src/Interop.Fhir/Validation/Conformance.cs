@@ -64,7 +64,8 @@ public sealed class Conformance(NpgsqlDataSource db, ILogger<Conformance> log)
     /// <summary>The set as it would be with <paramref name="candidate"/> stored too (a StructureDefinition upload is checked so).</summary>
     public async Task<Set> With(Resource candidate, CancellationToken ct)
     {
-        var stored = (await Stored(ct)).Where(r => !(r.TypeName == candidate.TypeName && r.Id == candidate.Id)).Append(candidate).ToList();
+        // A copy: generating its snapshot must not change the resource the caller is storing.
+        var stored = (await Stored(ct)).Where(r => !(r.TypeName == candidate.TypeName && r.Id == candidate.Id)).Append((Resource)candidate.DeepCopy()).ToList();
         return await Build(-1, stored, ct);
     }
 
