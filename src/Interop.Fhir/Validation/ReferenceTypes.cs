@@ -54,6 +54,36 @@ public static class ReferenceTypes
         return property?.GetCustomAttribute<ReferencesAttribute>()?.Resources;
     });
 
+    /// <summary>
+    /// A profile's narrower targets (Referral.subject: Patient only, where R4 also allows Group): for each element of
+    /// the profile's snapshot that is a Reference with target profiles, the references the instance has there must name
+    /// one of those profiles' types. Elements under choices or slices are left to Firely.
+    /// </summary>
+    public static void Check(Resource resource, StructureDefinition profile, IReadOnlyDictionary<string, StructureDefinition> profiles, OperationOutcome outcome)
+    {
+        var contained = (resource as DomainResource)?.Contained.Where(c => c.Id is not null).GroupBy(c => c.Id!).ToDictionary(g => "#" + g.Key, g => g.First().TypeName) ?? [];
+        foreach (var element in profile.Snapshot?.Element ?? [])
+        {
+            if (element.Path is not { } path || path.Contains("[x]") || element.ElementId?.Contains(':') == true) continue;
+            var targets = element.Type.Where(t => t.Code == "Reference").SelectMany(t => t.TargetProfile).OfType<string>()
+                .Select(url => profiles.TryGetValue(url, out var p) ? p.Type : url.StartsWith(CoreSpec.CorePrefix, StringComparison.Ordinal) ? url[CoreSpec.CorePrefix.Length..] : null)
+                .ToList();
+            if (targets.Count == 0 || targets.Contains(null) || targets.Contains("Resource")) continue;
+            IEnumerable<Base> found;
+            try { found = Hl7.Fhir.FhirPath.FhirPathExtensions.Select(resource, path).OfType<Base>().ToList(); }
+            catch (Exception) { continue; }
+            var i = 0;
+            foreach (var reference in found.OfType<ResourceReference>())
+            {
+                if (Named(reference.Reference, contained) is { } named && !targets.Contains(named)
+                    && !outcome.Issue.Any(x => x.Expression.Contains($"{path}[{i}].reference"))) // the R4 check said it already
+                    outcome.Issue.Add(Outcomes.Issue(IssueSeverity.Error, IssueType.Invalid,
+                        $"The reference {reference.Reference} points to a {named}, but {path} may refer only to {string.Join(" or ", targets)} in profile {profile.Url}.", $"{path}[{i}].reference"));
+                i++;
+            }
+        }
+    }
+
     /// <summary>The resource type a literal reference names, or null when it cannot be told (urn:uuid, a logical id, a fragment not found).</summary>
     private static string? Named(string? reference, Dictionary<string, string> contained)
     {

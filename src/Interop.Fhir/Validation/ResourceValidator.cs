@@ -62,6 +62,8 @@ public sealed class ResourceValidator(Conformance conformance, ValidationOptions
                 if (seen.Add($"{issue.Severity}|{string.Join(",", issue.Expression)}|{issue.Details?.Text}"))
                     outcome.Issue.Add(Plain(issue));
         ReferenceTypes.Check(resource, outcome);
+        foreach (var url in profiles)
+            if (set.Profiles.TryGetValue(url, out var sd)) ReferenceTypes.Check(resource, sd, set.Profiles, outcome);
         outcome.Issue.RemoveAll(i => PartialPeriods.FalseAlarm(resource, i));
         return outcome;
     }

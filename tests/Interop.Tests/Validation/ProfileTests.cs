@@ -67,6 +67,7 @@ public sealed class ProfileTests(FhirServerFixture server) : IClassFixture<FhirS
         { "ServiceRequest-example-referral", "not a referral category", "ref-1", "ServiceRequest" },
         { "ServiceRequest-example-referral", "no requester", "requester", "ServiceRequest" },
         { "ServiceRequest-example-referral", "no performer", "performer", "ServiceRequest" },
+        { "ServiceRequest-example-referral", "a group as subject", "may refer only to Patient", "ServiceRequest.subject" },
         { "Task-example-referral-task", "no basedOn", "basedOn", "Task" },
         { "Task-example-referral-task", "not fulfil", "code", "Task.code" },
         { "Task-example-referral-task", "no owner", "owner", "Task" },
@@ -122,6 +123,7 @@ public sealed class ProfileTests(FhirServerFixture server) : IClassFixture<FhirS
             case "no nurse": Role(r, "nurse", "pharmacist"); break;
             case "two leaders": Role(r, "nurse", "gp-leader"); break;
             case "not part of anything": r.Remove("partOf"); break;
+            case "a group as subject": r["subject"] = JsonNode.Parse("""{"reference":"Group/example-group"}"""); break;
             case "an unknown kind": r["type"] = JsonNode.Parse("""[{"coding":[{"system":"https://interop.example/fhir/CodeSystem/institution-kind","code":"pharmacy"}]}]"""); break;
             default:
                 var element = how.StartsWith("no ") ? how[3..] : throw new ArgumentException(how);
