@@ -179,7 +179,9 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             version = CurrentRow(reader, type, id);
             writer = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
-        if (version.Deleted || !policy.Governs(type) || writer == policy.Institution) return (version, true);
+        // A deletion's index rows are gone, so the policy cannot be asked: an institution sees the deletions it made.
+        if (version.Deleted) return (version, !policy.Governs(type) || writer == policy.Institution);
+        if (!policy.Governs(type) || writer == policy.Institution) return (version, true);
         return (version, await VisibleTo(type, id, policy, ct) == true);
     }
 

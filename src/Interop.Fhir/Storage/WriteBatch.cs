@@ -57,7 +57,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         session.Store(new ResourceDoc
         {
             Id = current.Key, Rid = CompactKeys.Rid(current.Key), ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
-            LastUpdated = now, Deleted = true, Writer = context.Writer,
+            LastUpdated = now, Deleted = true, Writer = context.Writer, Institution = context.Institution,
         });
         IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
         Changed(new ResourceChanged(current.Key, version, "DELETE", context.Writer), current.ResourceType, current.Json, context);

@@ -120,6 +120,26 @@ public sealed class PolicyTests(PolicyTests.World world) : IClassFixture<PolicyT
     }
 
     [Fact]
+    public async Task A_deleted_resource_the_policy_hides_is_not_found_not_gone()
+    {
+        // A deletion the hospital did not make is, to it, a resource that does not exist (even of P1, whom it cares for:
+        // the deleted version's index is gone, so the policy cannot be asked); its own deletion is 410.
+        var hidden = await world.Admin.CreateId(world.Obs(world.P2, "4444-4"));
+        var shown = await world.Admin.CreateId(world.Obs(world.P1, "4444-4"));
+        foreach (var id in new[] { hidden, shown })
+            Assert.Equal(HttpStatusCode.NoContent, (await world.Admin.DeleteAsync($"/fhir/Observation/{id}")).StatusCode);
+        var refused = await world.Hospital.GetAsync($"/fhir/Observation/{hidden}");
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        Assert.DoesNotContain("deleted", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await world.Hospital.GetAsync("/fhir/Observation/never-there")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await world.Hospital.GetAsync($"/fhir/Observation/{shown}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await world.Admin.GetAsync($"/fhir/Observation/{hidden}")).StatusCode);
+        var own = await world.Hospital.CreateId(world.Obs(world.P1, "4444-4"));
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Hospital.DeleteAsync($"/fhir/Observation/{own}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Gone, (await world.Hospital.GetAsync($"/fhir/Observation/{own}")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_referral_ended_beyond_the_window_no_longer_opens_the_record_and_a_recent_encounter_does()
     {
         var station = world.StationClient;

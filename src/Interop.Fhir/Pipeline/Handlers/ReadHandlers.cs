@@ -4,7 +4,7 @@ using Interop.Fhir.Storage;
 
 namespace Interop.Fhir.Pipeline.Handlers;
 
-/// <summary>read and vread: the current or a given version; 404 when there is none, 410 when it is deleted.</summary>
+/// <summary>read and vread: the current or a given version; 404 when there is none, 410 when it is deleted (404 to an institution the policy does not let see it).</summary>
 public sealed class ReadHandler(ResourceStore store) : Handler<ReadRequest>
 {
     protected override async Task<InteractionResult> Handle(ReadRequest r, InteractionCall call, CancellationToken ct)
@@ -15,6 +15,9 @@ public sealed class ReadHandler(ResourceStore store) : Handler<ReadRequest>
         {
             (current, var visible) = await store.ReadCurrent(r.Type, r.ResourceId, policy, ct);
             if (current is { Deleted: false } && !visible) throw FhirException.Forbidden(policy.Refusal($"{r.Type}/{r.ResourceId}"));
+            // A deletion the caller's institution did not make is answered as a resource that is not there: a 410 would
+            // tell an institution that the record existed, and when it was deleted.
+            if (current is { Deleted: true } && !visible) throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
         }
         var found = r.Version is { } version
             ? await store.ReadVersion(r.Type, r.ResourceId, version, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} has no version {version}.")
