@@ -21,6 +21,11 @@ public abstract record FhirRequest
     public virtual Resource? Resource => null;
     /// <summary>A reading of the access log: its own rules (Audit/AuditAccessBehaviour) apply, not the compartment's or the care policy's.</summary>
     public virtual bool ReadsAccessLog => false;
+    /// <summary>
+    /// Reads no resident's data itself: what stored data it needs comes through nested requests, each of which passes
+    /// the compartment and the care policy on its own ($validate of a stored instance; the terminology operations).
+    /// </summary>
+    public virtual bool ReadsOnlyThroughNested => false;
 }
 
 public sealed record ReadRequest(string Type, string ResourceId, int? Version = null) : FhirRequest

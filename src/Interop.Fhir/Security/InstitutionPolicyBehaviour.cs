@@ -76,6 +76,8 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
                 break;
             case BundleRequest:
                 break; // its entries pass this stage one by one
+            case { ReadsOnlyThroughNested: true }:
+                break; // what it reads of the record passes this stage as its own read
             default:
                 throw Refused(call.Request, institution);
         }

@@ -61,6 +61,8 @@ public sealed class PatientScopeBehaviour(ResourceStore store) : IInteractionBeh
             case EntryCall entry:
                 await Entry(entry, confinement, ct);
                 break;
+            case { ReadsOnlyThroughNested: true }:
+                break;
             default:
                 throw Refused(request);
         }

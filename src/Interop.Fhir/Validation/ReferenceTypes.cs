@@ -18,7 +18,7 @@ public static class ReferenceTypes
 
     public static void Check(Resource resource, OperationOutcome outcome)
     {
-        var contained = (resource as DomainResource)?.Contained.Where(c => c.Id is not null).GroupBy(c => c.Id!).ToDictionary(g => "#" + g.Key, g => g.First().TypeName) ?? [];
+        var contained = Contained(resource);
         Walk(resource, resource.TypeName, contained, outcome, 0);
     }
 
@@ -61,7 +61,7 @@ public static class ReferenceTypes
     /// </summary>
     public static void Check(Resource resource, StructureDefinition profile, IReadOnlyDictionary<string, StructureDefinition> profiles, OperationOutcome outcome)
     {
-        var contained = (resource as DomainResource)?.Contained.Where(c => c.Id is not null).GroupBy(c => c.Id!).ToDictionary(g => "#" + g.Key, g => g.First().TypeName) ?? [];
+        var contained = Contained(resource);
         foreach (var element in profile.Snapshot?.Element ?? [])
         {
             if (element.Path is not { } path || path.Contains("[x]") || element.ElementId?.Contains(':') == true) continue;
@@ -83,6 +83,10 @@ public static class ReferenceTypes
             }
         }
     }
+
+    // "#id" of each contained resource → its type.
+    private static Dictionary<string, string> Contained(Resource resource) =>
+        (resource as DomainResource)?.Contained.Where(c => c.Id is not null).GroupBy(c => c.Id!).ToDictionary(g => "#" + g.Key, g => g.First().TypeName) ?? [];
 
     /// <summary>The resource type a literal reference names, or null when it cannot be told (urn:uuid, a logical id, a fragment not found).</summary>
     private static string? Named(string? reference, Dictionary<string, string> contained)

@@ -4,21 +4,22 @@ using Interop.Fhir.Errors;
 using Interop.Fhir.Formats;
 using Interop.Fhir.Model;
 using Interop.Fhir.Pipeline;
-using Interop.Fhir.Storage;
 
 namespace Interop.Fhir.Validation;
 
 /// <summary>
 /// $validate at type or instance level: the resource (in the body, or the stored one for an instance without a body)
 /// checked as <paramref name="Mode"/> would store it (create, update) or remove it (delete), against the R4 rules, its
-/// claimed and enforced profiles and <paramref name="Profile"/>. Nothing is stored.
+/// claimed and enforced profiles and <paramref name="Profile"/>. Nothing is stored. A body that did not parse comes as
+/// <paramref name="Unparsed"/>, its problems: the answer, after the authorise stage like any call.
 /// </summary>
-public sealed record ValidateRequest(string Type, string? ResourceId, Resource? Body, string? Mode, string? Profile) : FhirRequest
+public sealed record ValidateRequest(string Type, string? ResourceId, Resource? Body, string? Mode, string? Profile, OperationOutcome? Unparsed = null) : FhirRequest
 {
     public override Interaction Interaction => Interaction.Operation;
     public override string ResourceType => Type;
     public override string? Id => ResourceId;
     public override string Operation => "validate";
+    public override bool ReadsOnlyThroughNested => true; // the stored instance is a nested read
 }
 
 /// <summary>$expand, $validate-code and $lookup on ValueSet or CodeSystem (type or instance level), with FHIR Parameters.</summary>
@@ -28,6 +29,7 @@ public sealed record TerminologyRequest(string Type, string? ResourceId, string 
     public override string ResourceType => Type;
     public override string? Id => ResourceId;
     public override string Operation => Name;
+    public override bool ReadsOnlyThroughNested => true; // terminology, no resident's data
 }
 
 /// <summary>An operation's answer: one resource (OperationOutcome, Parameters, ValueSet).</summary>
@@ -38,6 +40,7 @@ public sealed class ValidateHandler(ResourceValidator validator) : Handler<Valid
     protected override async Task<InteractionResult> Handle(ValidateRequest r, InteractionCall call, CancellationToken ct)
     {
         ResourceTypes.Require(r.Type);
+        if (r.Unparsed is { } problems) return new ResourceResult(problems);
         var mode = r.Mode ?? (r.ResourceId is null ? "create" : "update");
         if (mode is not ("create" or "update" or "delete"))
             throw FhirException.BadRequest($"mode '{r.Mode}' is not one of create, update, delete.", "mode");

@@ -17,7 +17,7 @@ public static class ValidationEndpoints
         FhirHttp.Output(ctx);
         string? mode = ctx.Request.Query["mode"], profile = ctx.Request.Query["profile"];
         Resource? resource = null;
-        if (HttpMethods.IsPost(ctx.Request.Method) && (ctx.Request.ContentLength > 0 || ctx.Request.ContentLength is null && ctx.Request.ContentType is not null))
+        if (HasBody(ctx.Request))
         {
             Resource body;
             try
@@ -26,7 +26,8 @@ public static class ValidationEndpoints
             }
             catch (FhirException e) when (e.Kind is ErrorKind.Invalid or ErrorKind.Unprocessable)
             {
-                return FhirResults.Outcome(e.Outcome, 200);
+                // Its problems are the answer, through the pipeline: a caller without a token gets 401, not a parser.
+                return FhirResults.Resource((await ctx.Send<ResourceResult>(new ValidateRequest(type, id, null, mode, profile, e.Outcome))).Body);
             }
             if (body is Parameters parameters && type != "Parameters")
             {
@@ -48,7 +49,7 @@ public static class ValidationEndpoints
         foreach (var (name, values) in ctx.Request.Query)
             foreach (var value in values)
                 if (value is not null) input.Add(name, Typed(name, value));
-        if (HttpMethods.IsPost(ctx.Request.Method) && (ctx.Request.ContentLength > 0 || ctx.Request.ContentLength is null && ctx.Request.ContentType is not null))
+        if (HasBody(ctx.Request))
         {
             if (await FhirHttp.ReadResource(ctx) is not Parameters body)
                 throw FhirException.BadRequest($"${operation} invoked with POST takes a Parameters resource.", "resourceType");
@@ -57,6 +58,10 @@ public static class ValidationEndpoints
         var result = await ctx.Send<ResourceResult>(new TerminologyRequest(type, id, operation, input));
         return FhirResults.Resource(result.Body);
     }
+
+    // A POST with a body (HttpClient sends none, not an empty one, for a POST without content).
+    private static bool HasBody(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && (request.ContentLength > 0 || request.ContentLength is null && request.ContentType is not null);
 
     private static string? Primitive(Parameters parameters, string name) =>
         (parameters.Parameter.FirstOrDefault(p => p.Name == name)?.Value as PrimitiveType)?.ToString();

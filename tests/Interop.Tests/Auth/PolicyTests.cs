@@ -120,6 +120,27 @@ public sealed class PolicyTests(PolicyTests.World world) : IClassFixture<PolicyT
     }
 
     [Fact]
+    public async Task Validate_and_terminology_go_through_the_pipeline_and_leak_nothing()
+    {
+        // $validate of a stored instance is a read of it: the policy refuses what the hospital may not see, and
+        // nothing of the resource comes back; what it may see validates, and the read is in the access log.
+        var refused = await world.Hospital.GetAsync($"/fhir/Observation/{world.Obs2}/$validate");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain("2222-2", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await world.Hospital.GetAsync($"/fhir/Observation/{world.Obs1}/$validate")).StatusCode);
+        var auditor = await world.Server.ClientWith("aud-v-" + world.Tag[..6], "system/AuditEvent.rs");
+        var log = await (await auditor.GetAsync($"/fhir/AuditEvent?patient={world.P1}&agent-org=Organization/{world.Hosp}&subtype=read&_count=50")).ReadJson();
+        Assert.NotEmpty(log["entry"]!.AsArray());
+        // Scopes apply: a client with only Patient scopes may not validate or expand other types.
+        var narrow = await world.Server.ClientWith("narrow-" + world.Tag[..6], "system/Patient.rs", $"Organization/{world.Hosp}", "clinician");
+        Assert.Equal(HttpStatusCode.Forbidden, (await narrow.GetAsync($"/fhir/Observation/{world.Obs1}/$validate")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await narrow.GetAsync("/fhir/ValueSet/$expand?url=http://hl7.org/fhir/ValueSet/administrative-gender")).StatusCode);
+        // Without a token: 401.
+        foreach (var body in new[] { """{"resourceType":"Patient","active":true}""", """{"resourceType":"Patient"}""" }) // valid, and one that does not parse
+            Assert.Equal(HttpStatusCode.Unauthorized, (await world.Server.Anonymous().PostAsync("/fhir/Patient/$validate", FhirTest.Body(body))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_deleted_resource_the_policy_hides_is_not_found_not_gone()
     {
         // A deletion the hospital did not make is, to it, a resource that does not exist (even of P1, whom it cares for:
