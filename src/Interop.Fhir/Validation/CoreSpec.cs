@@ -18,7 +18,12 @@ public static class CoreSpec
 
     private static readonly Lazy<IAsyncResourceResolver> Zip = new(() =>
     {
-        var zip = ZipSource.CreateValidationSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"));
+        // Unpacked into a directory of this process's own (created 0700): the SDK's default, one shared folder under
+        // /tmp, belongs to whichever user unpacked first (the tests as root, then the server as `interop` could not
+        // read it), and anyone who can write there could change the rules every resource is checked against.
+        var extracted = Directory.CreateTempSubdirectory("interop-fhir-spec-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(extracted, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } };
+        var zip = new ZipSource(Path.Combine(AppContext.BaseDirectory, "specification.zip"), extracted);
         // Unpacked and indexed here, once (Lazy runs this on one thread): done lazily, concurrent first uses race.
         zip.ListSummaries().Take(1).ToList();
         return new CachedResolver(zip);
