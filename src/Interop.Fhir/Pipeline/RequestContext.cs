@@ -41,7 +41,7 @@ public sealed record Caller(string Client, string? User, string? Institution, IR
 public sealed record RequestContext(Caller Caller, string BaseUrl, string CorrelationId, string? PurposeOfUse = null)
 {
     /// <summary>What is recorded on every version this call writes; with a change log (<see cref="WriteContext.Audit"/>) the call is audited.</summary>
-    public WriteContext Writer { get; init; } = new(Caller.Client, Caller.Institution);
+    public WriteContext Writer { get; init; } = new(Caller.Client, Caller.Institution) { Trusted = Caller.Unrestricted };
 
     /// <summary>The client's network address, for the access log.</summary>
     public string? NetworkAddress { get; init; }

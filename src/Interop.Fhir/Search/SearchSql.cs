@@ -258,6 +258,10 @@ public sealed class SearchSql(SqlParams p)
         return "(" + cond + ")";
     }
 
+    // The types whose "priority" parameter is the request-priority code.
+    private static readonly HashSet<string> RequestPriority =
+        ["ServiceRequest", "Task", "MedicationRequest", "CommunicationRequest", "Communication", "DeviceRequest", "RequestGroup"];
+
     /// <summary>A sort key as an SQL expression (never null: missing values sort as the smallest).</summary>
     public string SortExpression(SortKey key, string alias, out string sqlType)
     {
@@ -265,6 +269,13 @@ public sealed class SearchSql(SqlParams p)
         if (key.Name == "_id") { sqlType = "text"; return $"{alias}.resource_id"; }
         var param = key.Param!;
         var agg = key.Descending ? "max" : "min";
+        if (RequestPriority.Contains(param.Resource) && param is { Name: "priority", Type: SearchParamType.Token })
+        {
+            // request-priority's codes have an order: routine < urgent < asap < stat (a worklist sorts by it, not alphabetically).
+            sqlType = "bigint";
+            return $"coalesce((select {agg}(array_position(array['routine','urgent','asap','stat'], x.code)) from {S}.{Table(param)} x " +
+                   $"where x.rid = {alias}.rid and x.param = {p.Add(param.Name)}), 0)";
+        }
         var (column, type, floor) = param.Type switch
         {
             SearchParamType.Date => (key.Descending ? "hi" : "lo", "timestamptz", "'-infinity'::timestamptz"),

@@ -123,7 +123,7 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
     }
 
     private static FhirException Unchangeable(string type, string id, string institution) => FhirException.Forbidden(
-        $"{institution} may change only what it wrote, or a referral or task addressed to it; {type}/{id} is neither.");
+        $"{institution} may change only what it wrote, or a referral or task it sent or that is addressed to it; {type}/{id} is neither.");
 
     // Data about a resident needs a care relationship with the resident, unless the resource starts one.
     private async Task RequireCreatable(Resource resource, InstitutionAccess access, CancellationToken ct)

@@ -66,7 +66,7 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
         _ => request.Operation switch
         {
             "match" or "changes" => Permission.Search,
-            "merge" => Permission.Update,
+            "merge" or "renew" => Permission.Update,
             _ => Permission.Read, // $everything and other reading operations
         },
     };

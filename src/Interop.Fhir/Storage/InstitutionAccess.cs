@@ -2,7 +2,7 @@ namespace Interop.Fhir.Storage;
 
 /// <summary>
 /// The group's access policy for one institution, as SQL on a resource row: data outside the patient
-/// compartment is shared; a resident's data is visible while the institution has a care relationship with the
+/// compartment, and data of its types that names no resident (a family-doctor team), is shared; a resident's data is visible while the institution has a care relationship with the
 /// resident (open, or ended within the window for referrals and encounters) that no active Consent of the
 /// resident denies for that data; and data the institution wrote itself is always visible to it.
 /// </summary>
@@ -35,6 +35,8 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
             $"and (d.label is null or exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = d.label)))";
         return $"({type} <> all({Compartment.Types}) or coalesce({data}->>'Institution' = {institution}, false) " +
                $"or ({type} = 'Patient' and {Cares(rid)}) " +
-               $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' and {Cares("c.target_rid")}))";
+               $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' and {Cares("c.target_rid")}) " +
+               // A resource that names no resident (a family-doctor team, a station's schedule) is the directory's, shared like data outside the compartment.
+               $"or ({type} <> 'Patient' and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient')))";
     }
 }

@@ -18,6 +18,9 @@ public sealed record WriteContext(string Writer, string? Institution = null)
 
     /// <summary>The interaction the log names for this write when the method does not say it (a PATCH stored as a new version).</summary>
     public string? Interaction { get; init; }
+
+    /// <summary>The server's own tools (import, seed): workflow rules about how a workflow starts do not apply to what they load.</summary>
+    public bool Trusted { get; init; }
 }
 
 /// <summary>
@@ -212,14 +215,15 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
 
     /// <summary>
     /// Whether the institution may change Type/id: it wrote the current version, or the resource is addressed to
-    /// it (a referral it performs, a task it owns); null when there is no such live resource.
+    /// it or sent by it (a referral it performs or requested, a task it owns or requested); null when there is no
+    /// such live resource. (Who may make which change of a referral task is the workflow rules' matter.)
     /// </summary>
     public async Task<bool?> ChangeableBy(string type, string id, string institution, CancellationToken ct)
     {
         if (!IsValidId(id)) return null;
         await using var cmd = db.CreateCommand(
             $"select coalesce(r.data->>'Institution' = $2, false) or exists (select 1 from {StorageSetup.Schema}.ix_reference x where x.rid = r.rid " +
-            "and ((x.rtype = 'ServiceRequest' and x.param = 'performer') or (x.rtype = 'Task' and x.param = 'owner')) and x.target_rid = $3) " +
+            "and x.rtype in ('ServiceRequest', 'Task') and x.param in ('performer', 'owner', 'requester') and x.target_rid = $3) " +
             $"from {StorageSetup.CurrentTable} r where r.id = $1 and not r.deleted");
         cmd.Parameters.AddWithValue($"{type}/{id}");
         cmd.Parameters.AddWithValue(institution);

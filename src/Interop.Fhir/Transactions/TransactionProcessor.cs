@@ -19,8 +19,11 @@ namespace Interop.Fhir.Transactions;
 /// </summary>
 public sealed class TransactionProcessor(
     ResourceStore store, ConditionalMatcher matcher, ConditionalLocks criteriaLocks,
-    StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log, IResourceCheck check)
+    StorageOptions storage, IOptions<TransactionOptions> options, ILogger<TransactionProcessor> log, IResourceCheck check, WriteRules rules)
 {
+    /// <summary>Whether a workflow rule concerns writes of this type: single REST writes of it take this path too.</summary>
+    public bool Governed(string type) => rules.Govern(type);
+
     private bool AllowMultipleDelete => options.Value.AllowMultipleDelete;
     private const int MaxAttempts = 10;
 
@@ -209,6 +212,16 @@ public sealed class TransactionProcessor(
 
         foreach (var (e, _, _) in writes)
             await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, unit, ct), e.Index);
+
+        // The group's workflow rules, on the resolved resources and the versions they replace, seeing the whole transaction.
+        if (writes.Any(w => rules.Govern(w.Entry.Resource!.TypeName)))
+        {
+            var pending = new Dictionary<string, Resource?>(StringComparer.Ordinal);
+            foreach (var (_, current) in deletes) pending[current.Key] = null;
+            foreach (var (e, _, _) in writes) pending[$"{e.Resource!.TypeName}/{e.Resource.Id}"] = e.Resource;
+            foreach (var (e, previous, _) in writes)
+                await Entry(e, () => rules.Check(new RuleWrite(e.Resource!, previous is { Deleted: false } ? previous : null, context, unit, baseUrl, pending), ct), e.Index);
+        }
 
         // Rows are written only under advisory locks on their keys, taken in one sorted order: two transactions that
         // touch the same resources in different orders queue instead of deadlocking. (Keys locked above are held

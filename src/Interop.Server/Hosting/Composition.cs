@@ -7,6 +7,7 @@ using Interop.Fhir.Security;
 using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 using Interop.Fhir.Validation;
+using Interop.Fhir.Workflows;
 
 namespace Interop.Server.Hosting;
 
@@ -24,6 +25,7 @@ public static class Composition
         services.AddSingleton<ConditionalMatcher>();
         services.AddSingleton<ConditionalLocks>();
         services.AddSingleton<TransactionProcessor>();
+        services.AddWorkflows();
         services.PostConfigure<TransactionOptions>(o => o.AllowMultipleDelete = fhir.GetValue<bool>("AllowMultipleDelete"));
         services.AddSingleton<PatientMatcher>();
         services.AddSingleton<PatientMerge>();
@@ -35,6 +37,15 @@ public static class Composition
         services.AddValidation(configuration);
         services.AddPipeline();
         return services;
+    }
+
+    /// <summary>The group's workflow rules, checked inside every write of the types they govern.</summary>
+    private static void AddWorkflows(this IServiceCollection services)
+    {
+        services.AddSingleton<RuleReads>();
+        services.AddSingleton<IWriteRule, ContractRules>();
+        services.AddSingleton<IWriteRule, ReferralTaskRules>();
+        services.AddSingleton<WriteRules>();
     }
 
     /// <summary>Validation: the mode (Fhir:Validation), the Validation section, the group's profiles loaded at start.</summary>
@@ -89,5 +100,6 @@ public static class Composition
         services.AddSingleton<IHandler, AuditExportHandler>();
         services.AddSingleton<IHandler, ValidateHandler>();
         services.AddSingleton<IHandler, TerminologyHandler>();
+        services.AddSingleton<IHandler, RenewHandler>();
     }
 }

@@ -44,6 +44,11 @@ public static class CapabilityEndpoint
                 Name = name, Definition = $"http://hl7.org/fhir/OperationDefinition/{type}-{name}",
                 Documentation = "Local terminology: the specification's and the group's ValueSets and CodeSystems (SNOMED CT and LOINC only where a ValueSet lists codes)",
             });
+        rest.Resource.Single(r => r.Type == "EpisodeOfCare").Operation.Add(new CapabilityStatement.OperationComponent
+        {
+            Name = "renew", Definition = "urn:interop:operation:EpisodeOfCare-renew",
+            Documentation = "EpisodeOfCare/{id}/$renew: a family-doctor contract for another year from today, optionally with another GP of the station (careManager, team)",
+        });
         return statement;
     }
 

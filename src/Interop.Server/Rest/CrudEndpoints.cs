@@ -99,7 +99,7 @@ public static class CrudEndpoints
     }
 
     /// <summary>201 with Location for a new resource, 200 otherwise; the body as Prefer asks.</summary>
-    private static IResult Written(HttpContext ctx, VersionResult result)
+    internal static IResult Written(HttpContext ctx, VersionResult result)
     {
         var created = result.Kind == ResultKind.Created;
         return FhirResults.Version(result.Version, HttpStatus.Of(result.Kind), created ? VersionUrl(ctx, result.Version) : null, honourPrefer: true);

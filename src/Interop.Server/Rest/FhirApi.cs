@@ -53,6 +53,9 @@ public static class FhirApi
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapMethods("/Patient/{id}/$everything", ["GET", "POST"], PatientOperations.Everything).WithName("operation-everything").WithTags("Patient")
             .WithSummary("Everything about the patient and the patients linked to it (_since, _type, _count)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/EpisodeOfCare/{id}/$renew", WorkflowEndpoints.Renew).WithName("operation-renew").WithTags("EpisodeOfCare")
+            .WithSummary("Renew a family-doctor contract for a year from today, optionally with another GP (Parameters careManager, team)")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/{type}/$validate", (HttpContext ctx, string type) => ValidationEndpoints.Validate(ctx, type)).WithName("operation-validate").WithTags("Validation")
             .WithSummary("Validate a resource (body, or Parameters with resource, mode, profile); nothing is stored").Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes)
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();

@@ -7,20 +7,24 @@ using Interop.Fhir.Transactions;
 
 namespace Interop.Fhir.Pipeline.Handlers;
 
-/// <summary>create, and conditional create (If-None-Exist: 0 matches create, 1 is returned, more is 412).</summary>
+/// <summary>
+/// create, and conditional create (If-None-Exist: 0 matches create, 1 is returned, more is 412). Types a workflow
+/// rule governs are written as a one-entry transaction, where the rules run.
+/// </summary>
 public sealed class CreateHandler(ResourceStore store, TransactionProcessor processor) : Handler<CreateRequest>
 {
     protected override async Task<InteractionResult> Handle(CreateRequest r, InteractionCall call, CancellationToken ct)
     {
         ResourceTypes.Require(r.ResourceType);
-        if (r.IfNoneExist is null) return new VersionResult(ResultKind.Created, await store.Create(r.Body, call.Context.Writer, ct));
+        if (r.IfNoneExist is null && !processor.Governed(r.ResourceType))
+            return new VersionResult(ResultKind.Created, await store.Create(r.Body, call.Context.Writer, ct));
         var entry = EntryRequest.Rest(Bundle.HTTPVerb.POST, r.ResourceType, r.Body, ifNoneExist: r.IfNoneExist);
         return await Single.Run(processor, entry, call, ct);
     }
 }
 
 /// <summary>update, or create with the client's id; the ids in the URL and the body must agree.</summary>
-public sealed class UpdateHandler(ResourceStore store) : Handler<UpdateRequest>
+public sealed class UpdateHandler(ResourceStore store, TransactionProcessor processor) : Handler<UpdateRequest>
 {
     protected override async Task<InteractionResult> Handle(UpdateRequest r, InteractionCall call, CancellationToken ct)
     {
@@ -29,6 +33,8 @@ public sealed class UpdateHandler(ResourceStore store) : Handler<UpdateRequest>
             throw FhirException.BadRequest($"The resource in the body has no id; an update needs id '{r.ResourceId}' in the body.", $"{r.ResourceType}.id");
         if (r.Body.Id != r.ResourceId)
             throw FhirException.BadRequest($"The id in the body ('{r.Body.Id}') does not match the id in the URL ('{r.ResourceId}').", $"{r.ResourceType}.id");
+        if (processor.Governed(r.ResourceType))
+            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{r.ResourceType}/{r.ResourceId}", r.Body, r.IfMatch), call, ct);
         var (saved, created) = await store.Update(r.Body, r.IfMatch, call.Context.Writer, ct);
         return new VersionResult(created ? ResultKind.Created : ResultKind.Updated, saved);
     }
@@ -45,11 +51,13 @@ public sealed class ConditionalUpdateHandler(TransactionProcessor processor) : H
 /// patch: JSON Patch or FHIRPath Patch, computed on the current version and stored only on top of it. Without
 /// If-Match, a concurrent writer's new version is patched again, as a plain update would retry.
 /// </summary>
-public sealed class PatchHandler(ResourceStore store, IResourceCheck check) : Handler<PatchRequest>
+public sealed class PatchHandler(ResourceStore store, IResourceCheck check, TransactionProcessor processor) : Handler<PatchRequest>
 {
     protected override async Task<InteractionResult> Handle(PatchRequest r, InteractionCall call, CancellationToken ct)
     {
         ResourceTypes.Require(r.Type);
+        if (processor.Governed(r.Type))
+            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PATCH, $"{r.Type}/{r.ResourceId}", r.Patch, r.IfMatch), call, ct);
         for (var attempt = 0; ; attempt++)
         {
             var current = await store.ReadCurrent(r.Type, r.ResourceId, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
