@@ -38,7 +38,8 @@ public sealed record ParamCriterion(SearchParam Param, string? Modifier, IReadOn
 public sealed record ChainCriterion(SearchParam Reference, IReadOnlyList<(string TargetType, Criterion Inner)> Targets) : Criterion;
 
 /// <summary>_has:Observation:patient:code=x — resources referenced by a source matching the inner criterion.</summary>
-public sealed record HasCriterion(string SourceType, SearchParam SourceReference, Criterion Inner) : Criterion;
+/// <param name="Negated">_has-not: the resources that no matching source resource refers to.</param>
+public sealed record HasCriterion(string SourceType, SearchParam SourceReference, Criterion Inner, bool Negated = false) : Criterion;
 
 /// <summary>Compartment membership: any of these reference parameters points at <paramref name="TargetKey"/>.</summary>
 public sealed record CompartmentCriterion(IReadOnlyList<string> Params, string TargetKey) : Criterion;

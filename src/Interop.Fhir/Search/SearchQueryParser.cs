@@ -91,7 +91,7 @@ public static class SearchQueryParser
     {
         InputGuard.CheckText(name, "a search parameter name");
         InputGuard.CheckText(value, name);
-        var depth = Math.Max(name.Count(c => c == '.'), CountOf(name, "_has:"));
+        var depth = Math.Max(name.Count(c => c == '.'), CountOf(name, "_has:") + CountOf(name, "_has-not:"));
         if (depth > Limits.ChainDepth)
             throw TooCostly($"'{name}' chains or nests _has {depth} levels deep; the limit is {Limits.ChainDepth}.", name);
         if (value.Count(c => c == ',') >= Limits.SearchValues)
@@ -140,6 +140,8 @@ public static class SearchQueryParser
     {
         problem = null;
         if (name.StartsWith("_has:", StringComparison.Ordinal)) return ParseHas(type, name, value, out problem);
+        // Interop's negation of _has: the resources no resource of the type refers to with a match (no active contract).
+        if (name.StartsWith("_has-not:", StringComparison.Ordinal)) return ParseHas(type, "_has:" + name["_has-not:".Length..], value, out problem) is HasCriterion has ? has with { Negated = true } : null;
 
         var dot = name.IndexOf('.');
         var head = dot < 0 ? name : name[..dot];

@@ -19,6 +19,7 @@ public sealed class SearchSql(SqlParams p)
     public string Condition(Criterion criterion, string alias, string type, string? name = null)
     {
         if (KeySet(criterion, type, name) is { } keys) return $"{alias}.rid in ({keys})";
+        if (criterion is HasCriterion { Negated: true } not) return $"{alias}.rid not in ({KeySet(not with { Negated = false }, type, name)})";
         return criterion is ParamCriterion c ? ParamCondition(c, alias, type, name ?? c.Param.Name) : throw new ArgumentOutOfRangeException(nameof(criterion));
     }
 
@@ -32,7 +33,7 @@ public sealed class SearchSql(SqlParams p)
         ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
         ChainCriterion c =>
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
-        HasCriterion c =>
+        HasCriterion { Negated: false } c =>
             $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
             $"and x.target_type = {p.Add(type)} and x.rid in ({KeysMatching(c.SourceType, c.Inner)})",
         DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),

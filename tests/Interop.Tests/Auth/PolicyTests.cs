@@ -262,4 +262,16 @@ public sealed class PolicyTests(PolicyTests.World world) : IClassFixture<PolicyT
         Assert.Equal(HttpStatusCode.Created, (await world.Stranger.PostAsync("/fhir/Encounter", FhirTest.Body(encounter))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await world.Stranger.GetAsync($"/fhir/Patient/{world.P2}")).StatusCode);
     }
+
+    [Fact]
+    public async Task Resources_that_name_no_resident_are_the_directorys_and_shared_a_residents_are_not()
+    {
+        var directory = await world.Admin.CreateId(new CareTeam { Name = "Family doctor team " + world.Tag, Meta = new Meta { Tag = [new Coding("urn:test", world.Tag)] } });
+        var residents = await world.Admin.CreateId(new CareTeam { Subject = World.Ref("Patient", world.P2), Meta = new Meta { Tag = [new Coding("urn:test", world.Tag)] } });
+        Assert.Equal(HttpStatusCode.OK, (await world.Stranger.GetAsync($"/fhir/CareTeam/{directory}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await world.Stranger.GetAsync($"/fhir/CareTeam/{residents}")).StatusCode);
+        var found = await Ids(world.Stranger, Tagged("CareTeam"));
+        Assert.Contains(directory, found);
+        Assert.DoesNotContain(residents, found);
+    }
 }

@@ -82,8 +82,8 @@ public sealed class ResultTests(FhirServerFixture server) : IClassFixture<FhirSe
         var urgent = await data.Create(Referral("p3", hospital, RequestPriority.Urgent));
         await data.Create(Referral("p4", hospital, RequestPriority.Stat, RequestStatus.Completed));
 
-        var worklist = await data.Ids($"/fhir/ServiceRequest?performer=Organization/{hospital}&status=active&_sort=priority,-_lastUpdated");
-        Assert.Equal([routine, stat, urgent], worklist); // codes sort alphabetically: routine < stat < urgent
+        var worklist = await data.Ids($"/fhir/ServiceRequest?performer=Organization/{hospital}&status=active&_sort=-priority,-_lastUpdated");
+        Assert.Equal([stat, urgent, routine], worklist); // request-priority's order, not the alphabet: stat > asap > urgent > routine
         var newestFirst = await data.Ids($"/fhir/ServiceRequest?performer=Organization/{hospital}&status=active&_sort=-_lastUpdated");
         Assert.Equal([urgent, stat, routine], newestFirst);
     }

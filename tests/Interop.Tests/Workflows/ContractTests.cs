@@ -192,4 +192,21 @@ public sealed class ContractTests(GroupWorld world) : IClassFixture<GroupWorld>
         var expiring = await (await world.Station2Client.GetAsync($"/fhir/EpisodeOfCare?care-manager=Practitioner/{gpOnly}&status=active&period-end=le{GroupWorld.Today(30)}")).ReadJson();
         Assert.Equal([soon], TestData.Matches(expiring));
     }
+
+    [Fact]
+    public async Task Worklist_residents_of_a_station_without_an_active_contract()
+    {
+        var station = await world.Admin.CreateId(new Organization { Name = "Worklist station " + Guid.NewGuid().ToString("N")[..6] });
+        async Task<string> Registered() => await world.Admin.CreateId(new Patient { ManagingOrganization = GroupWorld.Ref("Organization", station) });
+        var (signed, ended, never) = (await Registered(), await Registered(), await Registered());
+        await world.Station1Client.CreateId(world.Contract(signed, world.Gp1, world.Team1));
+        var old = world.Contract(ended, world.Gp1, world.Team1, start: GroupWorld.Today(-500), end: GroupWorld.Today(-140));
+        old.Status = EpisodeOfCare.EpisodeOfCareStatus.Finished;
+        await world.Station1Client.CreateId(old);
+        var url = $"/fhir/Patient?organization=Organization/{station}&_has-not:EpisodeOfCare:patient:status=active";
+        var uncontracted = await (await world.Admin.GetAsync(url)).ReadJson();
+        Assert.Equal(new[] { ended, never }.Order(), TestData.Matches(uncontracted).Order());
+        var contracted = await (await world.Admin.GetAsync($"/fhir/Patient?organization=Organization/{station}&_has:EpisodeOfCare:patient:status=active")).ReadJson();
+        Assert.Equal([signed], TestData.Matches(contracted));
+    }
 }
