@@ -42,8 +42,8 @@ public static class SeedCommand
 
         var accounts = await SeedAccounts.Register(services, directory, seed, CancellationToken.None);
         Console.WriteLine($"accounts: {accounts.Count(a => a.Created)} registered, {accounts.Count(a => !a.Created)} already there " +
-                          "(secrets derived from the seed; an existing account keeps the secret it was given):");
-        foreach (var a in accounts) Console.WriteLine($"  {a.Kind,-6} {a.Name,-24} {a.Secret}  {(a.Created ? "" : "(existed) ")}{a.Note}");
+                          $"(the new ones' secrets are derived from seed {seed}; an existing account keeps its own):");
+        foreach (var a in accounts) Console.WriteLine($"  {a.Kind,-6} {a.Name,-24} {a.Secret ?? "(existed)",-22}  {a.Note}");
 
         if (residents > 0)
         {

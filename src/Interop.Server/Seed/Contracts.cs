@@ -5,7 +5,7 @@ namespace Interop.Server.Seed;
 
 /// <summary>
 /// Family doctor contracts and case management. About 39 % of residents hold an active contract (the group's
-/// July 2017 figure): 70 % of those aged 65+ or chronically ill, 30 % of the others. A contract lasts one year
+/// July 2017 figure): 68 % of those aged 65+ or chronically ill, 25 % of the others. A contract lasts one year
 /// (start to start + 1 year − 1 day) with the GP leading a team at the resident's station; 45 % of contract holders
 /// also have last year's contract (finished, ending the day before), a fifth of those with another GP of the
 /// station; 6 % of the others let a contract lapse in the past year. A contracted resident with a chronic
@@ -16,7 +16,7 @@ public static class Contracts
     public static void Add(Resident r)
     {
         var rng = r.Rng;
-        r.Contracted = rng.NextDouble() < (r.Chronic || r.Age >= 65 ? .70 : .30);
+        r.Contracted = rng.NextDouble() < (r.Chronic || r.Age >= 65 ? .68 : .25);
         if (r.Contracted)
         {
             var start = r.AsOf.AddDays(-rng.Next(330));

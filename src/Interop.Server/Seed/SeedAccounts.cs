@@ -4,8 +4,11 @@ using Interop.Server.Auth;
 
 namespace Interop.Server.Seed;
 
-/// <summary>One account the seed registered or found: "client" or "user", its name, its secret or password, and whether it was new.</summary>
-public sealed record SeedAccount(string Kind, string Name, string Secret, bool Created, string Note);
+/// <summary>One account the seed registered or found: "client" or "user", its name, its secret or password (null when it existed already: it keeps its own), and what it is for.</summary>
+public sealed record SeedAccount(string Kind, string Name, string? Secret, string Note)
+{
+    public bool Created => Secret is not null;
+}
 
 /// <summary>
 /// The accounts that make the directory usable: a confidential system client per hospital and station
@@ -32,14 +35,14 @@ public static class SeedAccounts
             var secret = Secret(seed, id);
             var exists = await clients.Find(id, ct) is not null;
             if (!exists) await clients.Add(new ClientRegistration(id, "confidential", secret, null, null, null, scopes, institution, [.. roles]), ct);
-            done.Add(new SeedAccount("client", id, secret, !exists, note));
+            done.Add(new SeedAccount("client", id, exists ? null : secret, note));
         }
         async Task User(string name, string? institution, string note, params string[] roles)
         {
             var password = Secret(seed, name);
             var exists = await users.Find(name, ct) is not null;
             if (!exists) await users.Add(new UserRegistration(name, password, $"Practitioner/{name}", institution is null ? [] : [institution], [.. roles]), ct);
-            done.Add(new SeedAccount("user", name, password, !exists, note));
+            done.Add(new SeedAccount("user", name, exists ? null : password, note));
         }
         foreach (var institution in Institutions.Hospitals.Concat(Institutions.Stations))
             await Client($"{institution.Id}-emr", "system/*.cruds", $"Organization/{institution.Id}", institution.Name, "clinician");
