@@ -29,7 +29,7 @@ public static class Contracts
             Contract(r, $"{r.Id}-fdc-prev", r.Team, r.AsOf.AddDays(-rng.Next(366, 700)), EpisodeOfCare.EpisodeOfCareStatus.Finished);
     }
 
-    // Another team of the same station (the team itself when the station has one only).
+    // Another team of the same station: team 1, or team 2 for team 1 (every station has 8 or 9, ids end in the team number).
     private static Team Neighbour(Resident r) =>
         new(r.Team.Id[..^1] + (r.Team.Id[^1] == '1' ? '2' : '1'), r.StationId, r.Team.GpId[..^1] + (r.Team.GpId[^1] == '1' ? '2' : '1'), "");
 
