@@ -5,6 +5,8 @@
 #   ./interop.sh bench [crud|ingest|search|audit|validation] [--workers N] [--seconds S] [--resources N] [--events N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N, --no-validate)
+#   ./interop.sh seed [--residents N] [--seed S]
+#                                 load the group's directory, its accounts and N synthetic residents
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh migrate          apply the numbered schema migrations (serve also does, by default)
 #   ./interop.sh token [--scope S] print an access token of the admin client for the local server
@@ -475,7 +477,7 @@ cmd_bench() {
   fi
 }
 
-# Runs a server command (reindex, import) against ConnectionStrings__Interop or the private cluster, which
+# Runs a server command (reindex, import, seed) against ConnectionStrings__Interop or the private cluster, which
 # a running serve may share.
 cmd_tool() {
   ensure_dotnet; build
@@ -492,10 +494,10 @@ cmd_tool() {
 }
 
 case "${1:-}" in
-  reindex|import|migrate|clients|users|audit) cmd_tool "$@" ;;
+  reindex|import|seed|migrate|clients|users|audit) cmd_tool "$@" ;;
   token) shift; cmd_token "$@" ;;
   serve) shift; cmd_serve "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

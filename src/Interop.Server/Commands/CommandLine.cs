@@ -10,10 +10,10 @@ using Npgsql;
 
 namespace Interop.Server.Commands;
 
-/// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import.</summary>
+/// <summary>Maintenance commands run with the server's configuration instead of serving: reindex, import, seed.</summary>
 public static class CommandLine
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate" or "clients" or "users" or "audit";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "reindex" or "import" or "migrate" or "clients" or "users" or "audit" or "seed";
 
     public static async Task<int> Run(string[] args)
     {
@@ -41,6 +41,7 @@ public static class CommandLine
                 "migrate" => await Migrate(services),
                 "clients" or "users" => await AuthCommands.Run(services, args),
                 "audit" => await AuditCommands.Run(services, args[1..]),
+                "seed" => await SeedCommand.Run(services, args[1..]),
                 _ => await Import(services, args[1..]),
             };
         }
