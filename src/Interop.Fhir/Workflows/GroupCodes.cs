@@ -10,6 +10,7 @@ public static class GroupCodes
     public const string TeamRole = Base + "/CodeSystem/team-role";
     public const string ReferralDirection = Base + "/StructureDefinition/referral-direction";
     public const string TerminationReason = Base + "/StructureDefinition/termination-reason";
+    public const string TaskAccepted = Base + "/StructureDefinition/task-accepted";
     public const string TaskCode = "http://hl7.org/fhir/CodeSystem/task-code";
 
     public static bool Has(IEnumerable<CodeableConcept> concepts, string system, string code) =>

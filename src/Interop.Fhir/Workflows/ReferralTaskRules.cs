@@ -10,7 +10,7 @@ namespace Interop.Fhir.Workflows;
 /// starts requested (or as a draft); the receiving institution (the owner) accepts or rejects it, starts and
 /// completes it; the requester may cancel it before it is accepted. Any other change of status is 409 naming the
 /// allowed ones. Rejecting and cancelling need a statusReason. Each change is a version of the task, stamped
-/// with lastModified (and executionPeriod when work starts and ends): the task's history records who changed it,
+/// with lastModified (the task-accepted extension on acceptance, executionPeriod when work starts and ends): the task's history records who changed it,
 /// when and why.
 /// </summary>
 public sealed class ReferralTaskRules(RuleReads reads) : IWriteRule
@@ -59,6 +59,7 @@ public sealed class ReferralTaskRules(RuleReads reads) : IWriteRule
         if (target is TaskStatus.Rejected or TaskStatus.Cancelled && task.StatusReason is null or { Text: null, Coding.Count: 0 })
             throw ContractRules.Rule($"Moving a referral task to {Code(to)} needs the reason in Task.statusReason.", "Task.statusReason");
         task.LastModifiedElement = now;
+        if (target == TaskStatus.Accepted) { task.Extension.RemoveAll(x => x.Url == GroupCodes.TaskAccepted); task.Extension.Add(new Extension(GroupCodes.TaskAccepted, now)); }
         if (target == TaskStatus.InProgress) (task.ExecutionPeriod ??= new Period()).StartElement ??= now;
         if (target == TaskStatus.Completed) { task.ExecutionPeriod ??= new Period(); task.ExecutionPeriod.StartElement ??= now; task.ExecutionPeriod.EndElement = now; }
     }

@@ -92,6 +92,8 @@ public static class Referrals
             "rejected" => (Instant(accepted), null, Text("No capacity at the receiving department; refer elsewhere")),
             _ => (Instant(accepted), null, Text("The resident declined the referral")),
         };
+        if (state is "accepted" or "in-progress" or "completed")
+            task.Extension.Add(new Extension("https://interop.example/fhir/StructureDefinition/task-accepted", new FhirDateTime(Instant(accepted))));
         return task;
     }
 

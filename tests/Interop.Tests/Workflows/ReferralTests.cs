@@ -71,7 +71,9 @@ public sealed class ReferralTests(GroupWorld world) : IClassFixture<GroupWorld>
         var up = await Refer(world.Station1Client, resident, "up", world.Station1, world.Hospital);
         // the sender cannot accept for the hospital; the hospital accepts, starts, completes
         await Expect(HttpStatusCode.Forbidden, Move(world.Station1Client, up, TaskStatus.Accepted));
-        await Expect(HttpStatusCode.OK, Move(world.HospitalClient, up, TaskStatus.Accepted));
+        var (_, accepted) = await Move(world.HospitalClient, up, TaskStatus.Accepted);
+        Assert.Contains(accepted!.Extension, x => x.Url == "https://interop.example/fhir/StructureDefinition/task-accepted");
+        Assert.Equal([up], TestData.Matches(await (await world.Admin.GetAsync($"/fhir/Task?_id={up}&accepted=ge{GroupWorld.Today(-1)}")).ReadJson()));
         var (_, started) = await Move(world.HospitalClient, up, TaskStatus.InProgress);
         Assert.NotNull(started!.ExecutionPeriod?.Start);
         // completing the up-referral creates the down-referral in the same transaction
