@@ -42,10 +42,11 @@ public sealed class ValidationModeTests
             var client = server.CreateClient();
             Assert.Equal(HttpStatusCode.UnprocessableEntity, (await client.PostAsync("/fhir/Patient", FhirTest.Body(BreaksCore))).StatusCode);
             Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/fhir/Patient", FhirTest.Body(UnknownProfile))).StatusCode);
-            var contract = ProfileTests.Example("EpisodeOfCare-example-family-doctor-contract");
-            contract.Remove("id");
-            contract["period"]!["end"] = "2026-12-31"; // fdc-1, a profile rule
-            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/fhir/EpisodeOfCare", FhirTest.Body(contract.ToJsonString()))).StatusCode);
+            var referral = ProfileTests.Example("ServiceRequest-example-referral");
+            referral.Remove("id");
+            referral.Remove("reasonCode"); // ref-3, a profile rule
+            referral.Remove("reasonReference");
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/fhir/ServiceRequest", FhirTest.Body(referral.ToJsonString()))).StatusCode);
         }
     }
 }
