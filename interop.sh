@@ -5,7 +5,7 @@
 #   ./interop.sh bench [crud|ingest|search|audit|validation] [--workers N] [--seconds S] [--resources N] [--events N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N, --no-validate)
-#   ./interop.sh seed [--residents N] [--seed S]
+#   ./interop.sh seed [--residents N] [--seed S] [--no-validate]
 #                                 load the group's directory, its accounts and N synthetic residents
 #   ./interop.sh reindex          rebuild the search index of every resource
 #   ./interop.sh migrate          apply the numbered schema migrations (serve also does, by default)

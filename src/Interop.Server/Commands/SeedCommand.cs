@@ -7,18 +7,26 @@ using Interop.Server.Seed;
 namespace Interop.Server.Commands;
 
 /// <summary>
-/// ./interop.sh seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD]: the group's directory
-/// (institutions, staff, family doctor teams), then the accounts that use it, then N synthetic residents of seed S,
-/// each through the bulk importer with validation on. Prints a progress bar, the credentials and a summary.
+/// ./interop.sh seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD] [--no-validate]: the group's
+/// directory (institutions, staff, family doctor teams), then the accounts that use it, then N synthetic residents of
+/// seed S, each through the bulk importer with validation on (residents without it with --no-validate, where
+/// Validation:ImportMayOptOut allows: the generator's output is shown valid by its tests). Prints a progress bar, the credentials and a summary.
 /// </summary>
 public static class SeedCommand
 {
-    private const string Usage = "usage: seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD]";
+    private const string Usage = "usage: seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD] [--no-validate]";
 
     public static async Task<int> Run(IServiceProvider services, string[] args)
     {
         int residents = 0, seed = 1, parallel = 2;
         var asOf = Residents.DefaultAsOf;
+        var validate = !args.Contains("--no-validate");
+        if (!validate && !services.GetRequiredService<Interop.Fhir.Validation.ValidationOptions>().ImportMayOptOut)
+        {
+            Console.Error.WriteLine("seed: --no-validate is not allowed here (Validation:ImportMayOptOut is false)");
+            return 2;
+        }
+        args = args.Where(a => a != "--no-validate").ToArray();
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -47,7 +55,7 @@ public static class SeedCommand
 
         if (residents > 0)
         {
-            report = await seeder.LoadResidents(new Residents(directory, seed, asOf), residents, parallel, Bar("residents"), CancellationToken.None);
+            report = await seeder.LoadResidents(new Residents(directory, seed, asOf), residents, parallel, validate, Bar("residents"), CancellationToken.None);
             Console.Error.WriteLine();
             Summary("residents", report);
             Console.WriteLine($"residents: {residents:N0} of seed {seed} (ids r{seed}-000001…), as of {asOf:yyyy-MM-dd}, " +

@@ -19,10 +19,10 @@ public sealed class Seeder(FhirPipeline pipeline)
     public const int Batch = 10_000, PerFile = 500;
 
     public async Task<ImportReport> LoadDirectory(GroupDirectory directory, Action<SeedProgress> progress, CancellationToken ct) =>
-        await Load(directory.Resources.Chunk(PerFile * 2), 1, 0, 1, 2, progress, ct); // no order needed: nothing in it is checked against the rest
+        await Load(directory.Resources.Chunk(PerFile * 2), 1, 0, 1, 2, validate: true, progress, ct); // no order needed: nothing in it is checked against the rest
 
     /// <summary>Residents 1..<paramref name="count"/> of <paramref name="generator"/>, <paramref name="parallel"/> files at a time.</summary>
-    public async Task<ImportReport> LoadResidents(Residents generator, int count, int parallel, Action<SeedProgress> progress, CancellationToken ct)
+    public async Task<ImportReport> LoadResidents(Residents generator, int count, int parallel, bool validate, Action<SeedProgress> progress, CancellationToken ct)
     {
         var reports = new List<ImportReport>();
         for (var first = 1; first <= count; first += Batch)
@@ -32,7 +32,7 @@ public sealed class Seeder(FhirPipeline pipeline)
                 .Select(f => Enumerable.Range(first + f * PerFile, Math.Min(PerFile, last - first - f * PerFile + 1)).SelectMany(generator.Generate));
             var done = reports.Sum(r => r.Resources);
             var elapsed = reports.Aggregate(TimeSpan.Zero, (t, r) => t + r.Elapsed);
-            reports.Add(await Load(files, count, first - 1, last - first + 1, parallel,
+            reports.Add(await Load(files, count, first - 1, last - first + 1, parallel, validate,
                 p => progress(p with { Resources = done + p.Resources, Elapsed = elapsed + p.Elapsed }), ct));
         }
         return new ImportReport(reports.Sum(r => r.Resources), reports.Sum(r => r.Units), 0,
@@ -41,7 +41,7 @@ public sealed class Seeder(FhirPipeline pipeline)
 
     // Writes each group of resources to its own NDJSON file and imports them; the progress of this batch is
     // reported as a share of the whole (items before it, items in it, items in all).
-    private async Task<ImportReport> Load(IEnumerable<IEnumerable<Resource>> files, int total, int before, int size, int parallel,
+    private async Task<ImportReport> Load(IEnumerable<IEnumerable<Resource>> files, int total, int before, int size, int parallel, bool validate,
         Action<SeedProgress> progress, CancellationToken ct)
     {
         var folder = Directory.CreateTempSubdirectory("interop-seed-");
@@ -57,7 +57,7 @@ public sealed class Seeder(FhirPipeline pipeline)
                 paths.Add(path);
             }
             var importer = new BulkImporter(pipeline, "");
-            return await importer.Run(paths, new ImportOptions(parallel), p =>
+            return await importer.Run(paths, new ImportOptions(parallel, Validate: validate), p =>
                 progress(new SeedProgress(p.Resources, (before + size * (p.TotalBytes == 0 ? 1 : (double)p.Bytes / p.TotalBytes)) / total, p.Elapsed)), ct);
         }
         finally

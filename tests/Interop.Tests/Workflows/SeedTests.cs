@@ -110,7 +110,7 @@ public sealed class SeedTests(FhirServerFixture server) : IClassFixture<FhirServ
         var accounts = await SeedAccounts.Register(server.Services, Directory, 1, CancellationToken.None);
         Assert.All(accounts, a => Assert.True(a.Created));
         var generator = new Residents(Directory, 1, Residents.DefaultAsOf);
-        report = await seeder.LoadResidents(generator, 20, 2, _ => { }, CancellationToken.None);
+        report = await seeder.LoadResidents(generator, 20, 2, validate: true, _ => { }, CancellationToken.None);
         Assert.True(report.Failures.Count == 0, string.Join("\n", report.Failures.Select(f => f.Message)));
         var expected = Directory.Resources.Concat(Enumerable.Range(1, 20).SelectMany(generator.Generate)).GroupBy(r => r.TypeName).ToDictionary(g => g.Key, g => g.Count());
         var client = server.CreateClient();
@@ -118,7 +118,7 @@ public sealed class SeedTests(FhirServerFixture server) : IClassFixture<FhirServ
             Assert.True(count == (await (await client.GetAsync($"/fhir/{type}?_count=0&_total=accurate")).ReadJson())["total"]!.GetValue<int>(), type);
 
         // Again: the same ids are updated in place, the accounts are found, and a station's client works.
-        Assert.Empty((await seeder.LoadResidents(generator, 20, 2, _ => { }, CancellationToken.None)).Failures);
+        Assert.Empty((await seeder.LoadResidents(generator, 20, 2, validate: true, _ => { }, CancellationToken.None)).Failures);
         Assert.All(await SeedAccounts.Register(server.Services, Directory, 1, CancellationToken.None), a => Assert.False(a.Created));
         Assert.Equal(20, (await (await client.GetAsync("/fhir/Patient?_count=0&_total=accurate")).ReadJson())["total"]!.GetValue<int>());
         var token = await server.Token("station-01-emr", SeedAccounts.Secret(1, "station-01-emr"));
