@@ -2,9 +2,10 @@ namespace Interop.Fhir.Storage;
 
 /// <summary>
 /// The group's access policy for one institution, as SQL on a resource row: data outside the patient
-/// compartment, and data of its types that names no resident (a family-doctor team), is shared; a resident's data is visible while the institution has a care relationship with the
-/// resident (open, or ended within the window for referrals and encounters) that no active Consent of the
-/// resident denies for that data; and data the institution wrote itself is always visible to it.
+/// compartment, and data of its types that names no resident (a family-doctor team), is shared; a resident's
+/// data is visible while the institution has a care relationship with the resident (open, or ended within the
+/// window for referrals and encounters) that no active Consent of the resident denies for that data; and data
+/// the institution wrote itself is always visible to it.
 /// </summary>
 /// <param name="Members">The patient compartment: type → its reference parameters that point at the patient.</param>
 /// <param name="Since">Relationships of the kinds that last a window (referral, encounter) count if they ended after this.</param>

@@ -26,8 +26,6 @@ public sealed record RuleWrite(
     Resource Resource, StoredVersion? Previous, WriteContext Writer, UnitOfWork Unit, string BaseUrl,
     IReadOnlyDictionary<string, Resource?> Pending)
 {
-    public string Key => $"{Resource.TypeName}/{Resource.Id}";
-
     /// <summary>The server's own tools (import, seed) load history as it was: rules about how a workflow starts do not apply.</summary>
     public bool Trusted => Writer.Trusted;
 }
@@ -36,8 +34,6 @@ public sealed record RuleWrite(
 public sealed class WriteRules(IEnumerable<IWriteRule> rules)
 {
     private readonly IWriteRule[] _rules = rules.ToArray();
-
-    public static readonly WriteRules None = new([]);
 
     public bool Govern(string type) => _rules.Any(r => r.Governs(type));
 
