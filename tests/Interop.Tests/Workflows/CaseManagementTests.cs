@@ -33,7 +33,8 @@ public sealed class CaseManagementTests(GroupWorld world) : IClassFixture<GroupW
         Assert.Equal($"CareTeam/{world.Team1}", episode.Team[0].Reference);
         var team = await (await world.Admin.GetAsync($"/fhir/{episode.Team[1].Reference}")).ReadResource<CareTeam>();
         Assert.Contains(team.Participant, p => p.Member.Reference == $"PractitionerRole/{role}");
-        Assert.Contains(team.Participant, p => p.Member.Reference == $"Practitioner/{world.Gp1}" && p.OnBehalfOf.Reference == $"Organization/{world.Station1}");
+        Assert.Contains(team.Participant, p => p.Member.Reference == $"Practitioner/{world.Gp1}");
+        Assert.Equal($"Organization/{world.Station1}", team.ManagingOrganization.Single().Reference);
         // searchable by the group's parameter
         var found = await (await world.Admin.GetAsync($"/fhir/EpisodeOfCare?patient=Patient/{resident}&chronic-condition=http://hl7.org/fhir/sid/icd-10|E11")).ReadJson();
         Assert.Equal([episode.Id], TestData.Matches(found));
@@ -122,7 +123,9 @@ public sealed class CaseManagementTests(GroupWorld world) : IClassFixture<GroupW
     public async Task Bad_parameters_are_400_naming_the_parameter()
     {
         var resident = await CareData.Contracted(world);
-        var none = await world.Station1Client.PostAsync($"/fhir/Patient/{resident}/$enrol", FhirTest.Body(new Parameters()));
+        var onlySpecialist = new Parameters();
+        onlySpecialist.Add("specialist", GroupWorld.Ref("PractitionerRole", "x"));
+        var none = await world.Station1Client.PostAsync($"/fhir/Patient/{resident}/$enrol", FhirTest.Body(onlySpecialist));
         Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
         Assert.Equal("Parameters.parameter[condition]", (await none.Issues())[0].Expression);
         var text = new Parameters();

@@ -62,8 +62,8 @@ public sealed class EnrolHandler : Handler<EnrolRequest>
         List<EntryRequest> entries = [];
         if (r.Specialist is { } specialist)
         {
-            var (member, hospital) = await SpecialistTeam.Hospital(call, specialist, ct);
-            entries.Add(new(1, teamUrl, Bundle.HTTPVerb.POST, "CareTeam", SpecialistTeam.Build(patient, condition, contract, member, hospital, today)));
+            var (role, _) = await SpecialistTeam.Hospital(call, specialist, ct);
+            entries.Add(new(1, teamUrl, Bundle.HTTPVerb.POST, "CareTeam", SpecialistTeam.Build(patient, condition, contract, role, today)));
             episode.Team.Add(new ResourceReference(teamUrl));
         }
         if (r.Team is { } team) episode.Team.Add(new ResourceReference(team.Reference));

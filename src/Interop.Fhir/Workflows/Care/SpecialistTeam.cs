@@ -9,8 +9,8 @@ public static class SpecialistTeam
     private const string Where = "Parameters.parameter[specialist]";
 
     /// <summary>
-    /// The specialist as a team member and the hospital they act for: a PractitionerRole of a hospital, or a Practitioner
-    /// with one (their first PractitionerRole whose organisation is of institution-kind hospital). Otherwise 422.
+    /// The specialist's PractitionerRole at a hospital (the one given, or a given Practitioner's first active role whose
+    /// organisation is of institution-kind hospital) and that hospital. Otherwise 422.
     /// </summary>
     public static async Task<(ResourceReference Member, ResourceReference Hospital)> Hospital(InteractionCall call, ResourceReference specialist, CancellationToken ct)
     {
@@ -22,37 +22,25 @@ public static class SpecialistTeam
         };
         foreach (var role in roles.Where(x => x.Active != false && x.Organization?.Reference is not null))
             if (await Nested.Read(call, role.Organization!, Where, ct) is Organization org && CareCodes.KindOf(org) == "hospital")
-                return (new ResourceReference(specialist.Reference), new ResourceReference($"Organization/{org.Id}"));
+                return (new ResourceReference($"PractitionerRole/{role.Id}"), new ResourceReference($"Organization/{org.Id}"));
         throw Nested.Unprocessable($"{specialist.Reference} is not a hospital specialist: no active PractitionerRole of theirs is at an Organization of " +
                                    $"institution-kind hospital ({CareCodes.InstitutionKind}).", Where);
     }
 
     /// <summary>
-    /// The case team: the GP (gp-leader, for the station) and the specialist (specialist, for the hospital), managed by
-    /// the station. onBehalfOf is set for Practitioner members only (R4 ctm-1); a PractitionerRole names its organisation.
+    /// The case team, managed by the station: the GP (gp-leader) and the specialist's PractitionerRole (specialist), which
+    /// names the hospital. No onBehalfOf: Firely's check of R4 ctm-1 cannot resolve the member and fails it.
     /// </summary>
-    public static CareTeam Build(string patient, Condition condition, EpisodeOfCare contract, ResourceReference specialist, ResourceReference hospital, string today)
+    public static CareTeam Build(string patient, Condition condition, EpisodeOfCare contract, ResourceReference specialistRole, string today) => new()
     {
-        static bool IsPractitioner(ResourceReference? r) => r?.Reference?.StartsWith("Practitioner/", StringComparison.Ordinal) == true;
-        return new CareTeam
-        {
-            Status = CareTeam.CareTeamStatus.Active,
-            Name = $"Case management: {condition.Code?.Text ?? CareCodes.ChronicOf(condition.Code)?.Coding.Display}",
-            Subject = new ResourceReference(patient), Period = new Period { Start = today },
-            ManagingOrganization = [new ResourceReference(contract.ManagingOrganization?.Reference)],
-            Participant =
-            [
-                new CareTeam.ParticipantComponent
-                {
-                    Role = [new CodeableConcept(GroupCodes.TeamRole, "gp-leader")], Member = new ResourceReference(contract.CareManager?.Reference),
-                    OnBehalfOf = IsPractitioner(contract.CareManager) ? new ResourceReference(contract.ManagingOrganization?.Reference) : null,
-                },
-                new CareTeam.ParticipantComponent
-                {
-                    Role = [new CodeableConcept(GroupCodes.TeamRole, "specialist")], Member = specialist,
-                    OnBehalfOf = IsPractitioner(specialist) ? hospital : null,
-                },
-            ],
-        };
-    }
+        Status = CareTeam.CareTeamStatus.Active,
+        Name = $"Case management: {condition.Code?.Text ?? CareCodes.ChronicOf(condition.Code)?.Coding.Display}",
+        Subject = new ResourceReference(patient), Period = new Period { Start = today },
+        ManagingOrganization = [new ResourceReference(contract.ManagingOrganization?.Reference)],
+        Participant =
+        [
+            new CareTeam.ParticipantComponent { Role = [new CodeableConcept(GroupCodes.TeamRole, "gp-leader")], Member = new ResourceReference(contract.CareManager?.Reference) },
+            new CareTeam.ParticipantComponent { Role = [new CodeableConcept(GroupCodes.TeamRole, "specialist")], Member = specialistRole },
+        ],
+    };
 }
