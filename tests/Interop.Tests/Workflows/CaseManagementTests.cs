@@ -74,7 +74,7 @@ public sealed class CaseManagementTests(GroupWorld world) : IClassFixture<GroupW
         var condition = await world.Station1Client.CreateId(CareData.Hypertension(resident));
         var (person, _) = await CareData.Specialist(world, world.Hospital);
         var first = await CareData.Enrol(world.Station1Client, resident, CareData.Enrolment(condition, $"Practitioner/{person}"));
-        Assert.True(first.StatusCode == HttpStatusCode.Created, await CareData.Said(first));
+        Assert.True(first.StatusCode == HttpStatusCode.Created, await first.Content.ReadAsStringAsync());
         var id = (await first.ReadJson())["id"]!.GetValue<string>();
         var second = await CareData.Enrol(world.Station1Client, resident, CareData.Enrolment(condition, $"Practitioner/{person}"));
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
