@@ -67,6 +67,8 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
         {
             "match" or "changes" => Permission.Search,
             "merge" or "renew" => Permission.Update,
+            "enrol" => Permission.Create, // its reads and its transaction are checked again as nested requests
+
             _ => Permission.Read, // $everything and other reading operations
         },
     };

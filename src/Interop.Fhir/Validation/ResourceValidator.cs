@@ -64,7 +64,7 @@ public sealed class ResourceValidator(Conformance conformance, ValidationOptions
         ReferenceTypes.Check(resource, outcome);
         foreach (var url in profiles)
             if (set.Profiles.TryGetValue(url, out var sd)) ReferenceTypes.Check(resource, sd, set.Profiles, outcome);
-        outcome.Issue.RemoveAll(i => PartialPeriods.FalseAlarm(resource, i));
+        outcome.Issue.RemoveAll(i => PartialPeriods.FalseAlarm(resource, i) || EmptyProbability.FalseAlarm(resource, i));
         return outcome;
     }
 

@@ -45,6 +45,7 @@ public static class Composition
         services.AddSingleton<RuleReads>();
         services.AddSingleton<IWriteRule, ContractRules>();
         services.AddSingleton<IWriteRule, ReferralTaskRules>();
+        services.AddSingleton<IWriteRule, Interop.Fhir.Workflows.Care.CaseManagementRules>();
         services.AddSingleton<WriteRules>();
     }
 
@@ -101,5 +102,8 @@ public static class Composition
         services.AddSingleton<IHandler, ValidateHandler>();
         services.AddSingleton<IHandler, TerminologyHandler>();
         services.AddSingleton<IHandler, RenewHandler>();
+        services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.EnrolHandler>();
+        services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.StratifyHandler>();
+        services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.ApplyHandler>();
     }
 }

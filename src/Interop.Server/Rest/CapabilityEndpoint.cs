@@ -49,6 +49,13 @@ public static class CapabilityEndpoint
             Name = "renew", Definition = "urn:interop:operation:EpisodeOfCare-renew",
             Documentation = "EpisodeOfCare/{id}/$renew: a family-doctor contract for another year from today, optionally with another GP of the station (careManager, team)",
         });
+        foreach (var (type, name, doc) in new[]
+                 {
+                     ("Patient", "enrol", "Patient/{id}/$enrol: case management of a chronic condition for a contracted resident (condition, specialist, team)"),
+                     ("Patient", "stratify", "Patient/{id}/$stratify and /$stratify (organization): risk stratification, a RiskAssessment per resident and run"),
+                     ("PlanDefinition", "apply", "PlanDefinition/{id}/$apply?subject=Patient/{id}: a draft individual care plan from the group's template, not stored"),
+                 })
+            rest.Resource.Single(r => r.Type == type).Operation.Add(new CapabilityStatement.OperationComponent { Name = name, Definition = $"urn:interop:operation:{type}-{name}", Documentation = doc });
         return statement;
     }
 

@@ -56,6 +56,15 @@ public static class FhirApi
         fhir.MapPost("/EpisodeOfCare/{id}/$renew", WorkflowEndpoints.Renew).WithName("operation-renew").WithTags("EpisodeOfCare")
             .WithSummary("Renew a family-doctor contract for a year from today, optionally with another GP (Parameters careManager, team)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/Patient/{id}/$enrol", CareEndpoints.Enrol).WithName("operation-enrol").WithTags("Patient")
+            .WithSummary("Enrol a contracted resident in case management of a chronic condition (Parameters condition, specialist, team)")
+            .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/Patient/{id}/$stratify", CareEndpoints.StratifyOne).WithName("operation-stratify-patient").WithTags("Patient")
+            .WithSummary("Stratify one resident's risk: a new RiskAssessment").Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPost("/$stratify", (Func<HttpContext, Task<IResult>>)CareEndpoints.StratifyGroup).WithName("operation-stratify").WithTags("System")
+            .WithSummary("Stratify every resident (or a station's: organization) in pages; counts per level").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/PlanDefinition/{id}/$apply", ["GET", "POST"], CareEndpoints.Apply).WithName("operation-apply").WithTags("PlanDefinition")
+            .WithSummary("A draft individual care plan from a template for a resident (subject); not stored").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/{type}/$validate", (HttpContext ctx, string type) => ValidationEndpoints.Validate(ctx, type)).WithName("operation-validate").WithTags("Validation")
             .WithSummary("Validate a resource (body, or Parameters with resource, mode, profile); nothing is stored").Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes)
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
