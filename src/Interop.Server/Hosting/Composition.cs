@@ -1,4 +1,5 @@
 using Interop.Fhir.Audit;
+using Interop.Fhir.Measures;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Pipeline.Handlers;
@@ -101,5 +102,7 @@ public static class Composition
         services.AddSingleton<IHandler, ValidateHandler>();
         services.AddSingleton<IHandler, TerminologyHandler>();
         services.AddSingleton<IHandler, RenewHandler>();
+        services.AddSingleton<MeasureEvaluator>();
+        services.AddSingleton<IHandler, EvaluateMeasureHandler>();
     }
 }

@@ -49,6 +49,11 @@ public static class CapabilityEndpoint
             Name = "renew", Definition = "urn:interop:operation:EpisodeOfCare-renew",
             Documentation = "EpisodeOfCare/{id}/$renew: a family-doctor contract for another year from today, optionally with another GP of the station (careManager, team)",
         });
+        rest.Resource.Single(r => r.Type == "Measure").Operation.Add(new CapabilityStatement.OperationComponent
+        {
+            Name = "evaluate-measure", Definition = "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+            Documentation = "The group's indicators (summary reports): periodStart, periodEnd, reporter (Organization/x: its residents only); computed in SQL over the search index",
+        });
         return statement;
     }
 

@@ -56,6 +56,10 @@ public static class FhirApi
         fhir.MapPost("/EpisodeOfCare/{id}/$renew", WorkflowEndpoints.Renew).WithName("operation-renew").WithTags("EpisodeOfCare")
             .WithSummary("Renew a family-doctor contract for a year from today, optionally with another GP (Parameters careManager, team)")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(201, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/Measure/$evaluate-measure", ["GET", "POST"], (Func<HttpContext, Task<IResult>>)(ctx => MeasureEndpoints.Evaluate(ctx))).WithName("operation-evaluate-measure").WithTags("Measure")
+            .WithSummary("One of the group's indicators over a period (measure, periodStart, periodEnd, reporter): a summary MeasureReport").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/Measure/{id}/$evaluate-measure", ["GET", "POST"], (HttpContext ctx, string id) => MeasureEndpoints.Evaluate(ctx, id)).WithName("operation-evaluate-measure-instance").WithTags("Measure")
+            .WithSummary("The indicator of this Measure over a period (periodStart, periodEnd, reporter): a summary MeasureReport").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/{type}/$validate", (HttpContext ctx, string type) => ValidationEndpoints.Validate(ctx, type)).WithName("operation-validate").WithTags("Validation")
             .WithSummary("Validate a resource (body, or Parameters with resource, mode, profile); nothing is stored").Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes)
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
