@@ -65,14 +65,23 @@ public sealed class IndicatorData(GroupWorld world)
         });
 
     public Task<string> Risk(string patient, string date, string risk, ObservationStatus status = ObservationStatus.Final) =>
-        Admin.CreateId(new RiskAssessment
+        Create(new RiskAssessment
         {
             Status = status, Subject = GroupWorld.Ref("Patient", patient), Occurrence = new FhirDateTime(date),
-            Prediction = [new RiskAssessment.PredictionComponent { QualitativeRisk = new CodeableConcept("http://terminology.hl7.org/CodeSystem/risk-probability", risk) }],
+            // with a probability: the validator fails ras-2 ("<= 100") on a prediction without one
+            Prediction = [new RiskAssessment.PredictionComponent { QualitativeRisk = new CodeableConcept("http://terminology.hl7.org/CodeSystem/risk-probability", risk), Probability = new FhirDecimal(risk == "high" ? 80 : 20) }],
         });
 
     public Task<string> CarePlan(string patient, RequestStatus status) =>
-        Admin.CreateId(new CarePlan { Status = status, Intent = Hl7.Fhir.Model.CarePlan.CarePlanIntent.Plan, Subject = GroupWorld.Ref("Patient", patient) });
+        Create(new CarePlan { Status = status, Intent = Hl7.Fhir.Model.CarePlan.CarePlanIntent.Plan, Subject = GroupWorld.Ref("Patient", patient) });
+
+    // A create that must succeed, its answer in the failure message.
+    private async Task<string> Create(Resource resource)
+    {
+        var response = await Admin.PostAsync($"/fhir/{resource.TypeName}", FhirTest.Body(resource));
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.ReadJson())["id"]!.GetValue<string>();
+    }
 
     /// <summary>GET Measure/{measure}/$evaluate-measure?{query} by <paramref name="client"/> (the admin by default); asserts 200.</summary>
     public async Task<JsonObject> Evaluate(string measure, string query, HttpClient? client = null)

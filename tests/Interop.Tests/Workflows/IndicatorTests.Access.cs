@@ -62,7 +62,10 @@ public sealed partial class IndicatorTests
     public async Task The_evaluation_is_in_the_access_log()
     {
         await data.Evaluate("referrals", "periodStart=2025&periodEnd=2025");
-        var log = await (await world.Admin.GetAsync("/fhir/AuditEvent?entity=Measure/referrals&_sort=-date&_count=5")).ReadJson();
+        var auditor = await world.Server.ClientWith("ind-audit-" + Guid.NewGuid().ToString("N")[..6], "system/AuditEvent.rs");
+        var response = await auditor.GetAsync("/fhir/AuditEvent?entity=Measure/referrals&subtype=operation&_count=5");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var log = await response.ReadJson();
         Assert.NotEqual(0, log["entry"]?.AsArray().Count ?? 0);
     }
 }
