@@ -2,7 +2,7 @@
 # Interop: one entry point for users, developers and CI.
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir (restarted if it crashes)
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
-#   ./interop.sh bench [crud|ingest|search|audit|validation] [--workers N] [--seconds S] [--resources N] [--events N]
+#   ./interop.sh bench [crud|ingest|search|audit|validation|indicators] [--workers N] [--seconds S] [--resources N] [--events N] [--residents N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N, --no-validate)
 #   ./interop.sh seed [--residents N] [--seed S] [--no-validate]
@@ -423,10 +423,10 @@ bench_search_data() {
 
 cmd_bench() {
   local what=all
-  case "${1:-}" in crud|ingest|search|audit|validation|all) what="$1"; shift ;; esac
-  local resources=1000000 args=()
+  case "${1:-}" in crud|ingest|search|audit|validation|indicators|all) what="$1"; shift ;; esac
+  local resources=1000000 residents=20000 args=()
   while [ $# -gt 0 ]; do
-    case "$1" in --resources) resources="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
+    case "$1" in --resources) resources="$2"; shift 2 ;; --residents) residents="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
   done
   ensure_dotnet; ensure_postgres; build
   # The servers under test and the load generator share a fresh admin secret: the load runs with tokens.
@@ -467,6 +467,21 @@ cmd_bench() {
     start_server "$(conn_string)"
     bench_tool ingest --url "$SERVER_URL" --pg "$(conn_string)" --synthea "$synthea" --out "$ROOT/.bench/ingest.json" \
       --bulk "cd $ROOT/src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll import --parallel 2" "${args[@]}"
+    stop_server; stop_cluster
+  fi
+  if [ "$what" = indicators ]; then
+    # The group's indicators on seeded residents (kept in .bench/indicators; --residents N, default 20,000).
+    local idir="$ROOT/.bench/indicators"; mkdir -p "$idir"
+    start_cluster "$idir/pg" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
+    if [ ! -f "$idir/seeded-$residents" ]; then
+      log "indicators data set: seeding $residents residents (validated, through the importer)"
+      rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"
+      (cd "$tmp/loader" && ConnectionStrings__Interop="$(conn_string)" dotnet Interop.Server.dll seed --residents "$residents" --parallel 2) >&2
+      PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d interop -qc "vacuum analyze" >&2
+      touch "$idir/seeded-$residents"
+    fi
+    start_server "$(conn_string)"
+    bench_tool indicators --url "$SERVER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/indicators.json" "${args[@]}"
     stop_server; stop_cluster
   fi
   if [ "$what" = search ] || [ "$what" = all ]; then

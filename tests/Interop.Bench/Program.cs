@@ -24,6 +24,7 @@ return options.Mode switch
     "search" => await SearchBench.Run(options, http),
     "audit" => await AuditBench.Run(options, http, options.Events),
     "validation" => await ValidationBench.Run(options, http),
+    "indicators" => await IndicatorBench.Run(options, http),
     _ => throw new ArgumentException($"unknown mode {options.Mode}"),
 };
 

@@ -154,3 +154,38 @@ public sealed record ChangesRequest(long After, int Count) : FhirRequest
     public override string? ResourceType => null;
     public override string Operation => "changes";
 }
+
+/// <summary>
+/// $evaluate-measure: one of the group's indicators (Measure/{id}, or measure= an id or canonical) over a period, for the
+/// whole group or one reporter. The parameters come as given (name, value); the handler checks them, after the authorise stage.
+/// </summary>
+public sealed record EvaluateMeasureRequest(string? InstanceId, IReadOnlyList<KeyValuePair<string, string>> Parameters) : FhirRequest
+{
+    /// <summary>The canonical base of the group's Measures.</summary>
+    public const string MeasureBase = "https://interop.example/fhir/Measure/";
+
+    /// <summary>The resource types the indicators count: the caller needs search on each (they count across residents).</summary>
+    public static readonly IReadOnlyList<string> Counted =
+        ["Patient", "Organization", "EpisodeOfCare", "Encounter", "ServiceRequest", "Task", "RiskAssessment", "CarePlan"];
+
+    public override Interaction Interaction => Interaction.Operation;
+    public override string ResourceType => "Measure";
+    public override string? Id => InstanceId ?? MeasureId(Value("measure"));
+    public override string Operation => "evaluate-measure";
+
+    /// <summary>The reporter asked for ("Organization/x" as given), or null for the whole group.</summary>
+    public string? Reporter => Value("reporter");
+
+    /// <summary>The first value of a parameter, or null.</summary>
+    public string? Value(string name) => Parameters.FirstOrDefault(p => p.Key == name).Value;
+
+    /// <summary>A Measure's id from its id or canonical URL (the group's base, with an optional |version), or null for another URL.</summary>
+    public static string? MeasureId(string? measure)
+    {
+        if (string.IsNullOrEmpty(measure)) return null;
+        var url = measure.Split('|')[0];
+        if (url.StartsWith(MeasureBase, StringComparison.Ordinal)) url = url[MeasureBase.Length..];
+        else if (url.StartsWith("Measure/", StringComparison.Ordinal)) url = url["Measure/".Length..];
+        return url.Length > 0 && !url.Contains('/') && !url.Contains(':') ? url : null;
+    }
+}

@@ -74,6 +74,11 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
             case EntryCall entry:
                 await Entry(entry, access, institution, ct);
                 break;
+            case EvaluateMeasureRequest measure when measure.Reporter == institution:
+                break; // its own numbers: the indicators count only the residents it (and the institutions under it) manages
+            case EvaluateMeasureRequest:
+                throw FhirException.Forbidden($"{institution} evaluates the group's indicators for itself only: give reporter={institution}. " +
+                                              "The whole group's and other institutions' figures are for the group's own systems (a client without an institution).");
             case BundleRequest:
                 break; // its entries pass this stage one by one
             case { ReadsOnlyThroughNested: true }:

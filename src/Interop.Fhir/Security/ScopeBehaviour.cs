@@ -65,7 +65,7 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
         Interaction.Transaction or Interaction.Batch => Permission.None,
         _ => request.Operation switch
         {
-            "match" or "changes" => Permission.Search,
+            "match" or "changes" or "evaluate-measure" => Permission.Search,
             "merge" or "renew" => Permission.Update,
             "enrol" => Permission.Create, // its reads and its transaction are checked again as nested requests
 
@@ -77,6 +77,7 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
     private static IEnumerable<string> Types(FhirRequest request) => request switch
     {
         SearchRequest { Query.Types.Count: > 0 } s => s.Query.Types,
+        EvaluateMeasureRequest => EvaluateMeasureRequest.Counted,
         _ => [request.ResourceType ?? "*"],
     };
 

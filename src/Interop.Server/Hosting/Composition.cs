@@ -1,4 +1,5 @@
 using Interop.Fhir.Audit;
+using Interop.Fhir.Measures;
 using Interop.Fhir.Patients;
 using Interop.Fhir.Pipeline;
 using Interop.Fhir.Pipeline.Handlers;
@@ -105,5 +106,7 @@ public static class Composition
         services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.EnrolHandler>();
         services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.StratifyHandler>();
         services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.ApplyHandler>();
+        services.AddSingleton<MeasureEvaluator>();
+        services.AddSingleton<IHandler, EvaluateMeasureHandler>();
     }
 }

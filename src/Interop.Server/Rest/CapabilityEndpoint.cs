@@ -56,6 +56,11 @@ public static class CapabilityEndpoint
                      ("PlanDefinition", "apply", "PlanDefinition/{id}/$apply?subject=Patient/{id}: a draft individual care plan from the group's template, not stored"),
                  })
             rest.Resource.Single(r => r.Type == type).Operation.Add(new CapabilityStatement.OperationComponent { Name = name, Definition = $"urn:interop:operation:{type}-{name}", Documentation = doc });
+        rest.Resource.Single(r => r.Type == "Measure").Operation.Add(new CapabilityStatement.OperationComponent
+        {
+            Name = "evaluate-measure", Definition = "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+            Documentation = "The group's indicators (summary reports): periodStart, periodEnd, reporter (Organization/x: its residents only); computed in SQL over the search index",
+        });
         return statement;
     }
 

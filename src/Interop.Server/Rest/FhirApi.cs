@@ -65,6 +65,10 @@ public static class FhirApi
             .WithSummary("Stratify every resident (or a station's: organization) in pages; counts per level").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapMethods("/PlanDefinition/{id}/$apply", ["GET", "POST"], CareEndpoints.Apply).WithName("operation-apply").WithTags("PlanDefinition")
             .WithSummary("A draft individual care plan from a template for a resident (subject); not stored").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/Measure/$evaluate-measure", ["GET", "POST"], (Func<HttpContext, Task<IResult>>)(ctx => MeasureEndpoints.Evaluate(ctx))).WithName("operation-evaluate-measure").WithTags("Measure")
+            .WithSummary("One of the group's indicators over a period (measure, periodStart, periodEnd, reporter): a summary MeasureReport").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapMethods("/Measure/{id}/$evaluate-measure", ["GET", "POST"], (HttpContext ctx, string id) => MeasureEndpoints.Evaluate(ctx, id)).WithName("operation-evaluate-measure-instance").WithTags("Measure")
+            .WithSummary("The indicator of this Measure over a period (periodStart, periodEnd, reporter): a summary MeasureReport").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPost("/{type}/$validate", (HttpContext ctx, string type) => ValidationEndpoints.Validate(ctx, type)).WithName("operation-validate").WithTags("Validation")
             .WithSummary("Validate a resource (body, or Parameters with resource, mode, profile); nothing is stored").Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes)
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
