@@ -54,9 +54,13 @@ public sealed class SubscriptionStore(NpgsqlDataSource db)
     /// <summary>The feed position; a dispatcher's first start begins at the feed's end (history is not notified).</summary>
     public async Task<long> Position(CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            $"insert into {S}.subscription_cursor (name, position) select $1, coalesce(max(seq_id), 0) from {S}.mt_events on conflict (name) do nothing; " +
-            $"select position from {S}.subscription_cursor where name = $1");
+        await using (var start = db.CreateCommand(
+            $"insert into {S}.subscription_cursor (name, position) select $1, coalesce(max(seq_id), 0) from {S}.mt_events on conflict (name) do nothing"))
+        {
+            start.Parameters.AddWithValue(Cursor);
+            await start.ExecuteNonQueryAsync(ct);
+        }
+        await using var cmd = db.CreateCommand($"select position from {S}.subscription_cursor where name = $1");
         cmd.Parameters.AddWithValue(Cursor);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
