@@ -14,15 +14,19 @@ namespace Interop.Fhir.Subscriptions;
 /// repeated failures, active again (error cleared) when a delivery succeeds. The server writes the new version
 /// through the pipeline as the system caller <see cref="Writer"/> (audited like any write, If-Match on the version it
 /// read), recording the subscribing institution on it as before. A subscription someone switched off is left alone.
+/// Writes are made one at a time: two deliveries failing together would otherwise race on one version, and the loser's
+/// rolled-back transaction leaves a gap that holds the change feed up for Fhir:ChangeSettleSeconds.
 /// </summary>
 public sealed class SubscriptionStatusWriter(FhirPipeline pipeline, AuditLog audit, ILogger<SubscriptionStatusWriter> log)
 {
     public const string Writer = "interop-subscriptions";
+    private readonly SemaphoreSlim _one = new(1, 1);
 
     public async System.Threading.Tasks.Task Set(ActiveSubscription subscription, Status status, string? error, CancellationToken ct)
     {
         var context = RequestContext.ForSystem(Writer);
         context = context with { Writer = new WriteContext(Writer, subscription.Institution) { Trusted = true, Audit = audit.For(context) } };
+        await _one.WaitAsync(ct);
         try
         {
             var current = await pipeline.Send<VersionResult>(context, new ReadRequest("Subscription", subscription.Id), ct);
@@ -37,6 +41,10 @@ public sealed class SubscriptionStatusWriter(FhirPipeline pipeline, AuditLog aud
         {
             // Changed or deleted meanwhile: the next delivery tries again on the new version.
             log.LogWarning("Subscription/{Id}: status {Status} not recorded: {Reason}", subscription.Id, status, e.Message);
+        }
+        finally
+        {
+            _one.Release();
         }
     }
 }
