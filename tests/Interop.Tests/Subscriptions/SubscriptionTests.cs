@@ -5,6 +5,7 @@ using System.Text;
 using Hl7.Fhir.Model;
 using Interop.Tests.Infrastructure;
 using Interop.Tests.Workflows;
+using Xunit.Abstractions;
 using ChannelType = Hl7.Fhir.Model.Subscription.SubscriptionChannelType;
 using Status = Hl7.Fhir.Model.Subscription.SubscriptionStatus;
 
@@ -16,7 +17,7 @@ namespace Interop.Tests.Subscriptions;
 /// an institution without a care relationship hears nothing; bad subscriptions are refused naming the element; a
 /// dead endpoint does not slow writes.
 /// </summary>
-public sealed class SubscriptionTests(GroupWorld world) : IClassFixture<GroupWorld>
+public sealed class SubscriptionTests(GroupWorld world, ITestOutputHelper output) : IClassFixture<GroupWorld>
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
@@ -81,13 +82,19 @@ public sealed class SubscriptionTests(GroupWorld world) : IClassFixture<GroupWor
         using var hook = new HookListener();
         var subscription = await Subscribe(world.HospitalClient, Of(RequestedFor(world.Hospital), ChannelType.RestHook, hook.Url, headers: "X-Api-Key: k-123"));
         Assert.Equal(Status.Active, subscription.Status); // requested → active on create
-        var clock = Stopwatch.StartNew();
-        var task = await Refer();
-        var written = clock.Elapsed;
-        Assert.True(await hook.WaitFor(1, 3 * Second), "no notification within 3 s");
-        var latency = clock.Elapsed - written;
-        Assert.True(latency < Second, $"the notification came {latency.TotalMilliseconds:F0} ms after the write");
-        Assert.True(hook.Requests.TryPeek(out var received));
+        var latencies = new List<double>();
+        string task = "";
+        for (var i = 1; i <= 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            task = await Refer();
+            var written = clock.Elapsed;
+            Assert.True(await hook.WaitFor(i, 3 * Second), $"no notification {i} within 3 s");
+            latencies.Add((clock.Elapsed - written).TotalMilliseconds);
+        }
+        output.WriteLine($"rest-hook latency after the write returned, ms: {string.Join(", ", latencies.Select(l => l.ToString("F0")))}");
+        Assert.True(latencies.Max() < 1000, $"a notification came {latencies.Max():F0} ms after its write");
+        var received = hook.Requests.Last();
         Assert.Equal("k-123", received.Headers["X-Api-Key"]);
         Assert.Equal(subscription.Id, received.Headers["X-Subscription-Id"]);
         Assert.Contains("\"type\":\"history\"", received.Body);
@@ -206,6 +213,7 @@ public sealed class SubscriptionTests(GroupWorld world) : IClassFixture<GroupWor
         await Refer();
         var written = clock.Elapsed;
         Assert.Equal("ping " + subscription.Id, await Hear(socket, 3 * Second));
+        output.WriteLine($"websocket ping {(clock.Elapsed - written).TotalMilliseconds:F0} ms after the write returned");
         Assert.True(clock.Elapsed - written < Second, $"the ping came {(clock.Elapsed - written).TotalMilliseconds:F0} ms after the write");
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Hear(other, 0.5 * Second)); // the refused socket hears nothing
     }
