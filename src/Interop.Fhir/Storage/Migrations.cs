@@ -26,6 +26,7 @@ public static class Migrations
         new(5, "the access log: AuditEvents partitioned by day, append-only, hash-chained", AuditSchema.Ddl),
         new(6, "planner statistics refreshed by the server after bulk writes", PlannerStatistics.Ddl),
         new(7, "a notification when a StructureDefinition, ValueSet or CodeSystem is stored, for every server's validator", ConformanceDdl),
+        new(8, "the subscription dispatcher's position in the change feed and its queue of rest-hook deliveries", SubscriptionSchema.Ddl),
     ];
 
     public static int Latest => All[^1].Version;

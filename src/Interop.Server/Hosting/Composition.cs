@@ -6,6 +6,7 @@ using Interop.Fhir.Pipeline.Handlers;
 using Interop.Fhir.Search;
 using Interop.Fhir.Security;
 using Interop.Fhir.Storage;
+using Interop.Fhir.Subscriptions;
 using Interop.Fhir.Transactions;
 using Interop.Fhir.Validation;
 using Interop.Fhir.Workflows;
@@ -27,6 +28,7 @@ public static class Composition
         services.AddSingleton<ConditionalLocks>();
         services.AddSingleton<TransactionProcessor>();
         services.AddWorkflows();
+        services.AddSubscriptions(configuration);
         services.PostConfigure<TransactionOptions>(o => o.AllowMultipleDelete = fhir.GetValue<bool>("AllowMultipleDelete"));
         services.AddSingleton<PatientMatcher>();
         services.AddSingleton<PatientMerge>();
@@ -48,6 +50,28 @@ public static class Composition
         services.AddSingleton<IWriteRule, ReferralTaskRules>();
         services.AddSingleton<IWriteRule, Interop.Fhir.Workflows.Care.CaseManagementRules>();
         services.AddSingleton<WriteRules>();
+    }
+
+    /// <summary>R4 Subscriptions: the rule every stored Subscription keeps, its scope check, the binding of websockets, the dispatcher's parts.</summary>
+    private static void AddSubscriptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(configuration.GetSection("Subscriptions").Get<SubscriptionOptions>() ?? new SubscriptionOptions());
+        services.AddSingleton<IWriteRule, SubscriptionRules>();
+        services.AddSingleton<SubscriptionStore>();
+        services.AddSingleton<DeliveryQueue>();
+        services.AddSingleton<SubscriptionMatcher>();
+        services.AddSingleton<RestHookSender>();
+        services.AddSingleton<SubscriptionStatusWriter>();
+        services.AddSingleton<DeliveryLog>();
+        services.AddSingleton<SocketHub>();
+    }
+
+    /// <summary>The background services of subscriptions, for the web host only (the command-line tools deliver nothing).</summary>
+    public static IServiceCollection AddSubscriptionDispatch(this IServiceCollection services)
+    {
+        services.AddHostedService<SubscriptionDispatcher>();
+        services.AddHostedService<SocketListener>();
+        return services;
     }
 
     /// <summary>Validation: the mode (Fhir:Validation), the Validation section, the group's profiles loaded at start.</summary>
@@ -76,7 +100,8 @@ public static class Composition
         services.AddSingleton<IInteractionBehaviour, ScopeBehaviour>(); // then scopes,
         services.AddSingleton<IInteractionBehaviour, PatientScopeBehaviour>(); // then the patient compartment,
         services.AddSingleton<IInteractionBehaviour, InstitutionPolicyBehaviour>(); // then the group's access policy,
-        services.AddSingleton<IInteractionBehaviour, ConformanceGuard>(); // and only admins change the profiles
+        services.AddSingleton<IInteractionBehaviour, ConformanceGuard>(); // only admins change the profiles,
+        services.AddSingleton<IInteractionBehaviour, SubscriptionScopeBehaviour>(); // and a subscriber holds the scope its notifications are checked with
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
         services.AddSingleton<IInteractionBehaviour, ConformanceBehaviour>(); // publish: a stored profile is used at once
@@ -108,5 +133,6 @@ public static class Composition
         services.AddSingleton<IHandler, Interop.Fhir.Workflows.Care.ApplyHandler>();
         services.AddSingleton<MeasureEvaluator>();
         services.AddSingleton<IHandler, EvaluateMeasureHandler>();
+        services.AddSingleton<IHandler, SubscriptionBindHandler>();
     }
 }

@@ -28,7 +28,7 @@ public static class InteropSetup
             k.Limits.MaxRequestHeadersTotalSize = 2 * Interop.Fhir.Errors.Limits.RequestHeaders;
             k.Limits.MaxRequestHeaderCount = 10 * Interop.Fhir.Errors.Limits.RequestHeaderCount;
         });
-        builder.Services.AddInteropServices(connectionString, builder.Configuration);
+        builder.Services.AddInteropServices(connectionString, builder.Configuration).AddSubscriptionDispatch();
         builder.AddInteropAuth(connectionString);
         builder.AddInteropTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
@@ -62,6 +62,7 @@ public static class InteropSetup
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePage);
         app.UseInteropAuth();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

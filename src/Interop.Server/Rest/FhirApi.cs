@@ -25,6 +25,8 @@ public static class FhirApi
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapGet("/$changes", ChangeEndpoints.Read).WithName("operation-changes").WithTags("System")
             .WithSummary("The change feed from a position (after, _count), oldest first").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapGet("/$subscription-websocket", (Func<HttpContext, Task<IResult>>)SubscriptionSocketEndpoint.Connect).WithName("subscription-websocket").WithTags("System")
+            .WithSummary("R4 websocket channel of Subscriptions: send bind <id>, receive bound <id> and ping <id>").ProducesFhirErrors();
         fhir.MapGet("/_history", HistoryEndpoints.System).WithName("history-system").WithTags("System")
             .WithSummary("History of all resources (_count, _since)").Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType);
 

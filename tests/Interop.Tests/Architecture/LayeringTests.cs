@@ -13,7 +13,7 @@ public sealed partial class LayeringTests
     private static readonly Dictionary<string, int> Library = new()
     {
         ["Errors"] = 0, ["Model"] = 1, ["Formats"] = 2, ["Indexing"] = 3, ["Storage"] = 4,
-        ["Scopes"] = 2, ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Pipeline"] = 7, ["Import"] = 8, ["Security"] = 8, ["Audit"] = 8, ["Validation"] = 8, ["Workflows"] = 8, ["Measures"] = 8,
+        ["Scopes"] = 2, ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Pipeline"] = 7, ["Import"] = 8, ["Security"] = 8, ["Audit"] = 8, ["Validation"] = 8, ["Workflows"] = 8, ["Measures"] = 8, ["Subscriptions"] = 9,
     };
 
     private static readonly Dictionary<string, int> Host = new() { ["Rest"] = 0, ["Auth"] = 1, ["Hosting"] = 2, ["Seed"] = 3, ["Commands"] = 4 };

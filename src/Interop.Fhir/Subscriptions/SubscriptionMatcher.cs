@@ -1,0 +1,46 @@
+using Interop.Fhir.Errors;
+using Interop.Fhir.Pipeline;
+using Interop.Fhir.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Interop.Fhir.Subscriptions;
+
+/// <summary>
+/// Whether a change concerns a subscription: its criteria, with <c>_id</c> of the changed resource added, run as a
+/// search through the pipeline as the subscriber — the subscription's institution (so the group's access policy
+/// decides what it may hear of, exactly as for its own searches) with read and search scope on the criteria's type,
+/// which its creator had to hold (SubscriptionScopeBehaviour). A subscription of a caller without an institution
+/// hears of everything that scope allows. The check is not itself an access: it is not logged; the delivery is.
+/// </summary>
+public sealed class SubscriptionMatcher(FhirPipeline pipeline, ILogger<SubscriptionMatcher> log)
+{
+    public async Task<List<Notification>> Match(Change change, IReadOnlyList<ActiveSubscription> subscriptions, CancellationToken ct)
+    {
+        var version = change.Version;
+        var found = new List<Notification>();
+        if (version.Deleted) return found;
+        foreach (var subscription in subscriptions.Where(s => s.Criteria.Type == version.ResourceType))
+            if (await Find(subscription, version.Id, ct) is { } current)
+                found.Add(new Notification(subscription, change.Sequence, version.Key,
+                    subscription.Resource.Channel.Payload == SubscriptionRules.JsonPayload ? current.Json : null));
+        return found;
+    }
+
+    /// <summary>The pipeline's context of a subscription's checks: its institution, read and search on its criteria's type.</summary>
+    public static RequestContext Subscriber(ActiveSubscription s) =>
+        new(new Caller(s.Client, null, s.Institution, new HashSet<string> { $"system/{s.Criteria.Type}.rs" }, true), "", Guid.NewGuid().ToString("N"));
+
+    private async Task<StoredVersion?> Find(ActiveSubscription subscription, string id, CancellationToken ct)
+    {
+        try
+        {
+            var outcome = await pipeline.Send<SearchOutcome>(Subscriber(subscription), new SearchRequest(subscription.Criteria.Search(id)), ct);
+            return outcome.Result.Hits.FirstOrDefault(h => !h.Included && h.Version.Id == id)?.Version;
+        }
+        catch (FhirException e)
+        {
+            log.LogWarning("Subscription/{Id} could not be matched against {Type}/{Resource}: {Reason}", subscription.Id, subscription.Criteria.Type, id, e.Message);
+            return null;
+        }
+    }
+}
