@@ -18,7 +18,7 @@ namespace Interop.Fhir.Security;
 public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptions options, ILogger<InstitutionPolicyBehaviour> log) : IInteractionBehaviour
 {
     /// <summary>Resources whose creation starts a care relationship (or registers a resident): any institution may create them.</summary>
-    private static readonly HashSet<string> Starters = ["Patient", "Encounter", "ServiceRequest", "EpisodeOfCare", "CareTeam"];
+    private static readonly HashSet<string> Starters = ["Patient", "Encounter", "ServiceRequest", "EpisodeOfCare", "CareTeam", "Task"];
 
     public Stage Stage => Stage.Authorise;
 

@@ -16,8 +16,12 @@ namespace Interop.Fhir.Security;
 /// </summary>
 public sealed class PatientScopeBehaviour(ResourceStore store) : IInteractionBehaviour
 {
+    /// <summary>
+    /// The resident's data for access control: R4's patient compartment, plus Task (by `patient`, its `for`), which
+    /// the compartment leaves out although a referral task names the resident it is for.
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> Members =
-        PatientCompartment.Types.ToDictionary(t => t, t => PatientCompartment.Params(t).ToArray(), StringComparer.Ordinal);
+        PatientCompartment.Types.Append("Task").ToDictionary(t => t, t => t == "Task" ? ["patient"] : PatientCompartment.Params(t).ToArray(), StringComparer.Ordinal);
 
     public Stage Stage => Stage.Authorise;
 
@@ -114,8 +118,9 @@ public sealed class PatientScopeBehaviour(ResourceStore store) : IInteractionBeh
             if (resource.Id == confinement.PatientId) return;
             throw FhirException.Forbidden($"A token for {confinement.PatientKey} may change only that Patient, not create or change another.");
         }
+        if (!confinement.Members.TryGetValue(type, out var members))
+            throw FhirException.Forbidden($"A token for {confinement.PatientKey} may not write a {type}.");
         if (PatientCompartment.PatientsReferenced(resource).Contains(confinement.PatientId)) return;
-        var members = confinement.Members[type];
         throw FhirException.Forbidden(
             $"A token for {confinement.PatientKey} may write only resources in that patient's compartment: {type} must reference {confinement.PatientKey} " +
             $"through {string.Join(" or ", members.Select(m => $"{type}.{m}"))}.");

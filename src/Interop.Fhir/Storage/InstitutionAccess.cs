@@ -5,7 +5,8 @@ namespace Interop.Fhir.Storage;
 /// compartment, and data of its types that names no resident (a family-doctor team), is shared; a resident's
 /// data is visible while the institution has a care relationship with the resident (open, or ended within the
 /// window for referrals and encounters) that no active Consent of the resident denies for that data; and data
-/// the institution wrote itself is always visible to it.
+/// the institution wrote itself is always visible to it. A Subscription is visible to the institution that
+/// wrote it only.
 /// </summary>
 /// <param name="Members">The patient compartment: type → its reference parameters that point at the patient.</param>
 /// <param name="Since">Relationships of the kinds that last a window (referral, encounter) count if they ended after this.</param>
@@ -22,7 +23,7 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
 
     private CompartmentSql Compartment => CompartmentSql.Of(Members);
 
-    public bool Governs(string type) => type == "Patient" || Members.ContainsKey(type);
+    public bool Governs(string type) => type is "Patient" or "Subscription" || Members.ContainsKey(type);
 
     /// <param name="data">The row's JSON document column (its writer's institution is recorded there).</param>
     public string Condition(string type, string rid, string data, Func<object, string> add)
@@ -34,10 +35,12 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
             $" and not exists (select 1 from {S}.consent_denial d where d.patient_rid = {patientRid} and d.institution = {institution} " +
             $"and (d.types is null or {type} = any(d.types)) and (d.period_from is null or d.period_from <= now()) and (d.period_to is null or d.period_to > now()) " +
             $"and (d.label is null or exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = d.label)))";
-        return $"({type} <> all({Compartment.Types}) or coalesce({data}->>'Institution' = {institution}, false) " +
+        var wrote = $"coalesce({data}->>'Institution' = {institution}, false)";
+        // A Subscription (its endpoint and headers may hold keys) is its institution's only.
+        return $"(({type} <> all({Compartment.Types}) and {type} <> 'Subscription') or {wrote} " +
                $"or ({type} = 'Patient' and {Cares(rid)}) " +
                $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' and {Cares("c.target_rid")}) " +
                // A resource that names no resident (a family-doctor team, a station's schedule) is the directory's, shared like data outside the compartment.
-               $"or ({type} <> 'Patient' and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient')))";
+               $"or ({type} <> all(array['Patient', 'Subscription']) and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient')))";
     }
 }

@@ -3,7 +3,8 @@ namespace Interop.Fhir.Storage;
 /// <summary>
 /// One patient's compartment, as a patient-scoped token (SMART patient/ scopes) sees the data: resources of the
 /// compartment's types only where one of their compartment references points at the patient (the patient itself
-/// by identity), and resources of every other type (practitioners, organisations, medications...) as they are.
+/// by identity), and resources of every other type (practitioners, organisations, medications...) as they are,
+/// but for Subscriptions (an institution's endpoints and keys), which no patient-scoped token sees.
 /// Searches, includes and history add <see cref="Condition"/> to their SQL, so paging and totals stay right.
 /// </summary>
 /// <param name="Members">For each type in the compartment, its reference parameters that put a resource in it.</param>
@@ -13,7 +14,7 @@ public sealed record PatientConfinement(string PatientId, IReadOnlyDictionary<st
     public long PatientRid => CompactKeys.Rid(PatientKey);
 
     /// <summary>Whether resources of this type belong to patients (and so are confined).</summary>
-    public bool Confines(string type) => type == "Patient" || Members.ContainsKey(type);
+    public bool Confines(string type) => type is "Patient" or "Subscription" || Members.ContainsKey(type);
 
     private CompartmentSql Compartment => CompartmentSql.Of(Members);
 
@@ -22,7 +23,7 @@ public sealed record PatientConfinement(string PatientId, IReadOnlyDictionary<st
     /// patient, or references the patient through one of its type's compartment parameters.
     /// </summary>
     public string Condition(string typeColumn, string ridExpression, Func<object, string> add) =>
-        $"({typeColumn} <> all({Compartment.Types}) or {ridExpression} = {add(PatientRid)} or exists (select 1 from {StorageSetup.Schema}.ix_reference c " +
+        $"(({typeColumn} <> all({Compartment.Types}) and {typeColumn} <> 'Subscription') or {ridExpression} = {add(PatientRid)} or exists (select 1 from {StorageSetup.Schema}.ix_reference c " +
         $"where c.rid = {ridExpression} and c.target_rid = {add(PatientRid)} and c.rtype || '.' || c.param = any({Compartment.Pairs})))";
 }
 

@@ -54,15 +54,26 @@ public sealed class IndicatorData(GroupWorld world)
         });
 
     /// <summary>A case-management episode for a chronic condition (SNOMED CT code).</summary>
-    public Task<string> CaseManagement(string patient, string station, string sct, string start, string? end, EpisodeOfCare.EpisodeOfCareStatus status) =>
-        Admin.CreateId(new EpisodeOfCare
+    // The case-management rule wants a hospital specialist beside the station's team: a team the hospital manages.
+    private string? _specialists;
+
+    public async Task<string> CaseManagement(string patient, string station, string sct, string start, string? end, EpisodeOfCare.EpisodeOfCareStatus status)
+    {
+        _specialists ??= await Admin.CreateId(new CareTeam
+        {
+            Status = CareTeam.CareTeamStatus.Active, ManagingOrganization = [GroupWorld.Ref("Organization", world.Hospital)],
+            Participant = [new CareTeam.ParticipantComponent { Member = GroupWorld.Ref("Practitioner", world.Gp3) }],
+        });
+        return await Admin.CreateId(new EpisodeOfCare
         {
             Status = status, Type = [new CodeableConcept(GroupWorld.EpisodeType, "case-management")],
             Extension = [new Extension("https://interop.example/fhir/StructureDefinition/chronic-condition", new CodeableConcept("http://snomed.info/sct", sct))],
             Diagnosis = [new EpisodeOfCare.DiagnosisComponent { Condition = new ResourceReference("Condition/c-" + sct) }],
             Patient = GroupWorld.Ref("Patient", patient), ManagingOrganization = GroupWorld.Ref("Organization", station),
-            Period = new Period { Start = start, End = end }, CareManager = GroupWorld.Ref("Practitioner", world.Gp1), Team = [GroupWorld.Ref("CareTeam", world.Team1)],
+            Period = new Period { Start = start, End = end }, CareManager = GroupWorld.Ref("Practitioner", world.Gp1),
+            Team = [GroupWorld.Ref("CareTeam", world.Team1), GroupWorld.Ref("CareTeam", _specialists)],
         });
+    }
 
     public Task<string> Risk(string patient, string date, string risk, ObservationStatus status = ObservationStatus.Final) =>
         Create(new RiskAssessment

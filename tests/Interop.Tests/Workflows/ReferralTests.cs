@@ -172,4 +172,25 @@ public sealed class ReferralTests(GroupWorld world) : IClassFixture<GroupWorld>
         var outgoing = await (await world.Admin.GetAsync($"/fhir/Task?requester=Organization/{world.Station2}&owner=Organization/{receiver}&_elements=status,priority&_sort=-_lastUpdated")).ReadJson();
         Assert.Equal(4, TestData.Matches(outgoing).Count);
     }
+
+    [Fact]
+    public async Task Another_institution_sees_neither_a_residents_referral_task_nor_anyones_subscription()
+    {
+        var resident = await world.Resident();
+        var task = await Refer(world.Station1Client, resident, "up", world.Station1, world.Hospital);
+        Assert.Equal(HttpStatusCode.OK, (await world.HospitalClient.GetAsync($"/fhir/Task/{task}")).StatusCode); // addressed to it
+        Assert.Equal(HttpStatusCode.Forbidden, (await world.Station2Client.GetAsync($"/fhir/Task/{task}")).StatusCode);
+        Assert.Empty(TestData.Matches(await (await world.Station2Client.GetAsync($"/fhir/Task?_id={task}")).ReadJson()));
+        Assert.Empty(TestData.Matches(await (await world.Station2Client.GetAsync($"/fhir/Task?owner=Organization/{world.Hospital}&patient=Patient/{resident}")).ReadJson()));
+        var subscription = new Subscription
+        {
+            Status = Subscription.SubscriptionStatus.Requested, Reason = "incoming referrals", Criteria = $"Task?owner=Organization/{world.Hospital}",
+            Channel = new Subscription.ChannelComponent { Type = Subscription.SubscriptionChannelType.RestHook, Endpoint = "http://127.0.0.1:9/hook", Header = ["X-Api-Key: secret-of-the-hospital"] },
+        };
+        var id = await world.HospitalClient.CreateId(subscription);
+        Assert.Equal(HttpStatusCode.OK, (await world.HospitalClient.GetAsync($"/fhir/Subscription/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await world.Station2Client.GetAsync($"/fhir/Subscription/{id}")).StatusCode);
+        var found = await (await world.Station2Client.GetAsync("/fhir/Subscription?_count=1000")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("secret-of-the-hospital", found);
+    }
 }
