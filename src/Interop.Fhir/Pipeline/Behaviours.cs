@@ -34,8 +34,9 @@ public interface IInteractionBehaviour
 }
 
 /// <summary>
-/// Publishing changes to subscribers. Every change is already in the change feed (written in its own transaction,
-/// see Storage/ChangeFeed); in-process notification of subscriptions attaches here.
+/// The publish stage's seam for in-process notification. Every change is already in the change feed (written in its
+/// own transaction, see Storage/ChangeFeed); R4 Subscriptions are served from there (Subscriptions/SubscriptionDispatcher),
+/// so that changes made by every server on the database are notified.
 /// </summary>
 public sealed class PublishBehaviour : IInteractionBehaviour
 {
