@@ -48,6 +48,7 @@ public static class Composition
         services.AddSingleton<RuleReads>();
         services.AddSingleton<IWriteRule, ContractRules>();
         services.AddSingleton<IWriteRule, ReferralTaskRules>();
+        services.AddSingleton<IWriteRule, DischargeSummaryRule>();
         services.AddSingleton<IWriteRule, Interop.Fhir.Workflows.Care.CaseManagementRules>();
         services.AddSingleton<WriteRules>();
     }

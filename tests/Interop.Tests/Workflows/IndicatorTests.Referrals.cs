@@ -22,6 +22,7 @@ public sealed partial class IndicatorTests
         };
         var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
         bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = referral, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest" } });
+        if (direction == "down") referral.SupportingInfo = [new ResourceReference(await ReferralTests.DischargeSummary(data.Admin, patient))];
         bundle.Entry.Add(new Bundle.EntryComponent
         {
             Resource = new Hl7.Fhir.Model.Task

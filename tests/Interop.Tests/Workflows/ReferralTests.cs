@@ -31,6 +31,14 @@ public sealed class ReferralTests(GroupWorld world) : IClassFixture<GroupWorld>
         Requester = GroupWorld.Ref("Organization", from), Owner = GroupWorld.Ref("Organization", to),
     };
 
+    /// <summary>A discharge summary (DocumentReference) about the resident, stored; returns its reference.</summary>
+    public static async Task<string> DischargeSummary(HttpClient client, string patient) => "DocumentReference/" + await client.CreateId(new DocumentReference
+    {
+        Status = DocumentReferenceStatus.Current, Subject = GroupWorld.Ref("Patient", patient),
+        Type = new CodeableConcept("http://loinc.org", "18842-5", "Discharge summary"),
+        Content = [new DocumentReference.ContentComponent { Attachment = new Attachment { ContentType = "text/plain", Data = "Discharged; rehabilitation at the station."u8.ToArray() } }],
+    });
+
     // A referral and its task in one transaction, by the sending institution's client; returns the task's id.
     private async Task<string> Refer(HttpClient sender, string patient, string direction, string from, string to, RequestPriority priority = RequestPriority.Urgent)
     {
@@ -81,7 +89,9 @@ public sealed class ReferralTests(GroupWorld world) : IClassFixture<GroupWorld>
         done.Status = TaskStatus.Completed;
         var bundle = new Bundle { Type = Bundle.BundleType.Transaction };
         bundle.Entry.Add(new Bundle.EntryComponent { Resource = done, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.PUT, Url = $"Task/{up}" } });
-        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = Referral(resident, "down", world.Hospital, world.Station1), Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest" } });
+        var downReferral = Referral(resident, "down", world.Hospital, world.Station1);
+        downReferral.SupportingInfo = [new ResourceReference(await DischargeSummary(world.HospitalClient, resident))];
+        bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = "urn:uuid:" + Guid.NewGuid(), Resource = downReferral, Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest" } });
         bundle.Entry.Add(new Bundle.EntryComponent { Resource = TaskFor(bundle.Entry[1].FullUrl, resident, world.Hospital, world.Station1, RequestPriority.Routine), Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "Task" } });
         var completed = await world.HospitalClient.PostAsync("/fhir", FhirTest.Body(bundle));
         Assert.True(completed.StatusCode == HttpStatusCode.OK, await completed.Content.ReadAsStringAsync());
@@ -192,5 +202,22 @@ public sealed class ReferralTests(GroupWorld world) : IClassFixture<GroupWorld>
         Assert.Equal(HttpStatusCode.Forbidden, (await world.Station2Client.GetAsync($"/fhir/Subscription/{id}")).StatusCode);
         var found = await (await world.Station2Client.GetAsync("/fhir/Subscription?_count=1000")).Content.ReadAsStringAsync();
         Assert.DoesNotContain("secret-of-the-hospital", found);
+    }
+
+    [Fact]
+    public async Task A_down_referral_carries_the_residents_discharge_summary()
+    {
+        var resident = await world.Resident();
+        var bare = await world.HospitalClient.PostAsync("/fhir/ServiceRequest", FhirTest.Body(Referral(resident, "down", world.Hospital, world.Station1)));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bare.StatusCode);
+        Assert.Equal("ServiceRequest.supportingInfo", (await bare.Issues())[0].Expression);
+        var someoneElses = Referral(resident, "down", world.Hospital, world.Station1);
+        someoneElses.SupportingInfo = [new ResourceReference(await DischargeSummary(world.Admin, await world.Resident()))];
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await world.HospitalClient.PostAsync("/fhir/ServiceRequest", FhirTest.Body(someoneElses))).StatusCode);
+        var carried = Referral(resident, "down", world.Hospital, world.Station1);
+        carried.SupportingInfo = [new ResourceReference(await DischargeSummary(world.Admin, resident))]; // (the hospital's stay, recorded by its EMR)
+        Assert.Equal(HttpStatusCode.Created, (await world.HospitalClient.PostAsync("/fhir/ServiceRequest", FhirTest.Body(carried))).StatusCode);
+        // an up-referral needs none
+        Assert.Equal(HttpStatusCode.Created, (await world.Station1Client.PostAsync("/fhir/ServiceRequest", FhirTest.Body(Referral(resident, "up", world.Station1, world.Hospital)))).StatusCode);
     }
 }
