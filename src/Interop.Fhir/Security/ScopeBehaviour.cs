@@ -68,7 +68,6 @@ public sealed class ScopeBehaviour : IInteractionBehaviour
             "match" or "changes" or "evaluate-measure" => Permission.Search,
             "merge" or "renew" => Permission.Update,
             "enrol" => Permission.Create, // its reads and its transaction are checked again as nested requests
-
             _ => Permission.Read, // $everything and other reading operations
         },
     };
