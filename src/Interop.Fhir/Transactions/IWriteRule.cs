@@ -26,6 +26,11 @@ public sealed record RuleWrite(
     Resource Resource, StoredVersion? Previous, WriteContext Writer, UnitOfWork Unit, string BaseUrl,
     IReadOnlyDictionary<string, Resource?> Pending)
 {
+    private readonly Lazy<Resource?> _before = new(() => Previous?.Json is { } json ? Formats.FhirSerialization.ParseStored(json) : null);
+
+    /// <summary>The version the write replaces, parsed once for every rule that asks (null for a new resource).</summary>
+    public Resource? Before => _before.Value;
+
     /// <summary>The server's own tools (import, seed) load history as it was: rules about how a workflow starts do not apply.</summary>
     public bool Trusted => Writer.Trusted;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Interop.Fhir.Storage;
 using Npgsql;
 
 namespace Interop.Fhir.Validation;
@@ -14,36 +15,6 @@ public sealed class ConformanceListener(NpgsqlDataSource db, Conformance conform
 {
     public const string Channel = "interop_conformance";
 
-    protected override async Task ExecuteAsync(CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await db.OpenConnectionAsync(ct);
-                connection.Notification += (_, _) => conformance.Invalidate();
-                await using (var listen = new NpgsqlCommand($"listen {Channel}", connection)) await listen.ExecuteNonQueryAsync(ct);
-                conformance.Invalidate();
-                try
-                {
-                    while (true) await connection.WaitAsync(ct);
-                }
-                finally
-                {
-                    // The pool keeps session state (no reset on close): the connection goes back without the LISTEN.
-                    if (connection.State == System.Data.ConnectionState.Open)
-                        await using (var unlisten = new NpgsqlCommand("unlisten *", connection)) await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Listening for conformance changes failed; retrying in 5 s");
-                try { await Task.Delay(TimeSpan.FromSeconds(5), ct); } catch (OperationCanceledException) { return; }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken ct) =>
+        PgListener.Run(db, Channel, _ => conformance.Invalidate(), conformance.Invalidate, log, ct);
 }

@@ -22,7 +22,7 @@ public sealed class ContractRules(RuleReads reads) : IWriteRule
     {
         if (write.Resource is not EpisodeOfCare contract || !GroupCodes.IsContract(contract)) return;
         CheckPeriod(contract);
-        var previous = write.Previous?.Json is { } json ? Formats.FhirSerialization.ParseStored(json) as EpisodeOfCare : null;
+        var previous = write.Before as EpisodeOfCare;
         if (GroupCodes.IsContract(previous)) CheckChange(previous!, contract, write.BaseUrl);
         if (contract.Status == EpisodeOfCare.EpisodeOfCareStatus.Active) await CheckOnlyActive(write, contract, ct);
         var manager = RuleReads.Key(contract.CareManager, write.BaseUrl);

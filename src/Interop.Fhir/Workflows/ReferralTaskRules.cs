@@ -31,7 +31,7 @@ public sealed class ReferralTaskRules(RuleReads reads) : IWriteRule
     public async System.Threading.Tasks.Task Check(RuleWrite write, CancellationToken ct)
     {
         if (write.Resource is not Hl7.Fhir.Model.Task task || !GroupCodes.IsReferralTask(task)) return;
-        var previous = write.Previous?.Json is { } json ? Formats.FhirSerialization.ParseStored(json) as Hl7.Fhir.Model.Task : null;
+        var previous = write.Before as Hl7.Fhir.Model.Task;
         var now = new FhirDateTime(DateTimeOffset.UtcNow);
         if (previous is null || !GroupCodes.IsReferralTask(previous))
         {

@@ -53,7 +53,8 @@ public sealed class RenewHandler : Handler<RenewRequest>
         }
         else if (r.Team is { Count: > 0 } team) renewed.Team = team.ToList();
 
-        if (old.Status == EpisodeOfCare.EpisodeOfCareStatus.Active)
+        var ends = old.Status == EpisodeOfCare.EpisodeOfCareStatus.Active; // a finished contract stays as it is
+        if (ends)
         {
             var hadDaysLeft = old.Period?.EndElement?.ToDateTimeOffset(TimeSpan.Zero) is not { } end || end.Date > today;
             old.Status = EpisodeOfCare.EpisodeOfCareStatus.Finished;
@@ -65,7 +66,7 @@ public sealed class RenewHandler : Handler<RenewRequest>
             }
         }
         List<EntryRequest> entries = [new(0, "urn:uuid:" + Guid.NewGuid(), Bundle.HTTPVerb.POST, "EpisodeOfCare", renewed)];
-        if (read.Version.Json != FhirSerialization.ToJson(old))
+        if (ends)
             entries.Add(new(1, null, Bundle.HTTPVerb.PUT, $"EpisodeOfCare/{r.ContractId}", old, IfMatch: read.Version.VersionId));
         var outcome = (BundleOutcome)await call.Nested(new BundleRequest(entries, Atomic: true), ct);
         return new VersionResult(ResultKind.Created, outcome.Entries.First(e => e.Index == 0).Version!);

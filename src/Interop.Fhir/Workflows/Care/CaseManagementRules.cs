@@ -1,6 +1,5 @@
 using Hl7.Fhir.Model;
 using Interop.Fhir.Errors;
-using Interop.Fhir.Formats;
 using Interop.Fhir.Transactions;
 
 namespace Interop.Fhir.Workflows.Care;
@@ -25,7 +24,7 @@ public sealed class CaseManagementRules(RuleReads reads) : IWriteRule
     {
         if (write.Trusted || write.Resource is not EpisodeOfCare episode || !CareCodes.IsCaseManagement(episode)) return;
         if (episode.Status is not (EpisodeOfCare.EpisodeOfCareStatus.Active or EpisodeOfCare.EpisodeOfCareStatus.Planned)) return;
-        var previous = write.Previous?.Json is { } json ? FhirSerialization.ParseStored(json) as EpisodeOfCare : null;
+        var previous = write.Before as EpisodeOfCare;
         if (episode.Status == EpisodeOfCare.EpisodeOfCareStatus.Active) await CheckOnlyActive(write, episode, ct);
         var teams = episode.Team.Select(t => RuleReads.Key(t, write.BaseUrl)).OfType<string>().ToList();
         var before = previous?.Team.Select(t => RuleReads.Key(t, write.BaseUrl)).OfType<string>() ?? [];
