@@ -332,8 +332,21 @@ cmd_serve() {
   supervise "$@"
 }
 
+# Debian's chromium for the page tests (Playwright drives it; its own browser download cannot be reached here).
+ensure_chromium() {
+  if [ -n "${INTEROP_CHROMIUM:-}" ] && [ -x "$INTEROP_CHROMIUM" ]; then return 0; fi
+  # and a Chinese font, so the zh-CN pages' screenshots show their text
+  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'wqy\|noto sans cjk'; then
+    log "chromium or a Chinese font not found; installing them with apt (for the page tests)"
+    { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; } >&2 \
+      || die "chromium is missing and could not be installed (needs root or sudo): sudo apt-get install chromium, or set INTEROP_CHROMIUM"
+  fi
+  INTEROP_CHROMIUM="$(command -v chromium)"; export INTEROP_CHROMIUM
+}
+
 cmd_test() {
-  ensure_dotnet; ensure_postgres; build
+  ensure_dotnet; ensure_postgres; ensure_chromium; build
   tmp="$(mktemp -d /tmp/interop-test.XXXXXX)"; chmod 755 "$tmp"
   trap 'stop_cluster; rm -rf "$tmp"' EXIT
   # A throwaway cluster: durability off, it is deleted afterwards.

@@ -84,7 +84,7 @@ public static class AuthSetup
                 o.ExpireTimeSpan = TimeSpan.FromMinutes(30);
                 o.LoginPath = "/auth/authorize";
             });
-        services.AddAntiforgery(o => o.Cookie.Path = "/auth");
+        services.AddAntiforgery(o => o.Cookie.SameSite = SameSiteMode.Strict); // the login and consent forms, and the pages' forms
         return builder;
     }
 

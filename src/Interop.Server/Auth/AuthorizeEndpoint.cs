@@ -90,6 +90,8 @@ public static class AuthorizeEndpoint
             granted.RemoveAll(s => SmartScope.Parse(s)?.Context == ScopeContext.Patient); // patient/ scopes need a patient in context
 
         var decision = form?["decision"].ToString();
+        // The server's own staff pages ask for nothing the user's sign-in does not already mean: no consent page.
+        if (client.ClientId == Web.PageClients.Pages && string.IsNullOrEmpty(decision)) decision = "approve";
         if (decision == "deny")
             return TokenEndpoint.Refuse(Errors.AccessDenied, "The user did not approve the request.");
         if (decision == "approve")

@@ -41,6 +41,17 @@ public sealed class KeyStore(NpgsqlDataSource db) : IConfigureOptions<OpenIddict
         return new RsaSecurityKey(key) { KeyId = $"{use}-{id}" };
     }
 
+    /// <summary>
+    /// A secret for <paramref name="purpose"/> that every instance on this database derives alike and nobody else can:
+    /// HMAC-SHA256 of the purpose under the private signing key (e.g. the pages' own client secret).
+    /// </summary>
+    public string Secret(string purpose)
+    {
+        Load("sig");
+        var key = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Read("sig")!));
+        return Convert.ToBase64String(HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(purpose))).TrimEnd('=');
+    }
+
     private string? Read(string use)
     {
         using var select = db.CreateCommand("select \"Pem\" from auth.keys where \"Use\" = $1");

@@ -2,6 +2,7 @@ using Interop.Fhir.Storage;
 using Interop.Fhir.Transactions;
 using Interop.Server.Auth;
 using Interop.Server.Rest;
+using Interop.Server.Web;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -30,6 +31,7 @@ public static class InteropSetup
         });
         builder.Services.AddInteropServices(connectionString, builder.Configuration).AddSubscriptionDispatch();
         builder.AddInteropAuth(connectionString);
+        builder.AddInteropPages();
         builder.AddInteropTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         builder.Services.AddEndpointsApiExplorer();
@@ -62,6 +64,7 @@ public static class InteropSetup
         app.UseMiddleware<FhirErrorMiddleware>();
         app.UseStatusCodePages(FhirErrorMiddleware.WriteStatusCodePage);
         app.UseInteropAuth();
+        app.UseInteropPages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseSwagger();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/swagger/v1/swagger.json", "Interop FHIR R4"));

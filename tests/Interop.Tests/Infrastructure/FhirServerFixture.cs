@@ -91,8 +91,12 @@ public class FhirServerFixture : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual void ConfigureTestServices(IServiceCollection services) { }
 
+    /// <summary>What a derived fixture releases before the server stops and its database is dropped.</summary>
+    protected virtual Task BeforeDispose() => Task.CompletedTask;
+
     async Task IAsyncLifetime.DisposeAsync()
     {
+        await BeforeDispose();
         await base.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(AdminConnectionString);

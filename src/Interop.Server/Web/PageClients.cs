@@ -1,0 +1,34 @@
+using Interop.Server.Auth;
+using Interop.Server.Rest;
+using Microsoft.Extensions.Options;
+
+namespace Interop.Server.Web;
+
+/// <summary>
+/// The two OAuth clients of the server's own pages, registered (or brought up to date) at start:
+/// <c>interop-pages</c>, the confidential client behind the staff pages' cookie session (its secret derived from the
+/// signing key, so every instance on one database agrees on it, and never shown), and <c>interop-app</c>, the residents'
+/// app at /app — a public SMART client with PKCE, standalone launch, patient scopes only.
+/// Both redirect only to this server's own address (the issuer, from Fhir:BaseUrl).
+/// </summary>
+public sealed class PageClients(IServiceProvider services, IOptions<FhirOptions> fhir, KeyStore keys, ILogger<PageClients> log) : IHostedService
+{
+    public const string Pages = "interop-pages", App = "interop-app";
+    public const string PagesScopes = "openid fhirUser user/*.cruds";
+    public const string AppScopes = "openid fhirUser launch/patient patient/*.rs online_access";
+
+    public string PagesSecret => keys.Secret("client:" + Pages);
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var root = AuthSetup.Issuer(fhir.Value).ToString();
+        using var scope = services.CreateScope();
+        var clients = scope.ServiceProvider.GetRequiredService<Clients>();
+        await clients.Add(new ClientRegistration(Pages, "confidential", PagesSecret, null, null, [root + "signin-oidc"],
+            PagesScopes, null, []), ct, replace: true);
+        await clients.Add(new ClientRegistration(App, "public", null, null, null, [root + "app/"], AppScopes, null, []), ct, replace: true);
+        log.LogInformation("Clients '{Pages}' and '{App}' ready for the pages at {Root}", Pages, App, root);
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}
