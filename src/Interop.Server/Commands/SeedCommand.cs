@@ -14,6 +14,9 @@ namespace Interop.Server.Commands;
 /// </summary>
 public static class SeedCommand
 {
+    /// <summary>How many of the residents get a sign-in for the app (the first ones).</summary>
+    public const int ResidentAccounts = 5;
+
     private const string Usage = "usage: seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD] [--no-validate]";
 
     public static async Task<int> Run(IServiceProvider services, string[] args)
@@ -60,6 +63,9 @@ public static class SeedCommand
             Summary("residents", report);
             Console.WriteLine($"residents: {residents:N0} of seed {seed} (ids r{seed}-000001…), as of {asOf:yyyy-MM-dd}, " +
                               $"{residents / Math.Max(0.001, report.Elapsed.TotalSeconds):N1} residents/s");
+            if (report.Failures.Count == 0)
+                foreach (var a in await SeedAccounts.RegisterResidents(services, seed, Math.Min(residents, ResidentAccounts), CancellationToken.None))
+                    Console.WriteLine($"  {a.Kind,-6} {a.Name,-24} {a.Secret ?? "(existed)",-22}  {a.Note}");
         }
         return await Done(services, report, residents, seed);
     }

@@ -37,21 +37,41 @@ public static class SeedAccounts
             if (!exists) await clients.Add(new ClientRegistration(id, "confidential", secret, null, null, null, scopes, institution, [.. roles]), ct);
             done.Add(new SeedAccount("client", id, exists ? null : secret, note));
         }
-        async Task User(string name, string? institution, string note, params string[] roles)
-        {
-            var password = Secret(seed, name);
-            var exists = await users.Find(name, ct) is not null;
-            if (!exists) await users.Add(new UserRegistration(name, password, $"Practitioner/{name}", institution is null ? [] : [institution], [.. roles]), ct);
-            done.Add(new SeedAccount("user", name, exists ? null : password, note));
-        }
+        async Task User(string name, string? institution, string note, params string[] roles) =>
+            done.Add(await AddUser(users, seed, name, $"Practitioner/{name}", institution, note, roles, ct));
         foreach (var institution in Institutions.Hospitals.Concat(Institutions.Stations))
             await Client($"{institution.Id}-emr", "system/*.cruds", $"Organization/{institution.Id}", institution.Name, "clinician");
         await Client("information-centre", "system/*.rs", null, "group-level reads for the indicators");
         await Client("quality-audit", "system/AuditEvent.rs", null, "reads the access log", "auditor");
         foreach (var team in directory.Teams)
             await User(team.GpId, $"Organization/{team.StationId}", $"GP {team.GpName}, leads {team.Id}", "clinician");
+        foreach (var hospital in Institutions.Hospitals)
+            await User(directory.HospitalPhysicians[hospital.Id][0], $"Organization/{hospital.Id}",
+                $"emergency physician at {hospital.Name} (may break the glass)", "clinician", "break-glass");
         await User(directory.AnalystId, null, "information centre analyst (group-level)");
         await User(directory.AuditorId, $"Organization/{Institutions.Quality}", "quality auditor", "auditor");
         return done;
+    }
+
+    /// <summary>Sign-ins for the residents' app: the first <paramref name="count"/> residents of the seed (username = the Patient id).</summary>
+    public static async Task<List<SeedAccount>> RegisterResidents(IServiceProvider services, int seed, int count, CancellationToken ct)
+    {
+        using var scope = services.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<Users>();
+        var done = new List<SeedAccount>();
+        for (var i = 1; i <= count; i++)
+        {
+            var id = $"r{seed}-{i:D6}";
+            done.Add(await AddUser(users, seed, id, $"Patient/{id}", null, "resident (the app at /app)", [], ct));
+        }
+        return done;
+    }
+
+    private static async Task<SeedAccount> AddUser(Users users, int seed, string name, string fhirUser, string? institution, string note, string[] roles, CancellationToken ct)
+    {
+        var password = Secret(seed, name);
+        var exists = await users.Find(name, ct) is not null;
+        if (!exists) await users.Add(new UserRegistration(name, password, fhirUser, institution is null ? [] : [institution], [.. roles]), ct);
+        return new SeedAccount("user", name, exists ? null : password, note);
     }
 }

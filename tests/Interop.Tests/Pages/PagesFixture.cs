@@ -28,7 +28,10 @@ public sealed class PagesFixture : FhirServerFixture
     /// <summary>A seeded account's password (users) or secret (clients).</summary>
     public static string Password(string name) => SeedAccounts.Secret(Seed, name);
 
-    /// <summary>Resident i's id (r1-000001…).</summary>
+    /// <summary>The emergency physician of hospital n (clinician, break-glass), e.g. doc-hospital-1-01.</summary>
+    public static string HospitalDoctor(int n) => $"doc-hospital-{n}-01";
+
+    /// <summary>Resident i's id (r1-000001…); residents 1–5 have sign-ins (username = id).</summary>
     public static string ResidentId(int i) => $"r{Seed}-{i:D6}";
 
     public override async Task InitializeAsync()
@@ -42,6 +45,7 @@ public sealed class PagesFixture : FhirServerFixture
         await SeedAccounts.Register(Services, Directory, Seed, CancellationToken.None);
         report = await seeder.LoadResidents(new Residents(Directory, Seed, Residents.DefaultAsOf), ResidentCount, 2, true, _ => { }, CancellationToken.None);
         if (report.Failures.Count > 0) throw new InvalidOperationException("seeding the residents failed: " + report.Failures[0]);
+        await SeedAccounts.RegisterResidents(Services, Seed, Interop.Server.Commands.SeedCommand.ResidentAccounts, CancellationToken.None);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
