@@ -19,13 +19,14 @@ public sealed class AuthSchema(NpgsqlDataSource db, IServiceProvider services, S
     public const string Additions = $"""
         create table if not exists {AuthDb.Schema}.launch_contexts (
             id text primary key, client_id text not null, patient text not null, encounter text, expires timestamptz not null);
+        {DataProtectionKeys.Create}
         """;
 
     public async Task StartAsync(CancellationToken ct)
     {
         if (!options.MigrateOnStart)
         {
-            if (!await Exists(ct) || !await Exists(ct, "launch_contexts"))
+            if (!await Exists(ct) || !await Exists(ct, "launch_contexts") || !await Exists(ct, "data_protection_keys"))
                 throw new InvalidOperationException("The database's auth schema is missing or behind: run ./interop.sh migrate (or start with Fhir:MigrateOnStart=true).");
             return;
         }

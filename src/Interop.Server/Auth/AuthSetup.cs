@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
@@ -84,6 +85,11 @@ public static class AuthSetup
                 o.ExpireTimeSpan = TimeSpan.FromMinutes(30);
                 o.LoginPath = "/auth/authorize";
             });
+        // The cookies' key ring in the database: shared by every instance, kept across restarts.
+        services.AddDataProtection().SetApplicationName("Interop");
+        services.AddSingleton<DataProtectionKeys>();
+        services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<DataProtectionKeys>((o, keys) => o.XmlRepository = keys);
         services.AddAntiforgery(o => o.Cookie.SameSite = SameSiteMode.Strict); // the login and consent forms, and the pages' forms
         return builder;
     }
