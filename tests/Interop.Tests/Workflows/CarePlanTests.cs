@@ -83,7 +83,7 @@ public sealed class CarePlanTests(GroupWorld world) : IClassFixture<GroupWorld>
     }
 
     [Fact]
-    public async Task The_overdue_worklist_finds_an_active_plan_with_an_activity_due_before_today()
+    public async Task The_overdue_worklist_finds_an_active_plan_with_an_open_activity_due_before_today_and_not_a_done_one()
     {
         var resident = await CareData.Contracted(world);
         await world.Station1Client.CreateId(CareData.Hypertension(resident));
@@ -92,8 +92,14 @@ public sealed class CarePlanTests(GroupWorld world) : IClassFixture<GroupWorld>
         var onTime = await world.Station1Client.CreateId(plan);
         ((Timing)plan.Activity[1].Detail.Scheduled).Event = [GroupWorld.Today(-3)];
         var late = await world.Station1Client.CreateId(plan);
-        var overdue = await (await world.Station1Client.GetAsync($"/fhir/CarePlan?subject=Patient/{resident}&status=active&activity-date=lt{GroupWorld.Today(0)}")).ReadJson();
+        ((Timing)plan.Activity[1].Detail.Scheduled).Event = [GroupWorld.Today(-5)];
+        plan.Activity[1].Detail.Status = CarePlan.CarePlanActivityStatus.Completed; // done, its due date not moved: not overdue
+        var done = await world.Station1Client.CreateId(plan);
+        var overdue = await (await world.Station1Client.GetAsync($"/fhir/CarePlan?subject=Patient/{resident}&status=active&activity-due=lt{GroupWorld.Today(0)}")).ReadJson();
         Assert.Equal([late], TestData.Matches(overdue));
         Assert.NotEqual(onTime, late);
+        // R4's activity-date matches any activity, done or not
+        var any = await (await world.Station1Client.GetAsync($"/fhir/CarePlan?subject=Patient/{resident}&status=active&activity-date=lt{GroupWorld.Today(0)}")).ReadJson();
+        Assert.Equal(new[] { late, done }.Order(), TestData.Matches(any).Order());
     }
 }

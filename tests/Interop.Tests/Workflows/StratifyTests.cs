@@ -90,10 +90,16 @@ public sealed class StratifyTests(GroupWorld world) : IClassFixture<GroupWorld>
             var assessment = (RiskAssessment)latest.Entry.Single().Resource;
             Assert.True(level == assessment.Prediction[0].QualitativeRisk.Coding[0].Code, $"{patient}: {string.Join("; ", assessment.Note.Select(n => n.Text))}");
         }
-        // one resident: 201 with the RiskAssessment, its basis and reasons
+        // one resident again: a new version of the same RiskAssessment (200), its basis and reasons; the first run is its history
         var one = await world.Admin.PostAsync($"/fhir/Patient/{high}/$stratify", null);
-        Assert.Equal(HttpStatusCode.Created, one.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
         var mine = await one.ReadResource<RiskAssessment>();
+        Assert.Equal($"risk-{high}", mine.Id);
+        Assert.Equal("2", mine.Meta.VersionId);
+        var current = await (await world.Admin.GetAsync($"/fhir/RiskAssessment?subject=Patient/{high}&_total=accurate")).ReadJson();
+        Assert.Equal(1, current["total"]!.GetValue<int>()); // searches, and so the worklist, see only the latest run
+        var history = await (await world.Admin.GetAsync($"/fhir/RiskAssessment/risk-{high}/_history")).ReadResource<Bundle>();
+        Assert.Equal(2, history.Entry.Count);
         Assert.Equal("group-stratification", mine.Method.Coding[0].Code);
         Assert.Equal(ObservationStatus.Final, mine.Status);
         Assert.Contains(mine.Basis, b => b.Reference == $"Encounter/{admission}");

@@ -22,8 +22,9 @@ public sealed record StratifyRequest(string? PatientId, string? Organization) : 
 public sealed record CareAnswer(Resource Body) : InteractionResult(ResultKind.Ok);
 
 /// <summary>
-/// Each run creates a new RiskAssessment per resident (RiskRules), one transaction per page of residents; earlier
-/// runs stay as history and worklists read the latest. One resident: 201 with the RiskAssessment. The group:
+/// Each run writes each resident's RiskAssessment (RiskRules) as a new version of one resource per resident,
+/// <see cref="AssessmentId"/>, one transaction per page of residents: earlier runs stay as its history, and searches —
+/// the high-risk worklist — see only the latest. One resident: 201 the first time, 200 after, with the RiskAssessment. The group:
 /// a Parameters with the counts of residents per level (total, low, moderate, high) and the pages written.
 /// </summary>
 public sealed class StratifyHandler : Handler<StratifyRequest>
@@ -39,7 +40,8 @@ public sealed class StratifyHandler : Handler<StratifyRequest>
         {
             var patient = await Nested.Read<Patient>(call, "Patient", id, ct);
             var outcome = await Write(call, await RiskData.Gather(call, [patient], now, hospitals, ct), now, ct);
-            return new VersionResult(ResultKind.Created, outcome.Entries.Single().Version!);
+            var written = outcome.Entries.Single().Version!;
+            return new VersionResult(written.VersionId == 1 ? ResultKind.Created : ResultKind.Updated, written);
         }
         var counts = new Dictionary<string, int> { ["low"] = 0, ["moderate"] = 0, ["high"] = 0 };
         var pages = 0;
@@ -60,9 +62,19 @@ public sealed class StratifyHandler : Handler<StratifyRequest>
 
     private static async Task<BundleOutcome> Write(InteractionCall call, List<RiskFacts> facts, DateTimeOffset now, CancellationToken ct)
     {
-        var entries = facts.Select((f, i) => new EntryRequest(i, "urn:uuid:" + Guid.NewGuid(), Bundle.HTTPVerb.POST, "RiskAssessment", RiskRules.Assess(f, now))).ToList();
+        var entries = facts.Select((f, i) =>
+        {
+            var assessment = RiskRules.Assess(f, now);
+            assessment.Id = AssessmentId(f.Patient.Id!);
+            return new EntryRequest(i, null, Bundle.HTTPVerb.PUT, $"RiskAssessment/{assessment.Id}", assessment);
+        }).ToList();
         return (BundleOutcome)await call.Nested(new BundleRequest(entries, Atomic: true), ct);
     }
+
+    /// <summary>The id of a resident's stratification: "risk-" and the Patient id (a hash of it when that would pass 64 characters).</summary>
+    public static string AssessmentId(string patientId) =>
+        patientId.Length <= 59 ? "risk-" + patientId
+            : "risk-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(patientId)))[..59];
 
     // The residents page by page: every Patient the caller may see, or those with an active contract at the station.
     private static async IAsyncEnumerable<List<Patient>> Residents(InteractionCall call, string? organization, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
