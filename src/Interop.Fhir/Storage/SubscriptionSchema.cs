@@ -4,7 +4,7 @@ namespace Interop.Fhir.Storage;
 /// Migration 8: the subscription dispatcher's state. <c>subscription_cursor</c> holds how far the change feed has been
 /// matched (one row per dispatcher; advanced in the same transaction as the deliveries it queues), and
 /// <c>subscription_delivery</c> the notifications still to send to rest-hook endpoints, with their attempts and when the
-/// next is due. A delivered notification's row is deleted; one that failed every attempt stays, marked failed.
+/// next is due. A delivered notification's row is deleted; one that failed every attempt stays, marked failed, for Subscriptions:FailedRetentionDays.
 /// </summary>
 public static class SubscriptionSchema
 {

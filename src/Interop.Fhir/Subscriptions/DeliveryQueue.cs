@@ -52,6 +52,14 @@ public sealed class DeliveryQueue(NpgsqlDataSource db)
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>Given-up notifications older than <paramref name="keep"/> are removed; answers how many.</summary>
+    public async Task<int> Purge(TimeSpan keep, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"delete from {S}.subscription_delivery where failed and due < now() - $1");
+        cmd.Parameters.AddWithValue(keep);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Notifications of a subscription that was deleted or switched off are dropped.</summary>
     public async Task Drop(string subscriptionId, CancellationToken ct)
     {

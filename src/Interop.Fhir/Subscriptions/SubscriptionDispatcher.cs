@@ -13,7 +13,8 @@ namespace Interop.Fhir.Subscriptions;
 /// memory (reloaded whenever a Subscription changes in the feed), and queues the notifications in the same
 /// transaction that moves the position (websockets: a pg_notify at commit). A second loop sends the queued rest-hook
 /// notifications, retrying with doubling waits; after Subscriptions:ErrorAfterFailures failed attempts the
-/// Subscription shows status error, and a success makes it active again.
+/// Subscription shows status error, and a success makes it active again. Given-up notifications are purged after
+/// Subscriptions:FailedRetentionDays (checked hourly).
 /// </summary>
 public sealed class SubscriptionDispatcher(
     NpgsqlDataSource db, ChangeFeed feed, SubscriptionStore store, DeliveryQueue queue, SubscriptionMatcher matcher,
@@ -114,8 +115,15 @@ public sealed class SubscriptionDispatcher(
     private async Task Deliver(CancellationToken ct)
     {
         var lease = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
+        var purged = DateTime.MinValue;
         while (true)
         {
+            if (DateTime.UtcNow - purged > TimeSpan.FromHours(1))
+            {
+                purged = DateTime.UtcNow;
+                if (await queue.Purge(TimeSpan.FromDays(options.FailedRetentionDays), ct) is > 0 and var n)
+                    log.LogInformation("Purged {Count} given-up subscription notifications older than {Days} days", n, options.FailedRetentionDays);
+            }
             var claimed = await queue.Claim(32, lease, ct);
             if (claimed.Count == 0)
             {

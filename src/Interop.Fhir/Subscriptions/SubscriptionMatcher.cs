@@ -11,8 +11,10 @@ namespace Interop.Fhir.Subscriptions;
 /// decides what it may hear of, exactly as for its own searches) with read and search scope on the criteria's type,
 /// which its creator had to hold (SubscriptionScopeBehaviour). A subscription of a caller without an institution
 /// hears of everything that scope allows. The check is not itself an access: it is not logged; the delivery is.
+/// Before that, the subscribing client must still be allowed search on the type (<see cref="ISubscriberCheck"/>);
+/// while it is not, the Subscription shows status error with the reason and hears of nothing.
 /// </summary>
-public sealed class SubscriptionMatcher(FhirPipeline pipeline, ILogger<SubscriptionMatcher> log)
+public sealed class SubscriptionMatcher(FhirPipeline pipeline, ISubscriberCheck subscribers, SubscriptionStatusWriter status, ILogger<SubscriptionMatcher> log)
 {
     public async Task<List<Notification>> Match(Change change, IReadOnlyList<ActiveSubscription> subscriptions, CancellationToken ct)
     {
@@ -20,9 +22,16 @@ public sealed class SubscriptionMatcher(FhirPipeline pipeline, ILogger<Subscript
         var found = new List<Notification>();
         if (version.Deleted) return found;
         foreach (var subscription in subscriptions.Where(s => s.Criteria.Type == version.ResourceType))
+        {
+            if (await subscribers.Refusal(subscription, ct) is { } refused)
+            {
+                await status.Set(subscription, Hl7.Fhir.Model.Subscription.SubscriptionStatus.Error, refused, ct);
+                continue;
+            }
             if (await Find(subscription, version.Id, ct) is { } current)
                 found.Add(new Notification(subscription, change.Sequence, version.Key,
                     subscription.Resource.Channel.Payload == SubscriptionRules.JsonPayload ? current.Json : null));
+        }
         return found;
     }
 

@@ -16,6 +16,8 @@ public sealed class SubscriptionOptions
     public double MaxBackoffSeconds { get; set; } = 300;
     /// <summary>After this many failed attempts in a row the Subscription's status becomes error (with the reason in Subscription.error).</summary>
     public int ErrorAfterFailures { get; set; } = 2;
+    /// <summary>How long a given-up notification stays in subscription_delivery (for its Subscription's error and for inspection) before it is purged.</summary>
+    public double FailedRetentionDays { get; set; } = 7;
     /// <summary>
     /// Hosts rest-hook endpoints may name besides localhost; empty: any host over https. Plain http is accepted only
     /// for localhost, 127.0.0.1 and ::1.

@@ -33,6 +33,7 @@ public static class AuthSetup
         services.AddSingleton<RevokedTokens>();
         services.AddSingleton<VerifiedTokens>();
         services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<Interop.Fhir.Subscriptions.ISubscriberCheck, ClientSubscriberCheck>();
 
         services.AddOpenIddict()
             .AddServer(o =>

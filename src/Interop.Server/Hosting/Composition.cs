@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Interop.Fhir.Audit;
 using Interop.Fhir.Measures;
 using Interop.Fhir.Patients;
@@ -61,6 +62,7 @@ public static class Composition
         services.AddSingleton<SubscriptionStore>();
         services.AddSingleton<DeliveryQueue>();
         services.AddSingleton<SubscriptionMatcher>();
+        services.TryAddSingleton<ISubscriberCheck, AnySubscriber>(); // the web host's is Auth/ClientSubscriberCheck
         services.AddSingleton<RestHookSender>();
         services.AddSingleton<SubscriptionStatusWriter>();
         services.AddSingleton<DeliveryLog>();

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using Hl7.Fhir.Model;
 using Interop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Interop.Tests.Workflows;
 using Xunit.Abstractions;
 using ChannelType = Hl7.Fhir.Model.Subscription.SubscriptionChannelType;
@@ -153,6 +154,51 @@ public sealed class SubscriptionTests(GroupWorld world, ITestOutputHelper output
         Assert.Equal(Status.Active, recovered.Status);
         Assert.Null(recovered.Error);
         Assert.False(await hook.WaitFor(4, 1.5 * Second), "delivered again after success");
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_subscription_of_a_client_since_removed_hears_nothing_and_says_why()
+    {
+        using var hook = new HookListener();
+        var clientId = "hospital-hooks-" + Guid.NewGuid().ToString("N")[..8];
+        var client = await world.Server.ClientWith(clientId, "system/*.cruds", $"Organization/{world.Hospital}", "clinician");
+        var subscription = await Subscribe(client, Of(RequestedFor(world.Hospital), ChannelType.RestHook, hook.Url));
+        await Refer();
+        Assert.True(await hook.WaitFor(1, 5 * Second), "not delivered while the client was registered");
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Admin.DeleteAsync($"/admin/clients/{clientId}")).StatusCode);
+        await Refer();
+        var refused = await Await(subscription.Id, s => s.Status == Status.Error, 5 * Second);
+        Assert.Equal(Status.Error, refused.Status);
+        Assert.Contains("no longer registered", refused.Error);
+        Assert.False(await hook.WaitFor(2, 1.5 * Second), "delivered after the client was removed");
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task Given_up_notifications_are_purged_after_the_retention_and_nothing_else()
+    {
+        var subscription = "purge-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var db = new Npgsql.NpgsqlConnection(world.Server.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var insert = new Npgsql.NpgsqlCommand($"""
+                insert into fhir.subscription_delivery (subscription_id, sequence, resource_key, failed, due) values
+                  ('{subscription}', 1, 'Task/old-failed', true, now() - interval '8 days'),
+                  ('{subscription}', 2, 'Task/new-failed', true, now() - interval '1 day'),
+                  ('{subscription}', 3, 'Task/old-pending', false, now() + interval '1 day')
+                """, db);
+            await insert.ExecuteNonQueryAsync();
+        }
+        var queue = world.Server.Services.GetRequiredService<Interop.Fhir.Subscriptions.DeliveryQueue>();
+        Assert.True(await queue.Purge(TimeSpan.FromDays(7), CancellationToken.None) >= 1);
+        await using (var db = new Npgsql.NpgsqlConnection(world.Server.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var left = new Npgsql.NpgsqlCommand($"select resource_key from fhir.subscription_delivery where subscription_id = '{subscription}' order by sequence", db);
+            var keys = new List<string>();
+            await using var reader = await left.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) keys.Add(reader.GetString(0));
+            Assert.Equal(["Task/new-failed", "Task/old-pending"], keys);
+        }
     }
 
     [Theory]
