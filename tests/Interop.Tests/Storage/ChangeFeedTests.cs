@@ -111,6 +111,33 @@ public sealed class ChangeFeedTests(ChangeFeedTests.QuickSettleFixture server) :
     }
 
     [Fact]
+    public async Task A_gap_is_held_while_a_transaction_that_could_fill_it_is_open_and_passed_soon_after_it_rolls_back()
+    {
+        var client = server.CreateClient();
+        await client.CreateId(new Basic { Code = new CodeableConcept("urn:t", "warm-up") });
+        var start = await Position();
+        await using var db = new NpgsqlConnection(server.ConnectionString);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand("select nextval('fhir.mt_events_sequence')", db, tx))
+            Assert.Equal(start + 1, (long)(await take.ExecuteScalarAsync())!);
+        var id = await client.CreateId(new Patient { Active = true });
+        // held while the transaction that took the number is open, however often the feed is read
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(start, Next(await Changes(client, start)));
+            await Task.Delay(250);
+        }
+        await tx.RollbackAsync();
+        // then passed over within a poll or two: well before the settle time (3 s here, 30 s by default)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        JsonObject page;
+        while (Next(page = await Changes(client, start)) == start && clock.Elapsed < TimeSpan.FromSeconds(2.5)) await Task.Delay(100);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the gap was passed only after {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal($"Patient/{id}", page["entry"]!.AsArray().Single()!["fullUrl"]!.GetValue<string>().Split("/fhir/")[1]);
+    }
+
+    [Fact]
     public async Task Bad_positions_are_400()
     {
         var response = await server.CreateClient().GetAsync("/fhir/$changes?after=-1");
