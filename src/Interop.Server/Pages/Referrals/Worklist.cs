@@ -24,6 +24,7 @@ public sealed class Worklist
     public const int Max = 200;
     public static readonly string[] States = ["open", "requested", "accepted", "in-progress", "completed", "rejected", "cancelled", "all"];
     public static readonly string[] Sorts = ["priority", "age", "state"];
+    public static readonly IReadOnlyDictionary<string, string> SortLabels = new Dictionary<string, string> { ["priority"] = "Priority", ["age"] = "Age", ["state"] = "State" };
     private static readonly string[] StateOrder = ["requested", "accepted", "in-progress", "completed", "rejected", "cancelled"];
 
     public List<ReferralRow> Incoming { get; private set; } = [];

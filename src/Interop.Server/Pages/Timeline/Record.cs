@@ -20,7 +20,11 @@ public sealed record Entry(DateTimeOffset? When, string Kind, string Title, stri
 public static class Record
 {
     public const int PerKind = 200;
-    public static readonly string[] Kinds = ["encounter", "condition", "referral", "care-plan", "observation"];
+    /// <summary>Each kind of entry and its English label (translated by the page).</summary>
+    public static readonly IReadOnlyDictionary<string, string> Kinds = new Dictionary<string, string>
+    {
+        ["encounter"] = "Encounter", ["condition"] = "Condition", ["referral"] = "Referral", ["care-plan"] = "Care plan", ["observation"] = "Observation",
+    };
 
     public static async Task<List<Entry>> Load(PageApi api, string patientId, CancellationToken ct)
     {
