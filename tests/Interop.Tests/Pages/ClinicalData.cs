@@ -28,6 +28,24 @@ public sealed class ClinicalData(PagesFixture fixture)
         return http;
     }
 
+    /// <summary>A client of the access log (system/AuditEvent.rs), registered for this test with the admin's token.</summary>
+    public async Task<HttpClient> Auditor()
+    {
+        var id = "audit-" + Guid.NewGuid().ToString("N")[..8];
+        var secret = "Audit-" + Guid.NewGuid().ToString("N");
+        using var admin = fixture.CreateClient();
+        using var registered = await admin.PostAsync("/admin/clients", new StringContent(
+            $$$"""{"clientId":"{{{id}}}","type":"confidential","secret":"{{{secret}}}","scopes":"system/AuditEvent.rs"}""", Encoding.UTF8, "application/json"));
+        Assert.True(registered.IsSuccessStatusCode, $"register {id}: {(int)registered.StatusCode} {await registered.Content.ReadAsStringAsync()}");
+        var http = new HttpClient { BaseAddress = new Uri(fixture.Root) };
+        var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["client_id"] = id, ["client_secret"] = secret };
+        using var response = await http.PostAsync("/auth/token", new FormUrlEncodedContent(form));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"token of {id}: {body}");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", JsonNode.Parse(body)!["access_token"]!.GetValue<string>());
+        return http;
+    }
+
     public static async Task<JsonObject> Post(HttpClient http, string path, string json)
     {
         using var response = await http.PostAsync("/fhir/" + path, new StringContent(json, Encoding.UTF8, Json));

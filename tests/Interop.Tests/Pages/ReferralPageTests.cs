@@ -90,6 +90,7 @@ public sealed class ReferralPageTests(PagesFixture fixture)
         await using var tab = await Browse.Open(fixture, "zh-CN");
         await Open(tab, PagesFixture.HospitalDoctor(1));
         Assert.Contains("转诊工作列表", await tab.Page.Locator("h1").InnerTextAsync());
+        Assert.True(await tab.Page.Locator($"#incoming tr[data-task='{task}']").CountAsync() == 1, await tab.Page.Locator("main").InnerTextAsync());
         await tab.Page.ClickAsync($"#incoming tr[data-task='{task}'] button[value$='|rejected']");
         await tab.Page.WaitForSelectorAsync("#refusal");
         Assert.Equal("422", await tab.Page.Locator("#refusal").GetAttributeAsync("data-status"));

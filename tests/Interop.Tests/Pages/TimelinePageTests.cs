@@ -71,8 +71,8 @@ public sealed class TimelinePageTests(PagesFixture fixture)
         await tab.AssertAccessible();
         ClinicalData.AssertNoConsoleErrorsButRefusals(tab, 403);
 
-        using var admin = fixture.CreateClient();
-        var log = await ClinicalData.Get(admin, $"AuditEvent?purpose=BTG&patient=Patient/{patient}&_count=50");
+        using var auditor = await _data.Auditor();
+        var log = await ClinicalData.Get(auditor, $"AuditEvent?purpose=BTG&patient=Patient/{patient}&_count=50");
         var reasons = (log["entry"]?.AsArray() ?? []).SelectMany(e => e!["resource"]!["purposeOfEvent"]!.AsArray())
             .Select(p => p!["text"]?.GetValue<string>()).ToList();
         Assert.Contains(reason, reasons);

@@ -66,7 +66,7 @@ public sealed class Worklist
     private static async Task<List<ReferralRow>> Rows(PageApi api, Institutions names, string criteria, bool incoming, CancellationToken ct)
     {
         var bundle = await api.Search($"Task?{criteria}&code={Uri.EscapeDataString(GroupCodes.TaskCode + "|fulfill")}" +
-                                      $"&_include=Task:patient&_include=Task:based-on&_sort=-authored-on&_count={Max}", ct);
+                                      $"&_include=Task:patient&_include=Task:based-on:ServiceRequest&_sort=-authored-on&_count={Max}", ct);
         var included = bundle.Entry.Where(e => e.Search?.Mode == Bundle.SearchEntryMode.Include && e.Resource is not null)
             .GroupBy(e => e.Resource!.TypeName + "/" + e.Resource!.Id).ToDictionary(g => g.Key, g => g.First().Resource!);
         var rows = new List<ReferralRow>();
