@@ -16,7 +16,7 @@ public sealed record ReferralRow(
 
 /// <summary>
 /// The institution's referral worklist, read through the API with the user's token: incoming tasks (owner = the
-/// institution) and outgoing ones (requester = the institution, or the signed-in practitioner), each with its
+/// institution) and outgoing ones (requester = the institution or one of its practitioners), each with its
 /// referral and resident (_include), filtered by state and sorted by priority, age or state.
 /// </summary>
 public sealed class Worklist
@@ -34,9 +34,14 @@ public sealed class Worklist
     {
         var names = new Institutions(api);
         var status = state switch { "open" => "&status=draft,requested,accepted,in-progress", "all" => "", _ => "&status=" + state };
-        var requesters = practitioner is null ? institution : institution + "," + practitioner;
+        // Outgoing: requested by the institution itself or by any of its practitioners (through their roles there).
+        var staff = await api.SearchAll<PractitionerRole>($"PractitionerRole?organization={institution}&_elements=practitioner&_count=200", 400, ct);
+        var requesters = staff.Select(r => r.Practitioner?.Reference).Append(practitioner).Prepend(institution).OfType<string>().Distinct().ToList();
         var incoming = await Rows(api, names, $"owner={institution}{status}", incoming: true, ct);
-        var outgoing = await Rows(api, names, $"requester={Uri.EscapeDataString(requesters)}{status}", incoming: false, ct);
+        var outgoing = new List<ReferralRow>();
+        foreach (var some in requesters.Chunk(40)) // a hospital has some 150 roles: several searches keep each URL short
+            outgoing.AddRange(await Rows(api, names, $"requester={Uri.EscapeDataString(string.Join(",", some))}{status}", incoming: false, ct));
+        outgoing = outgoing.DistinctBy(r => r.TaskId).ToList();
         // An up-referral already answered with a down-referral (based on it) offers no second one.
         var answered = outgoing.Where(r => r.Direction == "down").Select(r => r.ReferralId).ToHashSet();
         var down = await DownReferralsBasedOn(api, incoming.Where(r => r.Direction == "up" && r.Status is "in-progress" or "completed").Select(r => r.ReferralId!), ct);
