@@ -23,7 +23,13 @@ public sealed class PagesFixture : FhirServerFixture
     public IBrowser Browser { get; private set; } = null!;
     private IPlaywright? _playwright;
 
-    protected override IDictionary<string, string> Settings => new Dictionary<string, string> { ["Fhir:BaseUrl"] = Root + "/fhir" };
+    // A refused write (a 409 or 422 of a workflow rule) leaves a gap in the change feed, which the subscriptions wait at
+    // for Fhir:ChangeSettleSeconds (30 s by default): short here, so live pages hear of the next change promptly.
+    protected override IDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Fhir:BaseUrl"] = Root + "/fhir",
+        ["Fhir:ChangeSettleSeconds"] = "2",
+    };
 
     /// <summary>A seeded account's password (users) or secret (clients).</summary>
     public static string Password(string name) => SeedAccounts.Secret(Seed, name);
