@@ -155,8 +155,8 @@ public sealed class ResidentAppData(PagesFixture fixture, string residentId)
               "requester":{"reference":"Organization/{{StationId}}"},"owner":{"reference":"Organization/{{HospitalId}}"} } }]}
             """);
         var locations = bundle["entry"]!.AsArray().Select(e => (string)e!["response"]!["location"]!).ToList();
-        var request = locations.First(l => l.StartsWith("ServiceRequest/")).Split('/')[1];
-        var task = locations.First(l => l.StartsWith("Task/")).Split('/')[1];
+        string Id(string type) => locations.Select(l => Regex.Match(l, $"(?:^|/){type}/([^/]+)")).First(m => m.Success).Groups[1].Value;
+        var (request, task) = (Id("ServiceRequest"), Id("Task"));
         if (to is not null)
         {
             var patch = new StringContent($$"""[{"op":"replace","path":"/status","value":"{{to}}"}]""", System.Text.Encoding.UTF8, "application/json-patch+json");

@@ -52,11 +52,12 @@
     return e;
   }
 
-  function table(caption, heads, rows, attrs) {
-    return el("div", { class: "table-wrap" }, el("table", attrs || {},
+  // A table in a box that scrolls sideways on a phone: the box is focusable (keyboard scrolling) and named.
+  function table(caption, heads, rows, attrs, label) {
+    return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": label || caption }, el("table", attrs || {},
       caption ? el("caption", { class: "muted" }, caption) : null,
       el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, rows.map((r) => el("tr", r.attrs || {}, r.cells.map((c) => el("td", {}, c)))))));
+      el("tbody", {}, rows.map((r) => el("tr", r.attrs || {}, r.cells.map((c, i) => el("td", { "data-label": heads[i] }, c)))))));
   }
 
   function status(text) { $("status").textContent = text || ""; }
@@ -207,7 +208,7 @@
   function humanName(resource) {
     const n = (resource && resource.name || [])[0];
     if (!n) return null;
-    if (typeof n === "string") return n;
+    if (typeof resource.name === "string") return resource.name; // an Organization
     return n.text || [].concat(n.given || [], n.family || []).join(" ");
   }
 
@@ -294,7 +295,7 @@
       el("dt", {}, t("Status")), el("dd", {}, el("span", { class: "badge" }, word(current.status))));
     const earlier = sorted.filter((c) => c !== current);
     fill("contract", facts, earlier.length ? [el("h3", {}, t("Earlier contracts")), table(null, [t("Doctor"), t("Contract period"), t("Status")],
-      earlier.map((c) => ({ cells: [named(c.careManager), `${day((c.period || {}).start)} – ${day((c.period || {}).end)}`, word(c.status)] })))] : null);
+      earlier.map((c) => ({ cells: [named(c.careManager), `${day((c.period || {}).start)} – ${day((c.period || {}).end)}`, word(c.status)] })), {}, t("Earlier contracts"))] : null);
   }
 
   function due(activity) {
@@ -325,7 +326,7 @@
       el("span", { class: "muted" }, (plan.period || {}).start ? day(plan.period.start) : ""))));
     fill("careplan", plans, el("h3", {}, t("Next activities")),
       table(null, [t("Activity"), t("Due"), t("Status")],
-        open.map(({ a }) => ({ attrs: { "data-due": due(a) }, cells: [activityName(a), day(due(a)), word((a.detail || {}).status)] })), { id: "activities" }));
+        open.map(({ a }) => ({ attrs: { "data-due": due(a) }, cells: [activityName(a), day(due(a)), word((a.detail || {}).status)] })), { id: "activities" }, t("Next activities")));
   }
 
   function renderReferrals() {
@@ -352,7 +353,7 @@
             task && task.statusReason ? el("span", { class: "muted" }, " " + (task.statusReason.text || "")) : null),
         ],
       };
-    }), { id: "referral-table" }));
+    }), { id: "referral-table", class: "stack" }, t("Referrals")));
   }
 
   function component(obs, code) {
@@ -378,10 +379,10 @@
     const newest = (rows) => [...rows].reverse();
     $("bp-table").replaceChildren(data.bp.error ? problem(data.bp.error) : !bpRows.length ? el("p", { class: "muted" }, t("No results yet."))
       : table(t("The same values as a table"), [t("Date"), t("Systolic (mmHg)"), t("Diastolic (mmHg)")],
-        newest(bpRows).map((r) => ({ cells: [day(r.date), r.sys, r.dia] })), { id: "bp-values" }));
+        newest(bpRows).map((r) => ({ cells: [day(r.date), r.sys, r.dia] })), { id: "bp-values" }, t("Blood pressure")));
     $("a1c-table").replaceChildren(data.a1c.error ? problem(data.a1c.error) : !a1cRows.length ? el("p", { class: "muted" }, t("No results yet."))
       : table(t("The same values as a table"), [t("Date"), t("HbA1c (%)")],
-        newest(a1cRows).map((r) => ({ cells: [day(r.date), r.value] })), { id: "a1c-values" }));
+        newest(a1cRows).map((r) => ({ cells: [day(r.date), r.value] })), { id: "a1c-values" }, t("HbA1c")));
   }
 
   function chart(id, labels, datasets, summary) {
@@ -399,6 +400,12 @@
   }
 
   const ACTIONS = { R: "read", E: "searched", C: "created", U: "changed", D: "deleted" };
+  const KINDS = {
+    Patient: "your personal details", Observation: "results", EpisodeOfCare: "contracts and care programmes", CarePlan: "care plans",
+    ServiceRequest: "referrals", Task: "referrals", Encounter: "visits", Condition: "diagnoses", DocumentReference: "documents",
+  };
+  // What an access touched, as kinds of record ("results, referrals"), not ids.
+  const kinds = (what) => [...new Set(what.split(" ").filter(Boolean).map((w) => t(KINDS[w.split("/")[0]] || "other records")))].join(", ");
 
   function renderAccess() {
     const { value, error } = data.access;
@@ -420,11 +427,11 @@
         time(l.recorded),
         l.person === data.fhirUser ? t("you") : l.person ? (data.names[l.person] || l.person) : t("a system of the institution"),
         l.institution ? data.names[l.institution] || l.institution : "",
-        el("span", {}, t(ACTIONS[l.action] || "used"), " ", el("span", { class: "muted" }, l.what.split(" ").map((w) => w.replace(/\/_history\/\d+$/, "")).join(", ")),
+        el("span", {}, t(ACTIONS[l.action] || "used"), " ", el("span", { class: "muted" }, kinds(l.what)),
           l.breakGlass ? [" ", el("span", { class: "badge urgent" }, t("emergency access (break the glass)"))] : null),
         t(l.outcome === "0" ? "allowed" : l.outcome === "4" ? "refused" : "failed"),
       ],
-    })), { id: "access-table" }));
+    })), { id: "access-table", class: "stack" }, t("Who accessed my record")));
   }
 
   // ---- start ----------------------------------------------------------------------------------------------------
