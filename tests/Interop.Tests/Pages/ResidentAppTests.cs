@@ -85,12 +85,12 @@ public sealed class ResidentAppTests(PagesFixture fixture)
         Assert.True(await tab.Page.Locator($"#access-table tr[data-institution='Organization/{data.HospitalId}']").CountAsync() > 0);
         Assert.Equal(0, await tab.Page.Locator($"#access-table tr[data-person='{data.Patient}']").CountAsync());
         Assert.DoesNotContain(other, await tab.Page.ContentAsync());
-        await tab.Page.CheckAsync("#show-own");
-        Assert.True(await tab.Page.Locator($"#access-table tr[data-person='{data.Patient}']").CountAsync() > 0);
-
         // Phone width: nothing wider than the screen (tables scroll in their own box).
         Assert.True(await tab.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page is wider than the phone");
         await tab.Screenshot("app");
+        await tab.Page.CheckAsync("#show-own");
+        Assert.True(await tab.Page.Locator($"#access-table tr[data-person='{data.Patient}']").CountAsync() > 0);
+
         await tab.AssertAccessible();
         await tab.AssertKeyboardReaches("#sign-out", 80);
         tab.AssertNoConsoleErrors();
@@ -141,6 +141,25 @@ public sealed class ResidentAppTests(PagesFixture fixture)
     }
 
     [Fact]
+    public async Task The_app_is_served_at_app_with_its_own_content_security_policy()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(fixture.Root) };
+        var bare = await http.GetAsync("/app");
+        Assert.EndsWith("/app/", bare.Headers.Location?.OriginalString);
+        var index = await http.GetAsync("/app/");
+        Assert.Equal(System.Net.HttpStatusCode.OK, index.StatusCode);
+        Assert.Contains("/app/app.js", await index.Content.ReadAsStringAsync());
+        foreach (var response in new[] { index, await http.GetAsync("/app/app.js") })
+        {
+            var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("script-src 'self'", csp);
+            Assert.DoesNotContain("unsafe-inline", csp);
+            Assert.Equal("no-referrer", string.Join("", response.Headers.GetValues("Referrer-Policy"))); // the code is in the address until stripped
+            Assert.Equal("DENY", string.Join("", response.Headers.GetValues("X-Frame-Options")));
+        }
+    }
+
+    [Fact]
     public async Task A_gp_gets_no_resident_record_and_a_residents_token_reads_no_one_elses()
     {
         // A GP signing in to the residents' app: the authorisation server sends them back refused, the app says why.
@@ -156,7 +175,13 @@ public sealed class ResidentAppTests(PagesFixture fixture)
             Assert.Null(await staff.Page.EvaluateAsync<string?>("() => sessionStorage.getItem('interop-app.session')"));
             Assert.DoesNotContain("error=", staff.Page.Url);
             await staff.Screenshot("app-staff-refused");
+            await staff.AssertAccessible();
             staff.AssertNoConsoleErrors();
+            // Signing out ends the GP's sign-in at the authorisation server: the next sign-in asks who it is.
+            await staff.Page.ClickAsync("#sign-out");
+            await staff.Page.WaitForSelectorAsync("body[data-ready=true]");
+            await staff.Page.ClickAsync("#sign-in");
+            await staff.Page.WaitForSelectorAsync("input[name=username]");
         }
 
         // Another resident's data, for this test: a blood pressure nobody else has.
@@ -228,7 +253,14 @@ public sealed class ResidentAppTests(PagesFixture fixture)
 
     private static async Task<string> WaitForAuthorize(Browse tab)
     {
-        await tab.Page.WaitForURLAsync(u => u.Contains("/auth/authorize"));
+        try
+        {
+            await tab.Page.WaitForURLAsync(u => u.Contains("/auth/authorize"));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"no authorisation page: at {tab.Page.Url}: {await tab.Page.InnerTextAsync("body")} {string.Join(" ", tab.Errors)}");
+        }
         return tab.Page.Url;
     }
 

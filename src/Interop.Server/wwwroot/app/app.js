@@ -260,7 +260,7 @@
 
   // ---- rendering ------------------------------------------------------------------------------------------------
   const named = (ref) => ref ? (data.names[ref.reference || ref] || ref.display || ref.reference || ref) : "";
-  const word = (code) => code ? t(code) : "";
+  const word = (code) => code ? (lang === "en" ? code.replace(/-/g, " ") : t(code)) : "";
 
   function fill(section, ...content) {
     const body = document.querySelector(`#${section} .body`);
@@ -401,7 +401,7 @@
 
   const ACTIONS = { R: "read", E: "searched", C: "created", U: "changed", D: "deleted" };
   const KINDS = {
-    Patient: "your personal details", Observation: "results", EpisodeOfCare: "contracts and care programmes", CarePlan: "care plans",
+    Patient: "your record", Observation: "results", EpisodeOfCare: "contracts and care programmes", CarePlan: "care plans",
     ServiceRequest: "referrals", Task: "referrals", Encounter: "visits", Condition: "diagnoses", DocumentReference: "documents",
   };
   // What an access touched, as kinds of record ("results, referrals"), not ids.
@@ -449,11 +449,14 @@
     $("show-own").addEventListener("change", () => data && renderAccess());
     try {
       const query = new URLSearchParams(location.search);
+      const refused = query.get("error") === "access_denied";
       if (query.has("code") || query.has("error")) await finishSignIn(query);
       const s = session();
       if (s && s.expiresAt > Date.now()) await load();
       else {
         if (s) sessionEnded(); else show("welcome");
+        // Refused for the account that signed in (staff): signing out lets someone else sign in on this device.
+        $("sign-out").hidden = !refused;
       }
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) sessionEnded();

@@ -87,7 +87,7 @@ window.InteropAppText = {
     "draft": "草稿", "scheduled": "已安排", "not-started": "未开始", "on-hold": "暂停", "revoked": "已撤销",
     "routine": "常规", "urgent": "紧急", "asap": "尽快", "stat": "立即",
     "until {0}": "至 {0}",
-    "your personal details": "个人信息", "results": "检查结果", "contracts and care programmes": "签约与健康管理", "care plans": "照护计划",
+    "your record": "您的档案", "results": "检查结果", "contracts and care programmes": "签约与健康管理", "care plans": "照护计划",
     "referrals": "转诊", "visits": "就诊", "diagnoses": "诊断", "documents": "文档", "other records": "其他记录",
   },
 };
