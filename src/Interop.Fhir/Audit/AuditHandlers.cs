@@ -8,7 +8,7 @@ namespace Interop.Fhir.Audit;
 /// <summary>
 /// Who may read the access log (first in the authorise stage, so a write is 405 whatever the scopes): auditors (role auditor with a user scope
 /// naming AuditEvent, or a system client with system/AuditEvent scopes) read all of it; a resident with
-/// patient/AuditEvent.rs reads the records about themself, searches and single records only. Nobody writes it.
+/// patient/AuditEvent.rs reads the records about themself: searches, single records and their own $access-report. Nobody writes it.
 /// </summary>
 public sealed class AuditAccessBehaviour : IInteractionBehaviour
 {
@@ -30,9 +30,11 @@ public sealed class AuditAccessBehaviour : IInteractionBehaviour
             return ValueTask.CompletedTask;
         if (granting.Any(s => s.Context == ScopeContext.Patient) && caller.Patient is { } patient)
         {
-            if (request is not (AuditSearchRequest or AuditReadRequest))
-                throw FhirException.Forbidden($"A resident reads the records about them (search and read); ${request.Operation} is for auditors.");
+            if (request is not (AuditSearchRequest or AuditReadRequest or AccessReportRequest))
+                throw FhirException.Forbidden($"A resident reads the records about them (search, read and their access report); ${request.Operation} is for auditors.");
             log.Patient = "Patient/" + patient;
+            if (log is AccessReportRequest report && report.PatientRef != log.Patient)
+                throw FhirException.Forbidden("A resident reads the access report of their own record only: patient must be their own.");
             if (log is AuditSearchRequest search)
             {
                 // Not even whether records about someone else exist beside theirs.
@@ -79,7 +81,8 @@ public sealed class AuditVerifyHandler(NpgsqlDataSource db, AuditOptions options
 public sealed class AccessReportHandler(AuditStore store) : Handler<AccessReportRequest>
 {
     protected override async Task<InteractionResult> Handle(AccessReportRequest r, InteractionCall call, CancellationToken ct) =>
-        new AccessReportResult(r.PatientRef, r.Start, r.End, await store.Report(r.PatientRef, r.Start, r.End, ct));
+        new AccessReportResult(r.PatientRef, r.Start, r.End, r.Patient is null ? await store.Report(r.PatientRef, r.Start, r.End, ct)
+            : (await store.Report(r.Patient, r.Start, r.End, ct)).Select(line => AuditStore.ForResident(line, call.Context.Caller.Client, r.Patient)).ToList());
 }
 
 public sealed class AuditExportHandler(AuditStore store) : Handler<AuditExportRequest>

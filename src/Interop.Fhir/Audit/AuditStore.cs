@@ -128,6 +128,23 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
     /// (the person and institution stay), and without what it says of anyone else — the other patients a search
     /// returned, and the search's query text, which may name them.
     /// </summary>
+    /// <summary>
+    /// A line of a resident's own access report, as <see cref="ForResident(string, string, string)"/> shows a record: other
+    /// clients' ids become "an application of the group", and what it names of other patients is left out.
+    /// </summary>
+    public static AccessLine ForResident(AccessLine line, string ownClient, string patient)
+    {
+        var what = line.What.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Where(e => !e.StartsWith("Patient/", StringComparison.Ordinal) || e == patient || e.StartsWith(patient + "/", StringComparison.Ordinal)).ToList();
+        return line with
+        {
+            Client = line.Client == ownClient ? line.Client : OtherApplication,
+            What = what.Count > 0 ? string.Join(' ', what) : patient,
+        };
+    }
+
+    public const string OtherApplication = "an application of the group";
+
     public static string ForResident(string json, string ownClient, string patient)
     {
         var node = JsonNode.Parse(json)!.AsObject();
@@ -143,7 +160,7 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
                     && id["system"]?.GetValue<string>() == AuditEvents.ClientSystem && id["value"]?.GetValue<string>() != ownClient)
                 {
                     who.Remove("identifier");
-                    who["display"] = "an application of the group";
+                    who["display"] = OtherApplication;
                 }
             }
         return node.ToJsonString();

@@ -74,6 +74,9 @@ public static class AuthorizeEndpoint
 
         // 2. What may be granted: a resident gets patient/ scopes on their own record; staff also user/ scopes.
         var resident = user.FhirUser.StartsWith("Patient/", StringComparison.Ordinal);
+        // The residents' app opens the signed-in resident's own record; staff have their own pages (no picking a patient there).
+        if (client.ClientId == Web.PageClients.App && !resident)
+            return TokenEndpoint.Refuse(Errors.AccessDenied, "The residents' app is for residents: this account is not a resident's. Staff use the pages at /.");
         var granted = Tokens.Grant(request.GetScopes(), client.Scopes, resident ? ResidentContexts : StaffContexts);
         // An EHR launch brings its context (patient, encounter) from POST /auth/launch: no picking.
         LaunchEndpoint.LaunchContext? launch = null;

@@ -8,14 +8,15 @@ namespace Interop.Server.Web;
 /// The two OAuth clients of the server's own pages, registered (or brought up to date) at start:
 /// <c>interop-pages</c>, the confidential client behind the staff pages' cookie session (its secret derived from the
 /// signing key, so every instance on one database agrees on it, and never shown), and <c>interop-app</c>, the residents'
-/// app at /app — a public SMART client with PKCE, standalone launch, patient scopes only.
+/// app at /app — a public SMART client with PKCE, standalone launch, patient scopes only (patient/AuditEvent.rs: the
+/// resident's own access report), for residents only (staff signing in to it are refused, <see cref="Auth.AuthorizeEndpoint"/>).
 /// Both redirect only to this server's own address (the issuer, from Fhir:BaseUrl).
 /// </summary>
 public sealed class PageClients(IServiceProvider services, IOptions<FhirOptions> fhir, KeyStore keys, ILogger<PageClients> log) : IHostedService
 {
     public const string Pages = "interop-pages", App = "interop-app";
     public const string PagesScopes = "openid fhirUser user/*.cruds";
-    public const string AppScopes = "openid fhirUser launch/patient patient/*.rs online_access";
+    public const string AppScopes = "openid fhirUser launch/patient patient/*.rs patient/AuditEvent.rs online_access";
 
     public string PagesSecret => keys.Secret("client:" + Pages);
 

@@ -82,23 +82,18 @@ public static class PagesSetup
 
     public static WebApplication UseInteropPages(this WebApplication app)
     {
+        // The residents' app is static files: its headers are set before the static files answer, and /app/ is its index.html.
+        // No referrer at all there: the authorisation code is in its address until the app strips it.
+        app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments(AppPath), branch => branch.Use(SecurityHeaders("no-referrer")).UseDefaultFiles());
         app.UseStaticFiles(); // wwwroot: the pages' CSS and scripts, the vendored Chart.js, the residents' app at /app
-        app.UseWhen(IsPage, branch => branch.Use(async (ctx, next) =>
-        {
-            var headers = ctx.Response.Headers;
-            headers["X-Frame-Options"] = "DENY";
-            headers["X-Content-Type-Options"] = "nosniff";
-            headers["Referrer-Policy"] = "same-origin";
-            headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
-                                            "connect-src 'self'; frame-ancestors 'none'; form-action 'self'";
-            await next();
-        }).UseAuthentication());
+        app.UseWhen(IsPage, branch => branch.Use(SecurityHeaders("same-origin")).UseAuthentication());
         app.MapRazorPages();
         app.MapGet("/signout", async ctx =>
         {
             await ctx.SignOutAsync(CookieScheme);
             await ctx.SignOutAsync(AuthSetup.LoginScheme); // and the authorisation server's own login
-            ctx.Response.Redirect("/");
+            // The residents' app signs out here too (its token is in its own session storage), and comes back to its start.
+            ctx.Response.Redirect(ctx.Request.Query["back"] == AppPath + "/" ? AppPath + "/" : "/");
         }).ExcludeFromDescription();
         app.MapGet("/language", (HttpContext ctx, string? to, string? back) =>
         {
@@ -110,6 +105,19 @@ public static class PagesSetup
         }).ExcludeFromDescription();
         return app;
     }
+
+    public const string AppPath = "/app";
+
+    private static Func<HttpContext, Func<Task>, Task> SecurityHeaders(string referrer) => (ctx, next) =>
+    {
+        var headers = ctx.Response.Headers;
+        headers["X-Frame-Options"] = "DENY";
+        headers["X-Content-Type-Options"] = "nosniff";
+        headers["Referrer-Policy"] = referrer;
+        headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+                                        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'";
+        return next();
+    };
 
     private static bool IsPage(HttpContext ctx)
     {

@@ -8,7 +8,8 @@ namespace Interop.Tests.Audit;
 
 /// <summary>
 /// A resident reads, in the group app, who accessed their record: only the records about them, without network
-/// addresses and without other clients' ids; nothing about other residents; none of the auditors' operations.
+/// addresses and without other clients' ids, and their own access report; nothing about other residents; none of the
+/// auditors' other operations.
 /// </summary>
 public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthFixture>
 {
@@ -57,7 +58,22 @@ public sealed class ResidentAuditTests(AuthFixture server) : IClassFixture<AuthF
         Assert.Equal(HttpStatusCode.NotFound, (await resident.GetAsync($"/fhir/AuditEvent/{otherEvent}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/AuditEvent/{(string)events[0]["id"]!}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync("/fhir/AuditEvent/$verify")).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient={self}")).StatusCode);
+        // Their own access report (the group app's "who accessed my record"): the institution and what it touched stay;
+        // the other resident the search also returned, other clients' ids and addresses do not; nobody else's report.
+        var own = await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient={self}");
+        var report = await own.Content.ReadAsStringAsync();
+        Assert.True(own.StatusCode == HttpStatusCode.OK, report);
+        Assert.Contains(station, report);
+        Assert.Contains($"Encounter/{enc}", report);
+        Assert.Contains("an application of the group", report);
+        Assert.DoesNotContain(other, report);
+        Assert.DoesNotContain("station-" + tag, report);
+        var csv = await (await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient=Patient/{self}&_format=text/csv")).Content.ReadAsStringAsync();
+        Assert.Contains(station, csv);
+        Assert.DoesNotContain(other, csv);
+        Assert.DoesNotContain("station-" + tag, csv);
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient={other}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/fhir/AuditEvent/$access-report?patient=Patient/{other}&_format=text/csv")).StatusCode);
         // The resident's wildcard scope alone would not have read the log.
         Assert.Equal(HttpStatusCode.OK, (await resident.GetAsync($"/fhir/Patient/{self}")).StatusCode);
     }
