@@ -86,6 +86,7 @@ public static class AuditEndpoints
                 Tuple.Create("what", (Base)new FhirString(line.What)),
                 Tuple.Create("breakGlass", (Base)new FhirBoolean(line.BreakGlass)),
             };
+            if (line.Reason is { } reason) parts.Add(Tuple.Create("reason", (Base)new FhirString(reason)));
             if (line.Institution is { } org) parts.Insert(1, Tuple.Create("institution", (Base)new ResourceReference(org)));
             if (line.Person is { } person) parts.Insert(1, Tuple.Create("person", (Base)new FhirString(person)));
             parameters.Add("access", parts);
@@ -114,10 +115,10 @@ public static class AuditEndpoints
 
     private static string Csv(AccessReportResult report)
     {
-        var text = new StringBuilder("recorded,institution,person,client,action,subtype,outcome,what,break_glass\n");
+        var text = new StringBuilder("recorded,institution,person,client,action,subtype,outcome,what,break_glass,reason\n");
         foreach (var l in report.Lines)
             text.AppendJoin(',', l.Recorded.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), Cell(l.Institution), Cell(l.Person), Cell(l.Client),
-                l.Action, l.Subtype, l.Outcome.ToString(CultureInfo.InvariantCulture), Cell(l.What), l.BreakGlass ? "true" : "false").Append('\n');
+                l.Action, l.Subtype, l.Outcome.ToString(CultureInfo.InvariantCulture), Cell(l.What), l.BreakGlass ? "true" : "false", Cell(l.Reason)).Append('\n');
         return text.ToString();
     }
 
