@@ -137,6 +137,7 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
             foreach (var other in entities.OfType<JsonObject>().Where(e => e["query"] is not null
                          || e["role"]?["code"]?.GetValue<string>() == "1" && e["what"]?["reference"]?.GetValue<string>() != patient).ToList())
                 entities.Remove(other);
+        if (node["entity"] is JsonArray { Count: 0 }) node.Remove("entity"); // FHIR JSON has no empty arrays
         if (node["agent"] is JsonArray agents)
             foreach (var agent in agents.OfType<JsonObject>())
             {

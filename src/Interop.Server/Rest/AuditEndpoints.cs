@@ -47,7 +47,8 @@ public static class AuditEndpoints
         var report = (await ctx.Send<VerifyResult>(new AuditVerifyRequest(Day(ctx, "start"), Day(ctx, "end")))).Report;
         var parameters = new Parameters();
         parameters.Add("result", new Code(report.Intact ? "intact" : "broken"));
-        parameters.Add("checked", new Integer64(report.Checked));
+        // R4's Parameters has no valueInteger64: an integer, or a decimal beyond its range.
+        parameters.Add("checked", report.Checked <= int.MaxValue ? new Integer((int)report.Checked) : new FhirDecimal(report.Checked));
         parameters.Add("chains", new Integer(report.Chains));
         if (report.BrokenId is { } id) parameters.Add("record", new FhirString($"AuditEvent/{id}"));
         if (report.Expected is { } expected) parameters.Add("expected", new FhirString(expected));

@@ -31,7 +31,11 @@ public sealed partial class IndexModel : PageBase
 
     [BindProperty(SupportsGet = true)] public string? From { get; set; }
     [BindProperty(SupportsGet = true)] public string? To { get; set; }
+    /// <summary>"group" (the whole group) or an institution, Organization/{id}; by default the user's institution, else the group.</summary>
     [BindProperty(SupportsGet = true)] public string? Reporter { get; set; }
+    public const string WholeGroup = "group";
+    /// <summary>The reporter for $evaluate-measure: null for the whole group.</summary>
+    public string? ReporterRef => Reporter is null or WholeGroup ? null : Reporter;
 
     public List<string> Months { get; } = [];
     public List<Series> Shown { get; } = [];
@@ -69,7 +73,7 @@ public sealed partial class IndexModel : PageBase
         institutions = s.Institutions.Select(i => i.Label), institutionValues = s.Institutions.Select(i => i.Figures.Plotted(s.Group.Scoring)),
     }));
 
-    public string Scope() => string.IsNullOrEmpty(Reporter) ? T["The whole group"] : Name(Reporter);
+    public string Scope() => ReporterRef is { } r ? Name(r) : T["The whole group"];
 
     public string Name(string reference) => reference == "none" ? T["No managing institution"]
         : Institutions.FirstOrDefault(i => i.Reference == reference).Name ?? reference;
@@ -77,7 +81,7 @@ public sealed partial class IndexModel : PageBase
     /// <summary>The drill-down's address for a count: the period (or one month), the reporter, the group's population, an institution stratum.</summary>
     public string ListLink(Series s, string population, string from, string to, string? institution) =>
         $"/indicators/list?measure={s.Indicator.Id}&group={s.Group.Code}&population={population}&from={from}&to={to}"
-        + (string.IsNullOrEmpty(Reporter) ? "" : "&reporter=" + Uri.EscapeDataString(Reporter))
+        + "&reporter=" + Uri.EscapeDataString(Reporter ?? WholeGroup)
         + (institution is null ? "" : "&institution=" + Uri.EscapeDataString(institution));
 
     private async Task Load(CancellationToken ct)
@@ -85,7 +89,7 @@ public sealed partial class IndexModel : PageBase
         var now = DateTime.UtcNow;
         To ??= now.ToString("yyyy-MM", CultureInfo.InvariantCulture);
         From ??= now.AddMonths(-11).ToString("yyyy-MM", CultureInfo.InvariantCulture);
-        Reporter ??= SignedIn!.Institution ?? ""; // an institution may see its own figures; the group's systems all
+        Reporter ??= SignedIn!.Institution ?? WholeGroup; // an institution may see its own figures; the group's systems all
         Invalid = Check();
         if (Invalid is not null)
         {
@@ -124,7 +128,7 @@ public sealed partial class IndexModel : PageBase
 
     private Task<MeasureReport> Evaluate(string measure, string from, string to, CancellationToken ct) =>
         Api.Read<MeasureReport>($"Measure/{measure}/$evaluate-measure?periodStart={from}&periodEnd={to}"
-                                + (string.IsNullOrEmpty(Reporter) ? "" : "&reporter=" + Uri.EscapeDataString(Reporter)), ct);
+                                + (ReporterRef is { } r ? "&reporter=" + Uri.EscapeDataString(r) : ""), ct);
 
     private string? Check()
     {
@@ -133,7 +137,7 @@ public sealed partial class IndexModel : PageBase
         if (to < from) return T["The period ends before it starts."];
         var count = (to.Year - from.Year) * 12 + to.Month - from.Month + 1;
         if (count > MaxMonths) return T.Format("Choose at most {0} months.", MaxMonths);
-        if (Reporter!.Length > 0 && !ReporterPattern().IsMatch(Reporter)) return T.Format("'{0}' is not an institution (Organization/id).", Reporter);
+        if (Reporter != WholeGroup && !ReporterPattern().IsMatch(Reporter!)) return T.Format("'{0}' is not an institution (Organization/id).", Reporter);
         for (var m = from; m <= to; m = m.AddMonths(1)) Months.Add(m.ToString("yyyy-MM", CultureInfo.InvariantCulture));
         return null;
     }

@@ -27,7 +27,8 @@ public sealed class ListModel : PageBase
     public List<(string Id, string? Name, string? Institution)> Residents { get; } = [];
     public string? Invalid { get; private set; }
 
-    public string Back => $"/indicators?from={From}&to={To}&reporter={Uri.EscapeDataString(Reporter ?? "")}";
+    public string Back => $"/indicators?from={From}&to={To}&reporter={Uri.EscapeDataString(Reporter ?? IndexModel.WholeGroup)}";
+    private string? ReporterRef => Reporter is null or IndexModel.WholeGroup ? null : Reporter;
 
     public async Task OnGetAsync(CancellationToken ct)
     {
@@ -37,7 +38,7 @@ public sealed class ListModel : PageBase
             : GroupInfo is null ? T["Unknown group of the indicator."]
             : Population is not ("numerator" or "denominator" or "initial-population" or "measure-population") ? T["Unknown population."]
             : !IndexModel.Month(From ?? "", out _) || !IndexModel.Month(To ?? "", out _) ? T["The period must be two months (YYYY-MM)."]
-            : !string.IsNullOrEmpty(Reporter) && !IndexModel.ReporterPattern().IsMatch(Reporter) ? T["Unknown institution."]
+            : ReporterRef is { } r && !IndexModel.ReporterPattern().IsMatch(r) ? T["Unknown institution."]
             : !string.IsNullOrEmpty(Institution) && !IndexModel.ReporterPattern().IsMatch(Institution) ? T["Unknown institution."]
             : null;
         if (Invalid is not null)
@@ -46,7 +47,7 @@ public sealed class ListModel : PageBase
             return;
         }
         var report = await Api.Read<MeasureReport>($"Measure/{Indicator!.Id}/$evaluate-measure?reportType=subject-list&periodStart={From}&periodEnd={To}"
-                                                   + (string.IsNullOrEmpty(Reporter) ? "" : "&reporter=" + Uri.EscapeDataString(Reporter)), ct);
+                                                   + (ReporterRef is { } reporter ? "&reporter=" + Uri.EscapeDataString(reporter) : ""), ct);
         var group = IndicatorCatalog.Group(report, GroupInfo!.Code);
         var populations = string.IsNullOrEmpty(Institution)
             ? group?.Population.Select(p => (p.Code, p.Count, p.SubjectResults))
