@@ -56,6 +56,9 @@ public sealed class AuditBehaviour(AuditLog log) : IInteractionBehaviour
             case EntryResult { Outcome.Version: { } version }:
                 entities.Add($"{version.Key}/_history/{version.VersionId}");
                 break;
+            case Measures.MeasureReportResult measure:
+                patients.UnionWith(measure.Subjects); // a subject-list report names residents
+                break;
             case AuditPage page:
                 query = page.Query;
                 break;

@@ -96,7 +96,8 @@ public static class AuditEvents
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteEndObject();
-            w.WriteStartArray("entity");
+            // FHIR JSON has no empty arrays: a record about nothing (a sign-in, a refused search) has no entity.
+            if (what.Patients.Count > 0 || what.Entities.Count > 0 || what.Query is not null) w.WriteStartArray("entity");
             foreach (var p in what.Patients) Entity(w, p, "1", "1", "Patient");
             foreach (var e in what.Entities) Entity(w, e, "2", "4", "Domain Resource");
             if (what.Query is { } query)
@@ -111,7 +112,7 @@ public static class AuditEvents
                 w.WriteBase64String("query", Encoding.UTF8.GetBytes(query));
                 w.WriteEndObject();
             }
-            w.WriteEndArray();
+            if (what.Patients.Count > 0 || what.Entities.Count > 0 || what.Query is not null) w.WriteEndArray();
             w.WriteEndObject();
         }
         var agents = new List<string>(3) { Clean(who.Client) };

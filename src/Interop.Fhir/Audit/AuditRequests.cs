@@ -63,8 +63,9 @@ public sealed record AuditRecordResult(StoredAudit Record) : InteractionResult(M
 
 public sealed record VerifyResult(ChainReport Report) : InteractionResult(Model.ResultKind.Ok);
 
-/// <summary>One line of an access report: when, who (person and institution), what they did, to what.</summary>
-public sealed record AccessLine(DateTimeOffset Recorded, string? Institution, string? Person, string Client, string Action, string Subtype, int Outcome, string What, bool BreakGlass);
+/// <summary>One line of an access report: when, who (person and institution), what they did, to what, and a break-glass access's reason.</summary>
+public sealed record AccessLine(DateTimeOffset Recorded, string? Institution, string? Person, string Client, string Action, string Subtype, int Outcome, string What, bool BreakGlass,
+    string? Reason = null);
 
 public sealed record AccessReportResult(string Patient, DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<AccessLine> Lines)
     : InteractionResult(Model.ResultKind.Ok);

@@ -72,7 +72,9 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var cmd = new NpgsqlCommand($"""
-            select recorded, agent_org, agents, action, subtype, outcome, entities, purpose from {A}.event
+            select recorded, agent_org, agents, action, subtype, outcome, entities, purpose,
+                   case when purpose @> array['{AuditEvents.BreakGlassCode}'] then doc::jsonb -> 'purposeOfEvent' -> 0 ->> 'text' end
+            from {A}.event
             where keys @> array['p:' || $1] and recorded >= $2 and recorded < $3 and type = 'rest'
             order by agent_org nulls last, agents[2] nulls last, recorded limit 100000
             """, connection);
@@ -87,7 +89,7 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
             var entities = r.GetFieldValue<string[]>(6).Where(e => e != patient).ToArray();
             lines.Add(new AccessLine(r.GetFieldValue<DateTimeOffset>(0), r.IsDBNull(1) ? null : r.GetString(1), agents.Length > 1 ? agents[1] : null,
                 agents[0], r.GetString(3), r.GetString(4), r.GetInt16(5), entities.Length > 0 ? string.Join(' ', entities) : patient,
-                r.GetFieldValue<string[]>(7).Contains(AuditEvents.BreakGlassCode)));
+                r.GetFieldValue<string[]>(7).Contains(AuditEvents.BreakGlassCode), r.IsDBNull(8) ? null : r.GetString(8)));
         }
         return lines;
     }
@@ -152,6 +154,7 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
             foreach (var other in entities.OfType<JsonObject>().Where(e => e["query"] is not null
                          || e["role"]?["code"]?.GetValue<string>() == "1" && e["what"]?["reference"]?.GetValue<string>() != patient).ToList())
                 entities.Remove(other);
+        if (node["entity"] is JsonArray { Count: 0 }) node.Remove("entity"); // FHIR JSON has no empty arrays
         if (node["agent"] is JsonArray agents)
             foreach (var agent in agents.OfType<JsonObject>())
             {

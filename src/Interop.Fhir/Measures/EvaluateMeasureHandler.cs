@@ -5,8 +5,8 @@ using Interop.Fhir.Pipeline;
 
 namespace Interop.Fhir.Measures;
 
-/// <summary>$evaluate-measure's answer: a summary MeasureReport.</summary>
-public sealed record MeasureReportResult(MeasureReport Report) : InteractionResult(Model.ResultKind.Ok);
+/// <summary>$evaluate-measure's answer: a summary or subject-list MeasureReport, and the residents it names (for the access log).</summary>
+public sealed record MeasureReportResult(MeasureReport Report, IReadOnlyCollection<string> Subjects) : InteractionResult(Model.ResultKind.Ok);
 
 /// <summary>
 /// $evaluate-measure: checks the parameters (400 naming each problem), reads the Measure (a nested read, so the
@@ -24,7 +24,8 @@ public sealed class EvaluateMeasureHandler(MeasureEvaluator evaluator) : Handler
                 $"Measure/{parameters.MeasureId} has no evaluation on this server; the group's indicators are {string.Join(", ", MeasureEvaluator.Indicators.Keys)}.", "measure");
         if (parameters.Reporter is { } reporter && !await evaluator.OrganizationExists(reporter, ct))
             throw FhirException.BadRequest($"reporter {reporter} does not exist.", "reporter");
-        var rows = await evaluator.Run(indicator, parameters, ct);
-        return new MeasureReportResult(MeasureReportBuilder.Build(indicator, measure.Url ?? EvaluateMeasureRequest.MeasureBase + measure.Id, parameters, rows));
+        var (rows, subjects) = await evaluator.Run(indicator, parameters, ct);
+        var report = MeasureReportBuilder.Build(indicator, measure.Url ?? EvaluateMeasureRequest.MeasureBase + measure.Id, parameters, rows, subjects);
+        return new MeasureReportResult(report, subjects is null ? [] : MeasureReportBuilder.Subjects(report));
     }
 }

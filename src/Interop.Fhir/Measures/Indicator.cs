@@ -10,11 +10,18 @@ public sealed record PopulationColumn(string Code, string Column);
 public sealed record GroupDefinition(string Code, string Scoring, IReadOnlyList<PopulationColumn> Populations, string? ScoreColumn = null, string? ScoreUnit = null);
 
 /// <summary>
-/// One SQL statement of an indicator: it answers one row for the whole population (stratifier null) and one per
-/// stratum (stratifier name, stratum values), with a column per population; <see cref="Groups"/> read those columns.
+/// One SQL statement of an indicator: <see cref="With"/> (common table expressions) and a select of
+/// <see cref="Populations"/> (aggregates, a column each) <see cref="From"/> its rows. <see cref="Sql"/> answers one row
+/// for the whole population (stratifier null) and one per stratum (stratifier name, stratum values); <see cref="SubjectSql"/>
+/// one row per resident (<see cref="Subject"/>, the Patient's key) and their institution (org), a resident being in a
+/// population when its column is above 0. <see cref="Groups"/> read those columns.
 /// Parameters: @lo and @hi (the period, [lo, hi) in UTC) and @reporter (a compact key, or null for the whole group).
 /// </summary>
-public sealed record Statement(string Sql, IReadOnlyList<GroupDefinition> Groups);
+public sealed record Statement(string With, string Populations, string From, string Subject, IReadOnlyList<Stratifier> Stratifiers, IReadOnlyList<GroupDefinition> Groups)
+{
+    public string Sql => With + "\n" + Strata.Select(Populations, From, [.. Stratifiers]);
+    public string SubjectSql => With + "\n" + $"select {Subject} as subject, org, {Populations} {From} group by {Subject}, org";
+}
 
 /// <summary>One of the group's indicators: the id of its Measure (profiles/Measure-{id}.json) and how it is computed.</summary>
 public sealed record Indicator(string Id, IReadOnlyList<Statement> Statements);

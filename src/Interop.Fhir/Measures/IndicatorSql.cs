@@ -3,7 +3,7 @@ namespace Interop.Fhir.Measures;
 /// <summary>
 /// The SQL every indicator starts from, over the index tables (rows exist only for live current versions):
 /// <c>scope</c>, the reporter and the institutions under it (Organization.partOf, recursively); <c>residents</c>,
-/// every live Patient with the institution that manages it (Patient.managingOrganization, "none" without one) — with a
+/// every live Patient (its key, e.g. Patient/x, as subject) with the institution that manages it (Patient.managingOrganization, "none" without one) — with a
 /// reporter only those managed inside its scope; <c>tree</c>, the group: the Organizations of institution-kind
 /// "group" and everything partOf them, recursively.
 /// </summary>
@@ -25,7 +25,7 @@ public static class IndicatorSql
           select r.rid from fhir.ix_reference r join tree g on r.target_rid = g.rid where r.rtype = 'Organization' and r.param = 'partof'
         ),
         residents as (
-          select d.rid, coalesce(o.target_type || '/' || o.target_id, 'none') as org
+          select d.rid, d.id as subject, coalesce(o.target_type || '/' || o.target_id, 'none') as org
           from fhir.mt_doc_resourcedoc d
           left join fhir.ix_reference o on o.rid = d.rid and o.rtype = 'Patient' and o.param = 'organization'
           where d.resource_type = 'Patient' and not d.deleted

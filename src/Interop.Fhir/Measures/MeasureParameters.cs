@@ -7,6 +7,9 @@ namespace Interop.Fhir.Measures;
 /// <summary>$evaluate-measure's parameters, checked: the Measure's id, the period [Start, End) in UTC as given, the reporter.</summary>
 public sealed record MeasureParameters(string MeasureId, DateTimeOffset Start, DateTimeOffset End, string PeriodStart, string PeriodEnd, string? Reporter)
 {
+    /// <summary>reportType=subject-list: the residents of each population as well as the counts.</summary>
+    public bool SubjectList { get; init; }
+
     private static readonly string[] Known = ["periodStart", "periodEnd", "reporter", "measure", "reportType"];
 
     /// <summary>Checks the request's parameters; every problem is a 400 naming the parameter.</summary>
@@ -30,8 +33,8 @@ public sealed record MeasureParameters(string MeasureId, DateTimeOffset Start, D
             ? EvaluateMeasureRequest.MeasureId(measure) ?? throw FhirException.NotFound(
                 $"No Measure '{measure}' here: give the id of one of the group's Measures or its canonical URL ({EvaluateMeasureRequest.MeasureBase}…).", "measure")
             : throw FhirException.BadRequest("Measure/$evaluate-measure needs measure: the Measure's id or canonical URL.", "measure");
-        if (request.Value("reportType") is { } type && type != "summary")
-            throw FhirException.BadRequest($"reportType '{type}' is not supported: this server answers summary reports only.", "reportType");
+        if (request.Value("reportType") is { } type && type is not ("summary" or "subject-list"))
+            throw FhirException.BadRequest($"reportType '{type}' is not supported: this server answers summary and subject-list reports.", "reportType");
         var (start, _) = Date(request, "periodStart");
         var (_, end) = Date(request, "periodEnd");
         if (end <= start)
@@ -39,7 +42,7 @@ public sealed record MeasureParameters(string MeasureId, DateTimeOffset Start, D
         var reporter = request.Reporter;
         if (reporter is not null && (!reporter.StartsWith("Organization/", StringComparison.Ordinal) || reporter.Length == "Organization/".Length || reporter.IndexOf('/', "Organization/".Length) >= 0))
             throw FhirException.BadRequest($"reporter must be a reference to an Organization (Organization/{{id}}), not '{reporter}'.", "reporter");
-        return new MeasureParameters(id, start, end, request.Value("periodStart")!, request.Value("periodEnd")!, reporter);
+        return new MeasureParameters(id, start, end, request.Value("periodStart")!, request.Value("periodEnd")!, reporter) { SubjectList = request.SubjectList };
     }
 
     // A date of year, month or day precision, as the [lo, hi) it covers.

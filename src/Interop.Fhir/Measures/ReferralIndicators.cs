@@ -15,7 +15,7 @@ public static class ReferralIndicators
     [
         new(IndicatorSql.Common + $"""
             , referrals as (
-              select dir.code as direction, r.org, {IndicatorSql.Month("au.lo")} as month
+              select dir.code as direction, r.subject, r.org, {IndicatorSql.Month("au.lo")} as month
               from fhir.ix_token dir
               join fhir.ix_date au on au.rid = dir.rid and au.rtype = 'ServiceRequest' and au.param = 'authored' and au.lo >= @lo and au.lo < @hi
               join fhir.ix_reference su on su.rid = dir.rid and su.rtype = 'ServiceRequest' and su.param = 'subject'
@@ -23,16 +23,15 @@ public static class ReferralIndicators
               where dir.rtype = 'ServiceRequest' and dir.param = 'referral-direction' and dir.code in ('up', 'down')
                 and not exists (select 1 from fhir.ix_token s where s.rid = dir.rid and s.rtype = 'ServiceRequest' and s.param = 'status' and s.code = 'entered-in-error')
             )
-            {Strata.Select("count(*) filter (where direction = 'up') as up, count(*) filter (where direction = 'down') as down",
-                "from referrals", Month, Institution)}
-            """,
+            """, "count(*) filter (where direction = 'up') as up, count(*) filter (where direction = 'down') as down", "from referrals", "subject",
+            [Month, Institution],
         [
             new GroupDefinition("up", "cohort", [new("initial-population", "up")]),
             new GroupDefinition("down", "cohort", [new("initial-population", "down")]),
         ]),
         new(IndicatorSql.Common + $"""
             , accepted as (
-              select dir.code as direction, r.org, {IndicatorSql.Month("au.lo")} as month, extract(epoch from ac.lo - au.lo) / 3600.0 as hours
+              select dir.code as direction, r.subject, r.org, {IndicatorSql.Month("au.lo")} as month, extract(epoch from ac.lo - au.lo) / 3600.0 as hours
               from fhir.ix_date ac
               join fhir.ix_date au on au.rid = ac.rid and au.rtype = 'Task' and au.param = 'authored-on' and au.lo >= @lo and au.lo < @hi
               join fhir.ix_reference b on b.rid = ac.rid and b.rtype = 'Task' and b.param = 'based-on' and b.target_type = 'ServiceRequest'
@@ -41,9 +40,8 @@ public static class ReferralIndicators
               join residents r on r.rid = su.target_rid
               where ac.rtype = 'Task' and ac.param = 'accepted'
             )
-            {Strata.Select("count(*) as accepted, percentile_cont(0.5) within group (order by hours) as median",
-                "from accepted", Month, new Stratifier("direction", "direction"), Institution)}
-            """,
+            """, "count(*) as accepted, percentile_cont(0.5) within group (order by hours) as median", "from accepted", "subject",
+            [Month, new Stratifier("direction", "direction"), Institution],
         [
             new GroupDefinition("time-to-accept", "continuous-variable",
                 [new("initial-population", "accepted"), new("measure-population", "accepted"), new("measure-observation", "accepted")], "median", "h"),
@@ -66,15 +64,14 @@ public static class ReferralIndicators
               order by s.target_rid, d.lo desc, s.rid desc
             ),
             high as (
-              select r.org, exists (select 1 from fhir.ix_reference c
+              select r.subject, r.org, exists (select 1 from fhir.ix_reference c
                                     join fhir.ix_token cs on cs.rid = c.rid and cs.rtype = 'CarePlan' and cs.param = 'status' and cs.code = 'active'
                                     where c.rtype = 'CarePlan' and c.param = 'subject' and c.target_rid = l.patient) as planned
               from latest l join residents r on r.rid = l.patient
               where exists (select 1 from fhir.ix_token k where k.rid = l.rid and k.rtype = 'RiskAssessment' and k.param = 'risk'
                             and k.system = '{IndicatorSql.RiskProbability}' and k.code = 'high')
             )
-            {Strata.Select("count(*) as denominator, count(*) filter (where planned) as numerator", "from high", Institution)}
-            """,
+            """, "count(*) as denominator, count(*) filter (where planned) as numerator", "from high", "subject", [Institution],
         [
             new GroupDefinition("planned", "proportion", [new("initial-population", "denominator"), new("denominator", "denominator"), new("numerator", "numerator")]),
         ]),

@@ -16,9 +16,8 @@ public static class ResidentIndicators
     [
         new(IndicatorSql.Common + $"""
             , contracted as (select distinct e.patient from ({IndicatorSql.Episodes("family-doctor-contract", "'active', 'finished'")}) e)
-            {Strata.Select("count(*) as denominator, count(c.patient) as numerator",
-                "from residents r left join contracted c on c.patient = r.rid", Institution)}
-            """, [Proportion("contracted", "numerator")]),
+            """, "count(*) as denominator, count(c.patient) as numerator", "from residents r left join contracted c on c.patient = r.rid", "r.subject",
+            [Institution], [Proportion("contracted", "numerator")]),
     ]);
 
     /// <summary>
@@ -30,7 +29,7 @@ public static class ResidentIndicators
     [
         new(IndicatorSql.Common + $"""
             , encounters as (
-              select r.org, {IndicatorSql.Month("d.lo")} as month, coalesce(sp.target_type || '/' || sp.target_id, 'none') as provider,
+              select r.subject, r.org, {IndicatorSql.Month("d.lo")} as month, coalesce(sp.target_type || '/' || sp.target_id, 'none') as provider,
                      coalesce(sp.target_rid in (select rid from tree), false) as inside
               from fhir.ix_reference e
               join residents r on r.rid = e.target_rid
@@ -40,9 +39,8 @@ public static class ResidentIndicators
                 and not exists (select 1 from fhir.ix_token s where s.rid = e.rid and s.rtype = 'Encounter' and s.param = 'status'
                                 and s.code in ('planned', 'cancelled', 'entered-in-error'))
             )
-            {Strata.Select("count(*) as denominator, count(*) filter (where inside) as inside, count(*) filter (where not inside) as outside",
-                "from encounters", Institution, new Stratifier("month", "month"), new Stratifier("provider", "provider"))}
-            """, [Proportion("inside", "inside"), Proportion("outside", "outside")]),
+            """, "count(*) as denominator, count(*) filter (where inside) as inside, count(*) filter (where not inside) as outside", "from encounters", "subject",
+            [Institution, new Stratifier("month", "month"), new Stratifier("provider", "provider")], [Proportion("inside", "inside"), Proportion("outside", "outside")]),
     ]);
 
     /// <summary>
@@ -54,7 +52,7 @@ public static class ResidentIndicators
     [
         new(IndicatorSql.Common + $"""
             , episodes as (
-              select e.patient, r.org, cc.system || '|' || cc.code as condition, e.lo, e.hi
+              select e.patient, r.subject, r.org, cc.system || '|' || cc.code as condition, e.lo, e.hi
               from ({IndicatorSql.Episodes("case-management", "'active', 'onhold', 'finished'")}) e
               join fhir.ix_token cc on cc.rid = e.rid and cc.rtype = 'EpisodeOfCare' and cc.param = 'chronic-condition'
               join residents r on r.rid = e.patient
@@ -63,9 +61,8 @@ public static class ResidentIndicators
               select y::text as year, greatest(make_timestamptz(y, 1, 1, 0, 0, 0, 'UTC'), @lo) as ylo, least(make_timestamptz(y + 1, 1, 1, 0, 0, 0, 'UTC'), @hi) as yhi
               from generate_series(extract(year from @lo at time zone 'UTC')::int, extract(year from (@hi - interval '1 microsecond') at time zone 'UTC')::int) y
             )
-            {Strata.Select("count(distinct e.patient) as managed",
-                "from episodes e join years on e.lo < years.yhi and e.hi > years.ylo",
-                new Stratifier("condition", "condition"), new Stratifier("year", "year"), new Stratifier("condition-year", "condition", "year"), Institution)}
-            """, [new GroupDefinition("managed", "cohort", [new("initial-population", "managed")])]),
+            """, "count(distinct e.patient) as managed", "from episodes e join years on e.lo < years.yhi and e.hi > years.ylo", "e.subject",
+            [new Stratifier("condition", "condition"), new Stratifier("year", "year"), new Stratifier("condition-year", "condition", "year"), Institution],
+            [new GroupDefinition("managed", "cohort", [new("initial-population", "managed")])]),
     ]);
 }

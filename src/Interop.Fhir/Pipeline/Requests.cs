@@ -173,6 +173,9 @@ public sealed record EvaluateMeasureRequest(string? InstanceId, IReadOnlyList<Ke
     public override string? Id => InstanceId ?? MeasureId(Value("measure"));
     public override string Operation => "evaluate-measure";
 
+    /// <summary>reportType=subject-list: the answer names the residents behind each count.</summary>
+    public bool SubjectList => Value("reportType") == "subject-list";
+
     /// <summary>The reporter asked for ("Organization/x" as given), or null for the whole group.</summary>
     public string? Reporter => Value("reporter");
 

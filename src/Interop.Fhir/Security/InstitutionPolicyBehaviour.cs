@@ -27,6 +27,10 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
         var caller = call.Context.Caller;
         if (caller.Unrestricted || caller.Institution is not { } institution || caller.Roles.Contains("admin")) return;
         if (call.Request.ReadsAccessLog) return; // Audit/AuditAccessBehaviour decides
+        // Not even with break-glass, which opens one resident's record in an emergency, not lists of the group's residents.
+        if (call.Request is EvaluateMeasureRequest { SubjectList: true })
+            throw FhirException.Forbidden($"The residents behind the indicators (reportType=subject-list) are for the group's own systems: {institution} " +
+                                          "may see its own numbers (reportType=summary) and find its residents by searching, which the access policy filters.");
         if (call.Context.BreakGlass is { } reason)
         {
             log.LogWarning("Break-glass access by {Client} ({User}) for {Institution}: {Interaction} {Type}/{Id}; reason: {Reason}",

@@ -47,7 +47,8 @@ public static class AuditEndpoints
         var report = (await ctx.Send<VerifyResult>(new AuditVerifyRequest(Day(ctx, "start"), Day(ctx, "end")))).Report;
         var parameters = new Parameters();
         parameters.Add("result", new Code(report.Intact ? "intact" : "broken"));
-        parameters.Add("checked", new Integer64(report.Checked));
+        // R4's Parameters has no valueInteger64: an integer, or a decimal beyond its range.
+        parameters.Add("checked", report.Checked <= int.MaxValue ? new Integer((int)report.Checked) : new FhirDecimal(report.Checked));
         parameters.Add("chains", new Integer(report.Chains));
         if (report.BrokenId is { } id) parameters.Add("record", new FhirString($"AuditEvent/{id}"));
         if (report.Expected is { } expected) parameters.Add("expected", new FhirString(expected));
@@ -86,6 +87,7 @@ public static class AuditEndpoints
                 Tuple.Create("what", (Base)new FhirString(line.What)),
                 Tuple.Create("breakGlass", (Base)new FhirBoolean(line.BreakGlass)),
             };
+            if (line.Reason is { } reason) parts.Add(Tuple.Create("reason", (Base)new FhirString(reason)));
             if (line.Institution is { } org) parts.Insert(1, Tuple.Create("institution", (Base)new ResourceReference(org)));
             if (line.Person is { } person) parts.Insert(1, Tuple.Create("person", (Base)new FhirString(person)));
             parameters.Add("access", parts);
@@ -114,10 +116,10 @@ public static class AuditEndpoints
 
     private static string Csv(AccessReportResult report)
     {
-        var text = new StringBuilder("recorded,institution,person,client,action,subtype,outcome,what,break_glass\n");
+        var text = new StringBuilder("recorded,institution,person,client,action,subtype,outcome,what,break_glass,reason\n");
         foreach (var l in report.Lines)
             text.AppendJoin(',', l.Recorded.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), Cell(l.Institution), Cell(l.Person), Cell(l.Client),
-                l.Action, l.Subtype, l.Outcome.ToString(CultureInfo.InvariantCulture), Cell(l.What), l.BreakGlass ? "true" : "false").Append('\n');
+                l.Action, l.Subtype, l.Outcome.ToString(CultureInfo.InvariantCulture), Cell(l.What), l.BreakGlass ? "true" : "false", Cell(l.Reason)).Append('\n');
         return text.ToString();
     }
 

@@ -113,7 +113,7 @@ public sealed partial class IndicatorTests(GroupWorld world) : IClassFixture<Gro
     [InlineData("periodStart=2025-06-01&periodEnd=2025-01-31", "periodEnd")]
     [InlineData("periodStart=2025&periodEnd=2025&reporter=Patient/x", "reporter")]
     [InlineData("periodStart=2025&periodEnd=2025&reporter=Organization/no-such-org", "reporter")]
-    [InlineData("periodStart=2025&periodEnd=2025&reportType=subject-list", "reportType")]
+    [InlineData("periodStart=2025&periodEnd=2025&reportType=individual", "reportType")]
     [InlineData("periodStart=2025&periodEnd=2025&subject=Patient/x", "subject")]
     [InlineData("periodStart=2025&periodStart=2026&periodEnd=2026", "periodStart")]
     [InlineData("periodStart=2025&periodEnd=2025&measure=referrals", "measure")]
