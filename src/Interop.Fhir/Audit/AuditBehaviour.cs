@@ -56,8 +56,8 @@ public sealed class AuditBehaviour(AuditLog log) : IInteractionBehaviour
             case EntryResult { Outcome.Version: { } version }:
                 entities.Add($"{version.Key}/_history/{version.VersionId}");
                 break;
-            case Measures.MeasureReportResult measure:
-                patients.UnionWith(measure.Subjects); // a subject-list report names residents
+            case INamesPatients named:
+                patients.UnionWith(named.Patients); // e.g. a subject-list MeasureReport names residents
                 break;
             case AuditPage page:
                 query = page.Query;

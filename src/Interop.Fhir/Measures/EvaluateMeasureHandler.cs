@@ -6,7 +6,10 @@ using Interop.Fhir.Pipeline;
 namespace Interop.Fhir.Measures;
 
 /// <summary>$evaluate-measure's answer: a summary or subject-list MeasureReport, and the residents it names (for the access log).</summary>
-public sealed record MeasureReportResult(MeasureReport Report, IReadOnlyCollection<string> Subjects) : InteractionResult(Model.ResultKind.Ok);
+public sealed record MeasureReportResult(MeasureReport Report, IReadOnlyCollection<string> Subjects) : InteractionResult(Model.ResultKind.Ok), INamesPatients
+{
+    public IReadOnlyCollection<string> Patients => Subjects;
+}
 
 /// <summary>
 /// $evaluate-measure: checks the parameters (400 naming each problem), reads the Measure (a nested read, so the

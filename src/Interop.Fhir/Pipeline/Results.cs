@@ -10,6 +10,16 @@ namespace Interop.Fhir.Pipeline;
 /// <summary>What an interaction did, typed: the web layer alone turns it into a status, headers and a body.</summary>
 public abstract record InteractionResult(ResultKind Kind);
 
+/// <summary>
+/// A result that names residents other than through stored versions (a subject-list MeasureReport): the access log
+/// records them as the residents the interaction concerned.
+/// </summary>
+public interface INamesPatients
+{
+    /// <summary>"Patient/{id}" references.</summary>
+    IReadOnlyCollection<string> Patients { get; }
+}
+
 /// <summary>One version read or written (read, vread, create, update, patch, a conditional create's match).</summary>
 public sealed record VersionResult(ResultKind Kind, StoredVersion Version) : InteractionResult(Kind);
 
