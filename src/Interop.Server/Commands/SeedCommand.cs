@@ -14,8 +14,8 @@ namespace Interop.Server.Commands;
 /// </summary>
 public static class SeedCommand
 {
-    /// <summary>How many of the residents get a sign-in for the app (the first ones).</summary>
-    public const int ResidentAccounts = 5;
+    /// <summary>How many of the residents get a sign-in for the app: the first ones, and as many showcase ones found among the first <see cref="ShowcaseAmong"/>.</summary>
+    public const int ResidentAccounts = 5, ShowcaseAmong = 500;
 
     private const string Usage = "usage: seed [--residents N] [--seed S] [--parallel P] [--as-of YYYY-MM-DD] [--no-validate]";
 
@@ -58,13 +58,14 @@ public static class SeedCommand
 
         if (residents > 0)
         {
-            report = await seeder.LoadResidents(new Residents(directory, seed, asOf), residents, parallel, validate, Bar("residents"), CancellationToken.None);
+            var generator = new Residents(directory, seed, asOf);
+            report = await seeder.LoadResidents(generator, residents, parallel, validate, Bar("residents"), CancellationToken.None);
             Console.Error.WriteLine();
             Summary("residents", report);
             Console.WriteLine($"residents: {residents:N0} of seed {seed} (ids r{seed}-000001…), as of {asOf:yyyy-MM-dd}, " +
                               $"{residents / Math.Max(0.001, report.Elapsed.TotalSeconds):N1} residents/s");
             if (report.Failures.Count == 0)
-                foreach (var a in await SeedAccounts.RegisterResidents(services, seed, Math.Min(residents, ResidentAccounts), CancellationToken.None))
+                foreach (var a in await SeedAccounts.RegisterResidents(services, generator, Math.Min(residents, ShowcaseAmong), ResidentAccounts, ResidentAccounts, CancellationToken.None))
                     Console.WriteLine($"  {a.Kind,-6} {a.Name,-24} {a.Secret ?? "(existed)",-22}  {a.Note}");
         }
         return await Done(services, report, residents, seed);

@@ -21,6 +21,8 @@ public sealed class Residents(GroupDirectory directory, int seed, DateOnly asOf)
         ((45, 54), 16), ((55, 64), 12), ((65, 74), 8), ((75, 84), 3.5), ((85, 99), 0.5),
     ];
 
+    public int Seed => seed;
+
     public string IdOf(int index) => $"r{seed}-{index:D6}";
 
     /// <summary>The resources of resident <paramref name="index"/> (1-based), in an order that stores referenced ones first.</summary>
@@ -40,6 +42,17 @@ public sealed class Residents(GroupDirectory directory, int seed, DateOnly asOf)
         Referrals.Add(resident, directory);
         return resident.Resources;
     }
+
+    /// <summary>
+    /// Residents whose record shows every part of the residents' app — an active family-doctor contract, blood pressure or
+    /// HbA1c results, a referral — among the first <paramref name="among"/>: the demo's resident sign-ins.
+    /// </summary>
+    public IEnumerable<int> Showcase(int among) => Enumerable.Range(1, among).Where(i =>
+    {
+        var resources = Generate(i);
+        return resources.OfType<EpisodeOfCare>().Any(e => e.Status == EpisodeOfCare.EpisodeOfCareStatus.Active && e.Type.Any(t => t.Coding.Any(c => c.Code == "family-doctor-contract")))
+               && resources.OfType<Observation>().Count() >= 2 && resources.OfType<Hl7.Fhir.Model.Task>().Any();
+    });
 
     private Patient Patient(Resident r, int index, bool female)
     {

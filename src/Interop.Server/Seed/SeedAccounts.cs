@@ -53,17 +53,21 @@ public static class SeedAccounts
         return done;
     }
 
-    /// <summary>Sign-ins for the residents' app: the first <paramref name="count"/> residents of the seed (username = the Patient id).</summary>
-    public static async Task<List<SeedAccount>> RegisterResidents(IServiceProvider services, int seed, int count, CancellationToken ct)
+    /// <summary>
+    /// Sign-ins for the residents' app (username = the Patient id): the first <paramref name="first"/> residents of the seed,
+    /// and up to <paramref name="showcase"/> more whose record shows every part of the app (<see cref="Residents.Showcase"/>).
+    /// </summary>
+    public static async Task<List<SeedAccount>> RegisterResidents(IServiceProvider services, Residents generator, int count, int first, int showcase, CancellationToken ct)
     {
         using var scope = services.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<Users>();
         var done = new List<SeedAccount>();
-        for (var i = 1; i <= count; i++)
-        {
-            var id = $"r{seed}-{i:D6}";
-            done.Add(await AddUser(users, seed, id, $"Patient/{id}", null, "resident (the app at /app)", [], ct));
-        }
+        var firstOnes = Enumerable.Range(1, Math.Min(count, first)).ToList();
+        foreach (var i in firstOnes)
+            done.Add(await AddUser(users, generator.Seed, generator.IdOf(i), $"Patient/{generator.IdOf(i)}", null, "resident (the app at /app)", [], ct));
+        foreach (var i in generator.Showcase(count).Where(i => !firstOnes.Contains(i)).Take(showcase))
+            done.Add(await AddUser(users, generator.Seed, generator.IdOf(i), $"Patient/{generator.IdOf(i)}", null,
+                "resident with a contract, results and a referral (the app at /app)", [], ct));
         return done;
     }
 

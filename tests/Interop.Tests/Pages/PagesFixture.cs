@@ -47,7 +47,8 @@ public sealed class PagesFixture : FhirServerFixture
         await SeedAccounts.Register(Services, Directory, Seed, CancellationToken.None);
         report = await seeder.LoadResidents(new Residents(Directory, Seed, Residents.DefaultAsOf), ResidentCount, 2, true, _ => { }, CancellationToken.None);
         if (report.Failures.Count > 0) throw new InvalidOperationException("seeding the residents failed: " + report.Failures[0]);
-        await SeedAccounts.RegisterResidents(Services, Seed, Interop.Server.Commands.SeedCommand.ResidentAccounts, CancellationToken.None);
+        await SeedAccounts.RegisterResidents(Services, new Residents(Directory, Seed, Residents.DefaultAsOf), ResidentCount,
+            Interop.Server.Commands.SeedCommand.ResidentAccounts, 0, CancellationToken.None);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

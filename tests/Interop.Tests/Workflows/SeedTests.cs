@@ -17,6 +17,23 @@ public sealed class SeedTests(FhirServerFixture server) : IClassFixture<FhirServ
 {
     private static readonly GroupDirectory Directory = Staffing.Build();
 
+    [Fact]
+    public void The_showcase_residents_have_an_active_contract_results_and_a_referral()
+    {
+        var generator = new Residents(Directory, 1, Residents.DefaultAsOf);
+        var showcase = generator.Showcase(300).Take(5).ToList();
+        Assert.Equal(5, showcase.Count);
+        foreach (var i in showcase)
+        {
+            var resources = generator.Generate(i);
+            Assert.Contains(resources.OfType<EpisodeOfCare>(), e => e.Status == EpisodeOfCare.EpisodeOfCareStatus.Active && e.Type[0].Coding[0].Code == "family-doctor-contract");
+            Assert.True(resources.OfType<Observation>().Count() >= 2);
+            Assert.NotEmpty(resources.OfType<Hl7.Fhir.Model.Task>());
+        }
+        // and most residents are not (the first one of seed 1 has none of it)
+        Assert.DoesNotContain(1, showcase);
+    }
+
     private static List<string> Json(int seed, int from, int to) =>
         [.. Enumerable.Range(from, to - from + 1).SelectMany(new Residents(Directory, seed, Residents.DefaultAsOf).Generate).Select(FhirSerialization.ToJson)];
 
