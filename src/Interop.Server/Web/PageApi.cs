@@ -43,7 +43,9 @@ public sealed class PageApi(HttpClient http, string token)
         using var response = await Raw(method, path, body, ifMatch, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode) throw PageApiException.From(response.StatusCode, text);
-        return FhirSerialization.ParseJson(Encoding.UTF8.GetBytes(text));
+        // The server's own answer, parsed as its stored JSON is: leniently (an access-log record written before the
+        // empty-entity fix, for instance, still shows).
+        return FhirSerialization.ParseStored(text);
     }
 
     /// <summary>The raw answer (e.g. for a CSV or a body streamed on); the caller disposes it.</summary>
@@ -78,7 +80,7 @@ public sealed class PageApiException(HttpStatusCode status, string message) : Ex
         string text;
         try
         {
-            var outcome = (OperationOutcome)FhirSerialization.ParseJson(Encoding.UTF8.GetBytes(body));
+            var outcome = (OperationOutcome)FhirSerialization.ParseStored(body);
             text = string.Join(" ", outcome.Issue.Select(i => i.Diagnostics ?? i.Details?.Text).Where(t => !string.IsNullOrEmpty(t)));
         }
         catch (Exception)
