@@ -126,11 +126,6 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
     }
 
     /// <summary>
-    /// A record as a resident sees it: without network addresses, without the ids of clients other than their own
-    /// (the person and institution stay), and without what it says of anyone else — the other patients a search
-    /// returned, and the search's query text, which may name them.
-    /// </summary>
-    /// <summary>
     /// A line of a resident's own access report, as <see cref="ForResident(string, string, string)"/> shows a record: other
     /// clients' ids become "an application of the group", and what it names of other patients is left out.
     /// </summary>
@@ -147,6 +142,11 @@ public sealed class AuditStore([Microsoft.Extensions.DependencyInjection.FromKey
 
     public const string OtherApplication = "an application of the group";
 
+    /// <summary>
+    /// A record as a resident sees it: without network addresses, without the ids of clients other than their own
+    /// (the person and institution stay), and without what it says of anyone else — the other patients a search
+    /// returned, and the search's query text, which may name them.
+    /// </summary>
     public static string ForResident(string json, string ownClient, string patient)
     {
         var node = JsonNode.Parse(json)!.AsObject();

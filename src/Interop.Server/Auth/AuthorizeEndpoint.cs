@@ -75,7 +75,7 @@ public static class AuthorizeEndpoint
         // 2. What may be granted: a resident gets patient/ scopes on their own record; staff also user/ scopes.
         var resident = user.FhirUser.StartsWith("Patient/", StringComparison.Ordinal);
         // The residents' app opens the signed-in resident's own record; staff have their own pages (no picking a patient there).
-        if (client.ClientId == Web.PageClients.App && !resident)
+        if (client.ClientId == OwnClients.App && !resident)
             return TokenEndpoint.Refuse(Errors.AccessDenied, "The residents' app is for residents: this account is not a resident's. Staff use the pages at /.");
         var granted = Tokens.Grant(request.GetScopes(), client.Scopes, resident ? ResidentContexts : StaffContexts);
         // An EHR launch brings its context (patient, encounter) from POST /auth/launch: no picking.
@@ -94,7 +94,7 @@ public static class AuthorizeEndpoint
 
         var decision = form?["decision"].ToString();
         // The server's own staff pages ask for nothing the user's sign-in does not already mean: no consent page.
-        if (client.ClientId == Web.PageClients.Pages && string.IsNullOrEmpty(decision)) decision = "approve";
+        if (client.ClientId == OwnClients.Pages && string.IsNullOrEmpty(decision)) decision = "approve";
         if (decision == "deny")
             return TokenEndpoint.Refuse(Errors.AccessDenied, "The user did not approve the request.");
         if (decision == "approve")

@@ -14,6 +14,12 @@ public sealed record ClientRegistration(
     string? ClientId, string? Type, string? Secret, JsonElement? Jwks, string? JwksUri, List<string>? RedirectUris,
     string? Scopes, string? Institution, List<string>? Roles);
 
+/// <summary>The server's own clients, registered at start by Web/PageClients: the staff pages' and the residents' app's.</summary>
+public static class OwnClients
+{
+    public const string Pages = "interop-pages", App = "interop-app";
+}
+
 /// <summary>What the server knows of a client besides OpenIddict's columns.</summary>
 public sealed record ClientProfile(string ClientId, string Type, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> Scopes,
     string? Institution, IReadOnlyList<string> Roles, bool HasSecret, bool HasJwks);

@@ -14,7 +14,7 @@ namespace Interop.Server.Web;
 /// </summary>
 public sealed class PageClients(IServiceProvider services, IOptions<FhirOptions> fhir, KeyStore keys, ILogger<PageClients> log) : IHostedService
 {
-    public const string Pages = "interop-pages", App = "interop-app";
+    public const string Pages = OwnClients.Pages, App = OwnClients.App;
     /// <summary>user/AuditEvent.rs is named: wildcards never include the access log, and the API lets only auditors use it.</summary>
     public const string PagesScopes = "openid fhirUser user/*.cruds user/AuditEvent.rs";
     public const string AppScopes = "openid fhirUser launch/patient patient/*.rs patient/AuditEvent.rs online_access";

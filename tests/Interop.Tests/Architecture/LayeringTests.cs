@@ -16,7 +16,7 @@ public sealed partial class LayeringTests
         ["Scopes"] = 2, ["Search"] = 5, ["Patch"] = 5, ["Transactions"] = 6, ["Patients"] = 6, ["Pipeline"] = 7, ["Import"] = 8, ["Security"] = 8, ["Audit"] = 8, ["Validation"] = 8, ["Workflows"] = 8, ["Measures"] = 8, ["Subscriptions"] = 9,
     };
 
-    private static readonly Dictionary<string, int> Host = new() { ["Rest"] = 0, ["Auth"] = 1, ["Hosting"] = 2, ["Seed"] = 3, ["Commands"] = 4 };
+    private static readonly Dictionary<string, int> Host = new() { ["Rest"] = 0, ["Auth"] = 1, ["Web"] = 2, ["Pages"] = 3, ["Hosting"] = 3, ["Seed"] = 4, ["Commands"] = 5 };
 
     [GeneratedRegex(@"Interop\.(?:Fhir|Server)\.(\w+)")]
     private static partial Regex Qualified();

@@ -33,7 +33,8 @@ public sealed class Browse : IAsyncDisposable
             ExtraHTTPHeaders = new Dictionary<string, string> { ["Accept-Language"] = locale },
             ViewportSize = phone ? new ViewportSize { Width = 390, Height = 844 } : new ViewportSize { Width = 1280, Height = 900 },
         });
-        context.SetDefaultTimeout(15_000);
+        // Generous: a page that makes many API calls (the dashboard: 66) renders slowly while the rest of the suite runs beside it.
+        context.SetDefaultTimeout(60_000);
         return new Browse(fixture, context, await context.NewPageAsync());
     }
 
