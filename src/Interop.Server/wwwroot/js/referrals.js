@@ -12,10 +12,12 @@
         if (state) status.dataset.live = state;
     }
 
-    // Someone typing a reason or a summary keeps their text: the swap waits until they leave the field.
+    // Someone typing a reason or a summary keeps their text, and an opened "refer down" stays open: the swap waits
+    // until they leave the field and close it (or send it).
     function typing() {
         var active = document.activeElement;
-        return active && worklist.contains(active) && (active.tagName === "INPUT" || active.tagName === "TEXTAREA");
+        if (worklist.querySelector("details[open]")) return true;
+        return active && worklist.contains(active) && (active.tagName === "INPUT" || active.tagName === "TEXTAREA" || active.tagName === "SELECT");
     }
 
     function refresh() {
@@ -28,6 +30,7 @@
                 return response.text();
             })
             .then(function (html) {
+                if (typing()) { pending = true; return; } // they started meanwhile: read again when they are done
                 worklist.innerHTML = html;
                 var updates = Number(worklist.dataset.updates || "0") + 1;
                 worklist.dataset.updates = String(updates);
@@ -43,6 +46,9 @@
     worklist.addEventListener("focusout", function () {
         if (pending) setTimeout(refresh, 0);
     });
+    worklist.addEventListener("toggle", function () { // does not bubble: caught on the way down
+        if (pending) setTimeout(refresh, 0);
+    }, true);
 
     var events = new EventSource(worklist.dataset.events);
     events.addEventListener("ready", function () {
