@@ -91,15 +91,17 @@ public sealed class SubscriptionDispatcher(
                 continue;
             }
             var notifications = new List<Notification>();
+            var refusals = new Dictionary<string, string?>(); // the subscriber checks of this page
             foreach (var change in page.Changes)
             {
                 if (change.Version.ResourceType == "Subscription")
                 {
                     _served = await store.Served(ct);
+                    refusals.Remove(change.Version.Id);
                     if (!_served.Any(s => s.Id == change.Version.Id)) await queue.Drop(change.Version.Id, ct);
                     continue;
                 }
-                notifications.AddRange(await matcher.Match(change, _served, ct));
+                notifications.AddRange(await matcher.Match(change, _served, refusals, ct));
             }
             if (!await store.Advance(position, page.Last, notifications, ct))
             {

@@ -16,18 +16,20 @@ namespace Interop.Fhir.Subscriptions;
 /// </summary>
 public sealed class SubscriptionMatcher(FhirPipeline pipeline, ISubscriberCheck subscribers, SubscriptionStatusWriter status, ILogger<SubscriptionMatcher> log)
 {
-    public async Task<List<Notification>> Match(Change change, IReadOnlyList<ActiveSubscription> subscriptions, CancellationToken ct)
+    /// <param name="refusals">The subscriber checks already made for this page of the feed (subscription id → refusal or null): each client is read once per page.</param>
+    public async Task<List<Notification>> Match(Change change, IReadOnlyList<ActiveSubscription> subscriptions, Dictionary<string, string?> refusals, CancellationToken ct)
     {
         var version = change.Version;
         var found = new List<Notification>();
         if (version.Deleted) return found;
         foreach (var subscription in subscriptions.Where(s => s.Criteria.Type == version.ResourceType))
         {
-            if (await subscribers.Refusal(subscription, ct) is { } refused)
+            if (!refusals.TryGetValue(subscription.Id, out var refused))
             {
-                await status.Set(subscription, Hl7.Fhir.Model.Subscription.SubscriptionStatus.Error, refused, ct);
-                continue;
+                refusals[subscription.Id] = refused = await subscribers.Refusal(subscription, ct);
+                if (refused is not null) await status.Set(subscription, Hl7.Fhir.Model.Subscription.SubscriptionStatus.Error, refused, ct);
             }
+            if (refused is not null) continue;
             if (await Find(subscription, version.Id, ct) is { } current)
                 found.Add(new Notification(subscription, change.Sequence, version.Key,
                     subscription.Resource.Channel.Payload == SubscriptionRules.JsonPayload ? current.Json : null));

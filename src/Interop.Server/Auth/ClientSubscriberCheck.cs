@@ -7,7 +7,7 @@ namespace Interop.Server.Auth;
 /// <summary>
 /// The subscriber check against the client registry: the client that created the subscription must still be
 /// registered and its allowed scopes must still grant search on the criteria's type (system/ or user/). Read for each
-/// change a subscription could match (one indexed lookup beside the match's own search), so a removal takes effect at once.
+/// page of the change feed that holds a change of its type (one indexed lookup), so a removal takes effect at the next page.
 /// </summary>
 public sealed class ClientSubscriberCheck(IServiceProvider services, IOptions<AuthOptions> options) : ISubscriberCheck
 {

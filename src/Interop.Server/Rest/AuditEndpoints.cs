@@ -70,7 +70,7 @@ public static class AuditEndpoints
         var start = Instant(ctx, "start") ?? end.AddDays(-30);
         if (start >= end) throw FhirException.BadRequest("$access-report: start must be before end.", "start");
         var report = await ctx.Send<AccessReportResult>(new AccessReportRequest(patient, start, end));
-        if (csv) return Results.Text(Csv(report), "text/csv; charset=utf-8");
+        if (csv) return Results.Text(ReportCsv(report), Csv.ContentType);
         var parameters = new Parameters();
         parameters.Add("patient", new ResourceReference(report.Patient));
         parameters.Add("start", new Instant(report.Start));
@@ -114,21 +114,13 @@ public static class AuditEndpoints
 
     private static StoredVersion Stored(StoredAudit a) => new("AuditEvent", a.Id.ToString("D"), 1, a.Recorded, false, "POST", a.Json);
 
-    private static string Csv(AccessReportResult report)
+    private static string ReportCsv(AccessReportResult report)
     {
         var text = new StringBuilder("recorded,institution,person,client,action,subtype,outcome,what,break_glass,reason\n");
         foreach (var l in report.Lines)
-            text.AppendJoin(',', l.Recorded.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), Cell(l.Institution), Cell(l.Person), Cell(l.Client),
-                l.Action, l.Subtype, l.Outcome.ToString(CultureInfo.InvariantCulture), Cell(l.What), l.BreakGlass ? "true" : "false", Cell(l.Reason)).Append('\n');
+            text.AppendJoin(',', l.Recorded.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), Csv.Cell(l.Institution), Csv.Cell(l.Person), Csv.Cell(l.Client),
+                l.Action, l.Subtype, Csv.Cell(l.Outcome), Csv.Cell(l.What), Csv.Cell(l.BreakGlass), Csv.Cell(l.Reason)).Append('\n');
         return text.ToString();
-    }
-
-    // RFC 4180 quoting; a leading =, +, - or @ is prefixed so spreadsheets do not run it as a formula.
-    private static string Cell(string? value)
-    {
-        if (string.IsNullOrEmpty(value)) return "";
-        if (value[0] is '=' or '+' or '-' or '@') value = "'" + value;
-        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
     }
 
     private static DateOnly? Day(HttpContext ctx, string name)

@@ -69,7 +69,18 @@ public sealed class Browse : IAsyncDisposable
         Assert.True(bad.Count == 0, "accessibility: " + string.Join("\n", bad));
     }
 
-    public void AssertNoConsoleErrors() => Assert.True(Errors.Count == 0, "console errors: " + string.Join("\n", Errors));
+    public void AssertNoConsoleErrors() => AssertNoConsoleErrorsBut();
+
+    /// <summary>
+    /// No console errors but chromium's note of a document answered with one of <paramref name="refusedStatuses"/>: a page
+    /// showing the API's refusal (or a bad input) answers with that status, which chromium logs as a failed resource.
+    /// </summary>
+    public void AssertNoConsoleErrorsBut(params int[] refusedStatuses)
+    {
+        var expected = refusedStatuses.Select(s => $"Failed to load resource: the server responded with a status of {s} ").ToList();
+        var other = Errors.Where(e => !expected.Any(e.StartsWith)).ToList();
+        Assert.True(other.Count == 0, "console errors: " + string.Join("\n", other));
+    }
 
     /// <summary>Tab from the top: the keyboard reaches <paramref name="selector"/> within <paramref name="presses"/> presses.</summary>
     public async Task AssertKeyboardReaches(string selector, int presses = 40)

@@ -98,13 +98,6 @@ public sealed class ClinicalData(PagesFixture fixture)
     /// No console errors, except the one Chromium logs for the page itself when it answers with the API's refusal status
     /// (the layout's refusal box is served with the API's 400/403/422), which the test has checked on the page.
     /// </summary>
-    public static void AssertNoConsoleErrorsButRefusals(Browse tab, params int[] statuses)
-    {
-        var expected = statuses.Select(s => $"Failed to load resource: the server responded with a status of {s} ").ToList();
-        var other = tab.Errors.Where(e => !expected.Any(e.StartsWith)).ToList();
-        Assert.True(other.Count == 0, "console errors: " + string.Join("\n", other));
-    }
-
     /// <summary>The id in a Location (relative or absolute, with or without _history).</summary>
     public static string Id(string location, string type)
     {

@@ -133,7 +133,7 @@ public sealed class IndicatorPageTests(PagesFixture fixture, ITestOutputHelper o
             Assert.Equal("403", await resident.Page.GetAttributeAsync("#refusal", "data-status"));
             Assert.Equal(0, await resident.Page.Locator("article.series").CountAsync());
             Assert.Equal(0, await resident.Page.Locator("#indicator-data").CountAsync());
-            resident.AssertOnlyRefusedDocuments();
+            resident.AssertNoConsoleErrorsBut(403);
         }
         await using var gp = await Browse.Open(fixture, "zh-CN");
         var name = fixture.Directory.Teams[0].GpId;
@@ -161,7 +161,7 @@ public sealed class IndicatorPageTests(PagesFixture fixture, ITestOutputHelper o
         var bad = await gp.Page.GotoAsync("/indicators?from=2026-13&to=2026-06");
         Assert.Equal(400, bad!.Status);
         Assert.Equal(1, await gp.Page.Locator("#invalid").CountAsync());
-        gp.AssertOnlyRefusedDocuments();
+        gp.AssertNoConsoleErrorsBut(403, 400);
     }
 
     private static async Task<JsonObject> Evaluate(HttpClient api, string measure, string from, string to, string reporter = Reporter)

@@ -84,7 +84,7 @@ public sealed class ReferralPageTests(PagesFixture fixture)
         await other.Page.WaitForSelectorAsync("#refusal");
         Assert.Equal("403", await other.Page.Locator("#refusal").GetAttributeAsync("data-status"));
         Assert.Equal("requested", (await _data.TaskState(task)).Status);
-        ClinicalData.AssertNoConsoleErrorsButRefusals(other, 403);
+        other.AssertNoConsoleErrorsBut(403);
 
         // The hospital, in Chinese: rejecting without a reason is the API's 422; with one, the task is rejected.
         await using var tab = await Browse.Open(fixture, "zh-CN");
@@ -106,7 +106,7 @@ public sealed class ReferralPageTests(PagesFixture fixture)
         Assert.Equal("rejected", state);
         Assert.Equal("No cardiology clinic this month; refer to hospital 2", rejected["statusReason"]!["text"]!.GetValue<string>());
         await tab.Screenshot("referrals-zh-CN");
-        ClinicalData.AssertNoConsoleErrorsButRefusals(tab, 422);
+        tab.AssertNoConsoleErrorsBut(422);
     }
 
     [Fact]

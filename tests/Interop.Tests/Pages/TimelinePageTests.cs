@@ -69,7 +69,7 @@ public sealed class TimelinePageTests(PagesFixture fixture)
             Assert.Equal(institution, await tab.Page.Locator($"li.entry[data-ref='{reference}']").GetAttributeAsync("data-institution"));
         await tab.Screenshot("timeline-break-glass");
         await tab.AssertAccessible();
-        ClinicalData.AssertNoConsoleErrorsButRefusals(tab, 403);
+        tab.AssertNoConsoleErrorsBut(403);
 
         using var auditor = await _data.Auditor();
         var log = await ClinicalData.Get(auditor, $"AuditEvent?purpose=BTG&patient=Patient/{patient}&_count=50");
@@ -92,7 +92,7 @@ public sealed class TimelinePageTests(PagesFixture fixture)
         Assert.Contains("患者时间线", await tab.Page.Locator("h1").InnerTextAsync());
         await tab.Screenshot("timeline-zh-CN-refused");
         await tab.AssertAccessible();
-        ClinicalData.AssertNoConsoleErrorsButRefusals(tab, 403);
+        tab.AssertNoConsoleErrorsBut(403);
     }
 
     // A new resident with an encounter and a condition at the station, an up-referral to the hospital, an encounter and

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Interop.Fhir.Formats;
+using Interop.Server.Rest;
 using Interop.Server.Web;
 using Microsoft.AspNetCore.Mvc;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
+using Interop.Server.Rest;
 using Interop.Server.Web;
 using Microsoft.AspNetCore.Mvc;
 

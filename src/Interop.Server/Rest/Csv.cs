@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
 
-namespace Interop.Server.Web;
+namespace Interop.Server.Rest;
 
-/// <summary>CSV downloads of the pages (RFC 4180), safe to open in a spreadsheet.</summary>
+/// <summary>CSV downloads (RFC 4180), safe to open in a spreadsheet: the access report's and the pages'.</summary>
 public static class Csv
 {
     public const string ContentType = "text/csv; charset=utf-8";
