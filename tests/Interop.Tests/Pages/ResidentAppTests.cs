@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Interop.Tests.Infrastructure;
+using Microsoft.Playwright;
 
 namespace Interop.Tests.Pages;
 
@@ -255,7 +256,8 @@ public sealed class ResidentAppTests(PagesFixture fixture)
     {
         try
         {
-            await tab.Page.WaitForURLAsync(u => u.Contains("/auth/authorize"));
+            // The address is enough (the login form is waited for next): the load event can lag far behind under load.
+            await tab.Page.WaitForURLAsync(u => u.Contains("/auth/authorize"), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         }
         catch (TimeoutException)
         {
