@@ -13,10 +13,8 @@ public sealed class AdminBootstrap(IServiceProvider services, IOptions<AuthOptio
     public async Task StartAsync(CancellationToken ct)
     {
         if (options.Value.AdminSecret is not { Length: > 0 } secret) return;
-        using var scope = services.CreateScope();
-        var clients = scope.ServiceProvider.GetRequiredService<Clients>();
-        await clients.Add(new ClientRegistration(ClientId, "confidential", secret, null, null, [],
-            "system/*.cruds", null, ["admin"]), ct, replace: true);
+        await Clients.Ensure(services, new ClientRegistration(ClientId, "confidential", secret, null, null, [],
+            "system/*.cruds", null, ["admin"]), ct);
         log.LogInformation("Client 'admin' ready (secret from INTEROP_ADMIN_SECRET)");
     }
 

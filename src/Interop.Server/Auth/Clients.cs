@@ -46,6 +46,32 @@ public sealed partial class Clients(IOpenIddictApplicationManager apps, Resource
         return (await Find(descriptor.ClientId!, ct))!;
     }
 
+    /// <summary>
+    /// Registers (or brings up to date) a client the server itself owns, at start. Several instances on one database
+    /// may start at the same moment and write the same client; the one that loses the race reads it again and retries
+    /// in a fresh scope (OpenIddict's entity is then stale), instead of failing to start.
+    /// </summary>
+    public static async Task Ensure(IServiceProvider services, ClientRegistration r, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var scope = services.CreateScope();
+                await scope.ServiceProvider.GetRequiredService<Clients>().Add(r, ct, replace: true);
+                return;
+            }
+            // The loser sees a stale entity (ConcurrencyException), the other's new row (ValidationException: the id is
+            // taken) or the unique index (DbUpdateException), depending on the moment.
+            catch (Exception e) when (attempt < 5 && e is OpenIddict.Abstractions.OpenIddictExceptions.ConcurrencyException
+                                          or OpenIddict.Abstractions.OpenIddictExceptions.ValidationException
+                                          or Microsoft.EntityFrameworkCore.DbUpdateException)
+            {
+                await Task.Delay(Random.Shared.Next(20, 200) * attempt, ct);
+            }
+        }
+    }
+
     public async Task<ClientProfile?> Find(string clientId, CancellationToken ct)
     {
         var app = await apps.FindByClientIdAsync(clientId, ct);

@@ -24,11 +24,9 @@ public sealed class PageClients(IServiceProvider services, IOptions<FhirOptions>
     public async Task StartAsync(CancellationToken ct)
     {
         var root = AuthSetup.Issuer(fhir.Value).ToString();
-        using var scope = services.CreateScope();
-        var clients = scope.ServiceProvider.GetRequiredService<Clients>();
-        await clients.Add(new ClientRegistration(Pages, "confidential", PagesSecret, null, null, [root + "signin-oidc"],
-            PagesScopes, null, []), ct, replace: true);
-        await clients.Add(new ClientRegistration(App, "public", null, null, null, [root + "app/"], AppScopes, null, []), ct, replace: true);
+        await Clients.Ensure(services, new ClientRegistration(Pages, "confidential", PagesSecret, null, null, [root + "signin-oidc"],
+            PagesScopes, null, []), ct);
+        await Clients.Ensure(services, new ClientRegistration(App, "public", null, null, null, [root + "app/"], AppScopes, null, []), ct);
         log.LogInformation("Clients '{Pages}' and '{App}' ready for the pages at {Root}", Pages, App, root);
     }
 
