@@ -411,6 +411,9 @@ public sealed class PolicyConditionalTests(PolicyConditionalTests.World world) :
         var hidden = await world.Admin.CreateId(world.Obs(world.Hidden, hiddenValue));
         foreach (var client in new[] { world.Admin, world.Group })
             Assert.Equal(hidden, await IdOf(await Send(client, HttpMethod.Post, "/fhir/Observation", FhirTest.Body(world.Obs(world.Hidden, hiddenValue)), Criteria(hiddenValue)), HttpStatusCode.OK));
+        // The group's own systems patch it by criteria as before (a REST conditional PATCH).
+        Assert.Equal(hidden, await IdOf(await Send(world.Group, HttpMethod.Patch, $"/fhir/Observation?{Criteria(hiddenValue)}", JsonPatch("amended")), HttpStatusCode.OK));
+        Assert.Equal(2, (await Current("Observation", hidden)).Version);
         var request = new HttpRequestMessage(HttpMethod.Post, "/fhir/Observation") { Content = FhirTest.Body(world.Obs(world.Hidden, hiddenValue)) };
         request.Headers.TryAddWithoutValidation("If-None-Exist", Criteria(hiddenValue));
         request.Headers.TryAddWithoutValidation("X-Break-Glass", "unconscious in the emergency room");
