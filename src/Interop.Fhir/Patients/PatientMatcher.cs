@@ -15,13 +15,15 @@ public sealed record PatientMatch(StoredVersion Version, Patient Patient, decima
 /// </summary>
 public sealed class PatientMatcher(SearchService search)
 {
-    public async Task<List<PatientMatch>> Match(Patient input, int count, bool onlyCertain, CancellationToken ct)
+    /// <param name="policy">For a caller acting for an institution: only residents the access policy lets it see are candidates (in each search's SQL).</param>
+    public async Task<List<PatientMatch>> Match(Patient input, int count, bool onlyCertain, CancellationToken ct, InstitutionAccess? policy = null)
     {
         var candidates = new Dictionary<string, StoredVersion>();
         async Task Add(params (string, string)[] criteria)
         {
             var query = SearchQueryParser.Parse(["Patient"], criteria.Select(c => new KeyValuePair<string, string>(c.Item1, c.Item2)), strict: true, 200, 200);
             query.Total = TotalMode.None;
+            query.Policy = policy;
             foreach (var hit in (await search.Search(query, "", false, ct)).Hits) candidates.TryAdd(hit.Version.Key, hit.Version);
         }
         foreach (var id in input.Identifier.Where(i => i.Value is not null))

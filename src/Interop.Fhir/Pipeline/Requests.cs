@@ -54,6 +54,8 @@ public sealed record HistoryRequest(HistoryQuery Query) : FhirRequest
 /// <param name="IfNoneExist">Criteria for a conditional create, or null.</param>
 public sealed record CreateRequest(Resource Body, string? IfNoneExist = null) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
     public override Interaction Interaction => IfNoneExist is null ? Interaction.Create : Interaction.ConditionalCreate;
     public override string ResourceType => Body.TypeName;
     public override Resource Resource => Body;
@@ -61,6 +63,8 @@ public sealed record CreateRequest(Resource Body, string? IfNoneExist = null) : 
 
 public sealed record UpdateRequest(Resource Body, string ResourceId, int? IfMatch = null) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
     public override Interaction Interaction => Interaction.Update;
     public override string ResourceType => Body.TypeName;
     public override string Id => ResourceId;
@@ -69,6 +73,8 @@ public sealed record UpdateRequest(Resource Body, string ResourceId, int? IfMatc
 
 public sealed record ConditionalUpdateRequest(string Type, string Criteria, Resource Body, int? IfMatch = null) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
     public override Interaction Interaction => Interaction.ConditionalUpdate;
     public override string ResourceType => Type;
     public override Resource Resource => Body;
@@ -77,9 +83,21 @@ public sealed record ConditionalUpdateRequest(string Type, string Criteria, Reso
 /// <param name="Patch">A Parameters resource (FHIRPath Patch) or a Binary holding a JSON Patch.</param>
 public sealed record PatchRequest(string Type, string ResourceId, Resource Patch, int? IfMatch = null) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
     public override Interaction Interaction => Interaction.Patch;
     public override string ResourceType => Type;
     public override string Id => ResourceId;
+}
+
+/// <summary>PATCH Type?criteria: the one match is patched (none: 404, several: 412).</summary>
+/// <param name="Patch">A Parameters resource (FHIRPath Patch) or a Binary holding a JSON Patch.</param>
+public sealed record ConditionalPatchRequest(string Type, string Criteria, Resource Patch, int? IfMatch = null) : FhirRequest
+{
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
+    public override Interaction Interaction => Interaction.ConditionalPatch;
+    public override string ResourceType => Type;
 }
 
 public sealed record DeleteRequest(string Type, string ResourceId, int? IfMatch = null) : FhirRequest
@@ -91,6 +109,8 @@ public sealed record DeleteRequest(string Type, string ResourceId, int? IfMatch 
 
 public sealed record ConditionalDeleteRequest(string Type, string Criteria) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: conditional matches (criteria, conditional references) run under its policy, and their outcome is checked against its write rules.</summary>
+    public IMatchPolicy? MatchPolicy { get; set; }
     public override Interaction Interaction => Interaction.ConditionalDelete;
     public override string ResourceType => Type;
 }
@@ -124,6 +144,8 @@ public sealed record EntryCall(EntryRequest Entry) : FhirRequest
 
 public sealed record MatchRequest(Patient Patient, int Count, bool OnlyCertain) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: only residents the access policy lets it see are candidates (in the SQL).</summary>
+    public Storage.InstitutionAccess? Policy { get; set; }
     public override Interaction Interaction => Interaction.Operation;
     public override string ResourceType => "Patient";
     public override string Operation => "match";

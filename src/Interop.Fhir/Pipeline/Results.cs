@@ -32,7 +32,11 @@ public sealed record HistoryOutcome(HistoryQuery Query, HistoryPage Page) : Inte
 
 public sealed record BundleOutcome(bool Atomic, IReadOnlyList<EntryOutcome> Entries) : InteractionResult(ResultKind.Ok);
 
-public sealed record MatchOutcome(IReadOnlyList<PatientMatch> Matches) : InteractionResult(ResultKind.Ok);
+/// <summary>$match's candidates; the access log records the residents it named.</summary>
+public sealed record MatchOutcome(IReadOnlyList<PatientMatch> Matches) : InteractionResult(ResultKind.Ok), INamesPatients
+{
+    public IReadOnlyCollection<string> Patients => Matches.Select(m => m.Version.Key).ToList();
+}
 
 public sealed record MergeOutcome(StoredVersion Source, StoredVersion Target) : InteractionResult(ResultKind.Updated);
 

@@ -12,14 +12,12 @@ namespace Interop.Fhir.Security;
 /// a resident's data only while the institution cares for the resident (Storage/InstitutionAccess) and the
 /// resident's consent does not refuse it; searches, history and $everything carry the policy into their SQL; a
 /// direct read it may not see is a 403 that says why and how to break the glass. It changes only what it wrote
-/// or what is addressed to it. Admins, callers acting for the whole group (no institution) and the server's own
+/// or what is addressed to it (Security/InstitutionWrites). Conditional writes and $match are matched under the policy in
+/// their own SQL, and a conditional write's outcome is held to the write rules inside its transaction. Admins, callers acting for the whole group (no institution) and the server's own
 /// tools are not limited by it; a break-glass caller passes it with a reason, logged for review.
 /// </summary>
 public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptions options, ILogger<InstitutionPolicyBehaviour> log) : IInteractionBehaviour
 {
-    /// <summary>Resources whose creation starts a care relationship (or registers a resident): any institution may create them.</summary>
-    private static readonly HashSet<string> Starters = ["Patient", "Encounter", "ServiceRequest", "EpisodeOfCare", "CareTeam", "Task"];
-
     public Stage Stage => Stage.Authorise;
 
     public async ValueTask Before(InteractionCall call, CancellationToken ct)
@@ -38,6 +36,7 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
             return;
         }
         var access = new InstitutionAccess(institution, DateTimeOffset.UtcNow.AddDays(-options.RelationshipDays), options.RelationshipDays, PatientScopeBehaviour.Members);
+        var writes = new InstitutionWrites(store, access);
         switch (call.Request)
         {
             case SearchRequest search:
@@ -59,24 +58,39 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
                 await RequireVisible("Patient", everything.PatientId, access, ct);
                 everything.Policy = access;
                 break;
-            case CreateRequest { IfNoneExist: null } create:
-                await RequireCreatable(create.Body, access, ct);
-                break;
+            case CreateRequest create:
+                create.MatchPolicy = writes; // a conditional create's match, and conditional references, run under the policy
+                if (create.IfNoneExist is null) await writes.RequireCreatable(create.Body, ct);
+                break; // a conditional create is a create only if nothing it may see matches: checked in its transaction
             case UpdateRequest update:
-                await RequireWritable(update.Body.TypeName, update.ResourceId, update.Body, access, ct);
+                update.MatchPolicy = writes;
+                await writes.RequireWritable(update.Body.TypeName, update.ResourceId, update.Body, ct);
+                break;
+            case ConditionalUpdateRequest update:
+                update.MatchPolicy = writes; // what it updates or creates is known, and checked, once matched in its transaction
                 break;
             case PatchRequest patch:
-                await RequireChangeable(patch.Type, patch.ResourceId, institution, ct);
+                patch.MatchPolicy = writes;
+                await writes.RequireChangeable(patch.Type, patch.ResourceId, ct);
+                break;
+            case ConditionalPatchRequest patch:
+                patch.MatchPolicy = writes;
                 break;
             case DeleteRequest delete:
-                await RequireChangeable(delete.Type, delete.ResourceId, institution, ct);
+                await writes.RequireChangeable(delete.Type, delete.ResourceId, ct);
+                break;
+            case ConditionalDeleteRequest delete:
+                delete.MatchPolicy = writes;
+                break;
+            case MatchRequest match:
+                match.Policy = access; // only residents it may see are candidates
                 break;
             case MergeRequest merge:
-                await RequireChangeable("Patient", merge.SourceId, institution, ct);
-                await RequireChangeable("Patient", merge.TargetId, institution, ct);
+                await writes.RequireChangeable("Patient", merge.SourceId, ct);
+                await writes.RequireChangeable("Patient", merge.TargetId, ct);
                 break;
             case EntryCall entry:
-                await Entry(entry, access, institution, ct);
+                await Entry(entry, writes, ct);
                 break;
             case EvaluateMeasureRequest measure when measure.Reporter == institution:
                 break; // its own numbers: the indicators count only the residents it (and the institutions under it) manages
@@ -92,23 +106,31 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
         }
     }
 
-    private async Task Entry(EntryCall entry, InstitutionAccess access, string institution, CancellationToken ct)
+    // A bundle's write entries, one by one: each carries the policy into the transaction, where its conditional
+    // criteria and conditional references are matched under it and a conditional entry's outcome is checked.
+    private static async Task Entry(EntryCall entry, InstitutionWrites writes, CancellationToken ct)
     {
         switch (entry.Interaction)
         {
             case Interaction.Read or Interaction.VRead or Interaction.Search:
                 return; // they pass the pipeline again as reads and searches
             case Interaction.Create:
-                await RequireCreatable(entry.Entry.Resource!, access, ct);
+                entry.Entry.Policy = writes;
+                await writes.RequireCreatable(entry.Entry.Resource!, ct);
                 return;
             case Interaction.Update:
-                await RequireWritable(entry.ResourceType!, entry.Id!, entry.Entry.Resource!, access, ct);
+                entry.Entry.Policy = writes;
+                await writes.RequireWritable(entry.ResourceType!, entry.Id!, entry.Entry.Resource!, ct);
                 return;
             case Interaction.Patch or Interaction.Delete:
-                await RequireChangeable(entry.ResourceType!, entry.Id!, institution, ct);
+                entry.Entry.Policy = writes;
+                await writes.RequireChangeable(entry.ResourceType!, entry.Id!, ct);
+                return;
+            case Interaction.ConditionalCreate or Interaction.ConditionalUpdate or Interaction.ConditionalPatch or Interaction.ConditionalDelete:
+                entry.Entry.Policy = writes;
                 return;
             default:
-                throw Refused(entry, institution);
+                throw Refused(entry, writes.Access.Institution);
         }
     }
 
@@ -118,40 +140,11 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
         throw FhirException.Forbidden(access.Refusal($"{type}/{id}"));
     }
 
-    // An update of a live resource changes it; one of a missing or deleted resource creates it.
-    private async Task RequireWritable(string type, string id, Resource body, InstitutionAccess access, CancellationToken ct)
-    {
-        var changeable = await store.ChangeableBy(type, id, access.Institution, ct);
-        if (changeable is null) await RequireCreatable(body, access, ct);
-        else if (changeable == false) throw Unchangeable(type, id, access.Institution);
-    }
-
-    private async Task RequireChangeable(string type, string id, string institution, CancellationToken ct)
-    {
-        if (await store.ChangeableBy(type, id, institution, ct) is false) throw Unchangeable(type, id, institution);
-    }
-
-    private static FhirException Unchangeable(string type, string id, string institution) => FhirException.Forbidden(
-        $"{institution} may change only what it wrote, or a referral or task it sent or that is addressed to it; {type}/{id} is neither.");
-
-    // Data about a resident needs a care relationship with the resident, unless the resource starts one.
-    private async Task RequireCreatable(Resource resource, InstitutionAccess access, CancellationToken ct)
-    {
-        var type = resource.TypeName;
-        if (Starters.Contains(type) || !access.Members.ContainsKey(type)) return;
-        var patients = PatientCompartment.PatientsReferenced(resource);
-        var cared = await store.CaredFor(patients, access, ct);
-        if (patients.FirstOrDefault(p => !cared.Contains(p)) is { } stranger)
-            throw FhirException.Forbidden(
-                $"{access.Institution} has no care relationship with Patient/{stranger}: record an Encounter, a referral (ServiceRequest) or an " +
-                "EpisodeOfCare for the resident first.");
-    }
-
     private static FhirException Refused(FhirRequest request, string institution)
     {
         var what = request.Operation is { } op ? $"${op}" : request.Interaction.ToString();
         return FhirException.Forbidden(
             $"{what} is not available to a client acting for {institution}: it would search or change data across residents without " +
-            "the access policy (conditional writes and server-wide operations are for the group's own systems).");
+            "the access policy (server-wide operations are for the group's own systems).");
     }
 }

@@ -154,6 +154,8 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
         return await reader.ReadAsync(ct) ? CurrentRow(reader, type, id) : null;
     }
 
+    private NpgsqlCommand Command(string sql, UnitOfWork? unit) => unit is null ? db.CreateCommand(sql) : new NpgsqlCommand(sql, unit.Connection);
+
     private const string CurrentColumns = "(data->>'VersionId')::int, last_updated, (data->>'Deleted')::boolean, data->>'Json'";
 
     private static StoredVersion CurrentRow(NpgsqlDataReader r, string type, string id)
@@ -218,13 +220,14 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     /// it or sent by it (a referral it performs or requested, a task it owns or requested); null when there is no
     /// such live resource. (Who may make which change of a referral task is the workflow rules' matter.)
     /// </summary>
-    public async Task<bool?> ChangeableBy(string type, string id, string institution, CancellationToken ct)
+    /// <param name="unit">The unit of work to ask in (a conditional write's), or null for a pooled connection.</param>
+    public async Task<bool?> ChangeableBy(string type, string id, string institution, CancellationToken ct, UnitOfWork? unit = null)
     {
         if (!IsValidId(id)) return null;
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Command(
             $"select coalesce(r.data->>'Institution' = $2, false) or exists (select 1 from {StorageSetup.Schema}.ix_reference x where x.rid = r.rid " +
             "and x.rtype in ('ServiceRequest', 'Task') and x.param in ('performer', 'owner', 'requester') and x.target_rid = $3) " +
-            $"from {StorageSetup.CurrentTable} r where r.id = $1 and not r.deleted");
+            $"from {StorageSetup.CurrentTable} r where r.id = $1 and not r.deleted", unit);
         cmd.Parameters.AddWithValue($"{type}/{id}");
         cmd.Parameters.AddWithValue(institution);
         cmd.Parameters.AddWithValue(CompactKeys.Rid(institution));
@@ -232,14 +235,14 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     }
 
     /// <summary>The patients (ids) among these the institution has a care relationship with.</summary>
-    public async Task<HashSet<string>> CaredFor(IReadOnlyCollection<string> patientIds, InstitutionAccess access, CancellationToken ct)
+    public async Task<HashSet<string>> CaredFor(IReadOnlyCollection<string> patientIds, InstitutionAccess access, CancellationToken ct, UnitOfWork? unit = null)
     {
         var ids = patientIds.Where(IsValidId).Distinct().ToArray();
         if (ids.Length == 0) return [];
-        await using var cmd = db.CreateCommand(
+        await using var cmd = Command(
             $"select p.id from unnest($1::text[]) as p(id) where exists (select 1 from {StorageSetup.Schema}.care_relationship cr " +
             $"where cr.patient_rid = {StorageSetup.Schema}.key_rid('Patient/' || p.id) and cr.institution = $2 " +
-            "and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > $3)))");
+            "and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > $3)))", unit);
         cmd.Parameters.AddWithValue(ids);
         cmd.Parameters.AddWithValue(access.Institution);
         cmd.Parameters.AddWithValue(access.Since);

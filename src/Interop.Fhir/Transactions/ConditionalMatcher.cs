@@ -8,12 +8,15 @@ namespace Interop.Fhir.Transactions;
 public sealed class ConditionalMatcher(SearchService search)
 {
     /// <summary>Up to <paramref name="limit"/> + 1 current matches (enough to tell 0, 1 and many apart).</summary>
-    public async Task<IReadOnlyList<StoredVersion>> Match(string type, string query, string baseUrl, UnitOfWork? unit, CancellationToken ct, int limit = 1)
+    /// <param name="policy">For a caller acting for an institution: only what the access policy lets it see can match (in the SQL).</param>
+    public async Task<IReadOnlyList<StoredVersion>> Match(string type, string query, string baseUrl, UnitOfWork? unit, CancellationToken ct, int limit = 1,
+        InstitutionAccess? policy = null)
     {
         var pairs = Parse(query);
         if (pairs.Count == 0) throw FhirException.BadRequest($"A conditional operation on {type} needs search criteria.");
         var parsed = SearchQueryParser.Parse([type], pairs, strict: true, limit + 1, limit + 1);
         parsed.Total = TotalMode.None;
+        parsed.Policy = policy;
         var result = await search.Search(parsed, baseUrl, countOnly: false, ct, unit);
         return result.Hits.Where(h => !h.Included).Select(h => h.Version).ToList();
     }

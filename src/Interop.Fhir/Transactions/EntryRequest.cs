@@ -10,9 +10,15 @@ public sealed record EntryRequest(
     int Index, string? FullUrl, Bundle.HTTPVerb Method, string Url, Resource? Resource,
     int? IfMatch = null, string? IfNoneExist = null, bool Standalone = false)
 {
+    /// <summary>
+    /// Set by the authorise stage for a caller acting for an institution: the entry's conditional matches run under
+    /// the access policy, and what they lead it to change or create is checked against the write rules.
+    /// </summary>
+    public IMatchPolicy? Policy { get; set; }
+
     /// <summary>A single REST call (not a bundle entry): its errors are reported as they are, not as "Bundle entry 0".</summary>
-    public static EntryRequest Rest(Bundle.HTTPVerb method, string url, Resource? resource, int? ifMatch = null, string? ifNoneExist = null) =>
-        new(0, null, method, url, resource, ifMatch, ifNoneExist, Standalone: true);
+    public static EntryRequest Rest(Bundle.HTTPVerb method, string url, Resource? resource, int? ifMatch = null, string? ifNoneExist = null, IMatchPolicy? policy = null) =>
+        new(0, null, method, url, resource, ifMatch, ifNoneExist, Standalone: true) { Policy = policy };
 
     /// <summary>Type, id and query of the URL: "Patient", "Patient/1", "Patient?identifier=x", "Patient/1/_history/2".</summary>
     public (string Type, string? Id, string? Query, int? Version) Target

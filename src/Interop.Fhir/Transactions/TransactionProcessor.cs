@@ -144,7 +144,7 @@ public sealed class TransactionProcessor(
                 RequireType(e, type);
                 if (!string.IsNullOrEmpty(e.IfNoneExist))
                 {
-                    var matches = await matcher.Match(type, e.IfNoneExist, baseUrl, unit, ct);
+                    var matches = await matcher.Match(type, e.IfNoneExist, baseUrl, unit, ct, policy: e.Policy?.Access);
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"If-None-Exist '{e.IfNoneExist}' matches more than one {type}.");
                     if (matches.Count == 1)
                     {
@@ -152,6 +152,8 @@ public sealed class TransactionProcessor(
                         outcomes[e.Index] = new EntryOutcome(e.Index, ResultKind.MatchedExisting, matches[0]);
                         return;
                     }
+                    // No match it may see: a create, held to the rule for creates (a plain create was, at the authorise stage).
+                    if (e.Policy is { } policy) await policy.Creating(e.Resource!, unit, ct);
                 }
                 e.Resource!.Id = ResourceStore.NewId();
                 if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{e.Resource.Id}";
@@ -163,10 +165,11 @@ public sealed class TransactionProcessor(
             {
                 var (type, id, query, _) = e.Target;
                 RequireType(e, type);
+                var conditional = id is null;
                 if (id is null)
                 {
                     if (query is null) throw FhirException.BadRequest("A PUT needs Type/id or Type?criteria in its URL.");
-                    var matches = await matcher.Match(type, query, baseUrl, unit, ct);
+                    var matches = await matcher.Match(type, query, baseUrl, unit, ct, policy: e.Policy?.Access);
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional update '{e.Url}' matches more than one {type}.");
                     id = matches.Count == 1 ? matches[0].Id : e.Resource!.Id ?? ResourceStore.NewId();
                     if (matches.Count == 1 && e.Resource!.Id is { } bodyId && bodyId != id)
@@ -177,6 +180,10 @@ public sealed class TransactionProcessor(
                 if (!ResourceStore.IsValidId(id)) throw FhirException.BadRequest($"'{id}' is not a valid resource id ([A-Za-z0-9-.]{{1,64}}).", $"{type}.id");
                 e.Resource.Id = id;
                 var previous = await store.ReadCurrent(type, id, ct, unit);
+                // What the criteria chose is known only now: the match it updates must be changeable, a create creatable
+                // (an id given in the body with no match is a plain update of that id, with the same rule).
+                if (conditional && e.Policy is { } policy)
+                    await (previous is { Deleted: false } ? policy.Changing(previous, unit, ct) : policy.Creating(e.Resource, unit, ct));
                 CheckIfMatch(e, previous, type, id);
                 if (e.FullUrl is not null) ids[e.FullUrl] = $"{type}/{id}";
                 writes.Add((e, previous, "PUT"));
@@ -196,11 +203,12 @@ public sealed class TransactionProcessor(
                 else
                 {
                     if (query is null) throw FhirException.BadRequest("A PATCH needs Type/id or Type?criteria in its URL.");
-                    var matches = await matcher.Match(type, query, baseUrl, unit, ct); // current, live versions
+                    var matches = await matcher.Match(type, query, baseUrl, unit, ct, policy: e.Policy?.Access); // current, live versions
                     if (matches.Count == 0) throw FhirException.NotFound($"Conditional patch '{e.Url}' matches no {type}.");
                     if (matches.Count > 1) throw FhirException.PreconditionFailed($"Conditional patch '{e.Url}' matches more than one {type}.");
                     previous = matches[0];
                     id = previous.Id;
+                    if (e.Policy is { } policy) await policy.Changing(previous, unit, ct);
                 }
                 CheckIfMatch(e, previous, type, id);
                 var patched = Patcher.ApplyEntry(previous.Json!, e.Resource);
@@ -211,7 +219,7 @@ public sealed class TransactionProcessor(
             }, e.Index);
 
         foreach (var (e, _, _) in writes)
-            await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, unit, ct), e.Index);
+            await Entry(e, () => RewriteReferences(e.Resource!, ids, baseUrl, unit, e.Policy?.Access, ct), e.Index);
 
         // The group's workflow rules, on the resolved resources and the versions they replace, seeing the whole transaction.
         if (writes.Any(w => rules.Govern(w.Entry.Resource!.TypeName)))
@@ -257,10 +265,13 @@ public sealed class TransactionProcessor(
             return [current];
         }
         if (query is null) throw FhirException.BadRequest("A DELETE needs Type/id or Type?criteria in its URL.");
-        var matches = await matcher.Match(type, query, baseUrl, unit, ct, limit: AllowMultipleDelete ? 1000 : 1);
+        var matches = await matcher.Match(type, query, baseUrl, unit, ct, limit: AllowMultipleDelete ? 1000 : 1, policy: e.Policy?.Access);
         if (matches.Count > 1 && !AllowMultipleDelete)
             throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than one {type}; deleting several is switched off (Fhir:AllowMultipleDelete).");
         if (matches.Count > 1000) throw FhirException.PreconditionFailed($"Conditional delete '{e.Url}' matches more than 1000 resources.");
+        // All or nothing: one visible match the caller may not change refuses the whole delete.
+        if (e.Policy is { } policy)
+            foreach (var match in matches) await policy.Changing(match, unit, ct);
         return matches;
     }
 
@@ -277,8 +288,8 @@ public sealed class TransactionProcessor(
             throw FhirException.PreconditionFailed($"If-Match W/\"{expected}\" is not the current version of {type}/{id}" + (current is null ? " (it does not exist)." : $" (current is W/\"{current.VersionId}\")."));
     }
 
-    /// <summary>Replaces fullUrl references by the assigned ids and resolves conditional references.</summary>
-    private async Task RewriteReferences(Resource resource, Dictionary<string, string> ids, string baseUrl, UnitOfWork unit, CancellationToken ct)
+    /// <summary>Replaces fullUrl references by the assigned ids and resolves conditional references (under the caller's access policy, if any).</summary>
+    private async Task RewriteReferences(Resource resource, Dictionary<string, string> ids, string baseUrl, UnitOfWork unit, InstitutionAccess? policy, CancellationToken ct)
     {
         foreach (var reference in References(resource))
         {
@@ -288,7 +299,7 @@ public sealed class TransactionProcessor(
             var q = value.IndexOf('?');
             if (q > 0 && Model.ResourceTypes.All.Contains(value[..q]))
             {
-                var matches = await matcher.Match(value[..q], value[(q + 1)..], baseUrl, unit, ct);
+                var matches = await matcher.Match(value[..q], value[(q + 1)..], baseUrl, unit, ct, policy: policy);
                 if (matches.Count != 1)
                     throw FhirException.PreconditionFailed($"Conditional reference '{value}' matches {(matches.Count == 0 ? "no" : "more than one")} resource; it must match exactly one.");
                 reference.Reference = matches[0].Key;

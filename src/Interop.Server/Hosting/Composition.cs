@@ -116,6 +116,7 @@ public static class Composition
         services.AddSingleton<IHandler, UpdateHandler>();
         services.AddSingleton<IHandler, ConditionalUpdateHandler>();
         services.AddSingleton<IHandler, PatchHandler>();
+        services.AddSingleton<IHandler, ConditionalPatchHandler>();
         services.AddSingleton<IHandler, DeleteHandler>();
         services.AddSingleton<IHandler, ConditionalDeleteHandler>();
         services.AddSingleton<IHandler, BundleHandler>();

@@ -89,13 +89,29 @@ public static class CrudEndpoints
         ResourceTypes.Require(type);
         FhirHttp.Output(ctx);
         var ifMatch = FhirHttp.IfMatch(ctx.Request);
+        return Written(ctx, await ctx.Send<VersionResult>(new PatchRequest(type, id, await ReadPatch(ctx), ifMatch)));
+    }
+
+    /// <summary>PATCH /Type?criteria: the one match is patched (none: 404, several: 412).</summary>
+    public static async Task<IResult> ConditionalPatch(string type, HttpContext ctx)
+    {
+        ResourceTypes.Require(type);
+        FhirHttp.Output(ctx);
+        var query = ctx.Request.QueryString.Value?.TrimStart('?');
+        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(ErrorKind.NotSupported, $"PATCH /{type} needs search criteria (conditional patch) or an id: PATCH /{type}/{{id}}.");
+        var ifMatch = FhirHttp.IfMatch(ctx.Request);
+        return Written(ctx, await ctx.Send<VersionResult>(new ConditionalPatchRequest(type, query, await ReadPatch(ctx), ifMatch)));
+    }
+
+    // A JSON Patch travels as a Binary (as in a bundle entry), a FHIRPath Patch as its Parameters.
+    private static async Task<Resource> ReadPatch(HttpContext ctx)
+    {
         var jsonPatch = ctx.Request.ContentType?.StartsWith(Patcher.JsonPatchMediaType, StringComparison.OrdinalIgnoreCase) == true;
         var body = await FhirHttp.ReadBody(ctx);
-        Resource patch = jsonPatch
+        return jsonPatch
             ? new Binary { ContentType = Patcher.JsonPatchMediaType, Data = body.ToArray() }
             : FhirSerialization.Parse(body.Span, FhirHttp.BodyFormat(ctx.Request)) as Parameters
               ?? throw FhirException.BadRequest("A FHIRPath Patch body is a Parameters resource; JSON Patch needs Content-Type application/json-patch+json.", "resourceType");
-        return Written(ctx, await ctx.Send<VersionResult>(new PatchRequest(type, id, patch, ifMatch)));
     }
 
     /// <summary>201 with Location for a new resource, 200 otherwise; the body as Prefer asks.</summary>

@@ -43,6 +43,8 @@ public static class FhirApi
             .Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapPut("/{type}", CrudEndpoints.ConditionalUpdate).WithName("update-conditional").WithTags("Type").WithSummary("Conditional update: PUT /Type?criteria")
             .Accepts<FhirResource>(FhirHttp.JsonType, FhirHttp.BodyTypes).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
+        fhir.MapPatch("/{type}", CrudEndpoints.ConditionalPatch).WithName("patch-conditional").WithTags("Type").WithSummary("Conditional patch: PATCH /Type?criteria")
+            .Accepts<FhirResource>("application/json-patch+json", [FhirHttp.JsonType, .. FhirHttp.BodyTypes]).Produces<FhirResource>(200, FhirHttp.JsonType, FhirHttp.XmlType).ProducesFhirErrors();
         fhir.MapDelete("/{type}", CrudEndpoints.ConditionalDelete).WithName("delete-conditional").WithTags("Type").WithSummary("Conditional delete: DELETE /Type?criteria")
             .Produces(204).ProducesFhirErrors();
         fhir.MapPost("/{type}/_search", SearchEndpoints.Type).WithName("search-type-post").WithTags("Type").WithSummary("Search, parameters in a form body")

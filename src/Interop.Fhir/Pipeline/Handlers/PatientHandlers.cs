@@ -6,7 +6,7 @@ namespace Interop.Fhir.Pipeline.Handlers;
 public sealed class MatchHandler(PatientMatcher matcher) : Handler<MatchRequest>
 {
     protected override async Task<InteractionResult> Handle(MatchRequest r, InteractionCall call, CancellationToken ct) =>
-        new MatchOutcome(await matcher.Match(r.Patient, r.Count, r.OnlyCertain, ct));
+        new MatchOutcome(await matcher.Match(r.Patient, r.Count, r.OnlyCertain, ct, r.Policy));
 }
 
 /// <summary>Patient/$merge: the source is linked replaced-by the target, both as new versions in one transaction.</summary>

@@ -18,7 +18,7 @@ public sealed class CreateHandler(ResourceStore store, TransactionProcessor proc
         ResourceTypes.Require(r.ResourceType);
         if (r.IfNoneExist is null && !processor.Governed(r.ResourceType))
             return new VersionResult(ResultKind.Created, await store.Create(r.Body, call.Context.Writer, ct));
-        var entry = EntryRequest.Rest(Bundle.HTTPVerb.POST, r.ResourceType, r.Body, ifNoneExist: r.IfNoneExist);
+        var entry = EntryRequest.Rest(Bundle.HTTPVerb.POST, r.ResourceType, r.Body, ifNoneExist: r.IfNoneExist, policy: r.MatchPolicy);
         return await Single.Run(processor, entry, call, ct);
     }
 }
@@ -34,7 +34,7 @@ public sealed class UpdateHandler(ResourceStore store, TransactionProcessor proc
         if (r.Body.Id != r.ResourceId)
             throw FhirException.BadRequest($"The id in the body ('{r.Body.Id}') does not match the id in the URL ('{r.ResourceId}').", $"{r.ResourceType}.id");
         if (processor.Governed(r.ResourceType))
-            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{r.ResourceType}/{r.ResourceId}", r.Body, r.IfMatch), call, ct);
+            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{r.ResourceType}/{r.ResourceId}", r.Body, r.IfMatch, policy: r.MatchPolicy), call, ct);
         var (saved, created) = await store.Update(r.Body, r.IfMatch, call.Context.Writer, ct);
         return new VersionResult(created ? ResultKind.Created : ResultKind.Updated, saved);
     }
@@ -44,7 +44,14 @@ public sealed class UpdateHandler(ResourceStore store, TransactionProcessor proc
 public sealed class ConditionalUpdateHandler(TransactionProcessor processor) : Handler<ConditionalUpdateRequest>
 {
     protected override Task<InteractionResult> Handle(ConditionalUpdateRequest r, InteractionCall call, CancellationToken ct) =>
-        Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{r.Type}?{r.Criteria}", r.Body, r.IfMatch), call, ct);
+        Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PUT, $"{r.Type}?{r.Criteria}", r.Body, r.IfMatch, policy: r.MatchPolicy), call, ct);
+}
+
+/// <summary>PATCH Type?criteria: the one match is patched in its transaction (none: 404, several: 412), as a bundle's conditional PATCH entry.</summary>
+public sealed class ConditionalPatchHandler(TransactionProcessor processor) : Handler<ConditionalPatchRequest>
+{
+    protected override Task<InteractionResult> Handle(ConditionalPatchRequest r, InteractionCall call, CancellationToken ct) =>
+        Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PATCH, $"{r.Type}?{r.Criteria}", r.Patch, r.IfMatch, policy: r.MatchPolicy), call, ct);
 }
 
 /// <summary>
@@ -57,7 +64,7 @@ public sealed class PatchHandler(ResourceStore store, IResourceCheck check, Tran
     {
         ResourceTypes.Require(r.Type);
         if (processor.Governed(r.Type))
-            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PATCH, $"{r.Type}/{r.ResourceId}", r.Patch, r.IfMatch), call, ct);
+            return await Single.Run(processor, EntryRequest.Rest(Bundle.HTTPVerb.PATCH, $"{r.Type}/{r.ResourceId}", r.Patch, r.IfMatch, policy: r.MatchPolicy), call, ct);
         for (var attempt = 0; ; attempt++)
         {
             var current = await store.ReadCurrent(r.Type, r.ResourceId, ct) ?? throw FhirException.NotFound($"{r.Type}/{r.ResourceId} does not exist.");
@@ -96,7 +103,7 @@ public sealed class ConditionalDeleteHandler(TransactionProcessor processor) : H
 {
     protected override async Task<InteractionResult> Handle(ConditionalDeleteRequest r, InteractionCall call, CancellationToken ct)
     {
-        var outcome = await Single.Outcome(processor, EntryRequest.Rest(Bundle.HTTPVerb.DELETE, $"{r.Type}?{r.Criteria}", null), call, ct);
+        var outcome = await Single.Outcome(processor, EntryRequest.Rest(Bundle.HTTPVerb.DELETE, $"{r.Type}?{r.Criteria}", null, policy: r.MatchPolicy), call, ct);
         return new DeleteResult(outcome.Kind, outcome.Version);
     }
 }
