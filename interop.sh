@@ -2,7 +2,7 @@
 # Interop: one entry point for users, developers and CI.
 #   ./interop.sh serve            build and serve FHIR at http://localhost:8080/fhir (restarted if it crashes)
 #   ./interop.sh test             run every test against a throwaway PostgreSQL
-#   ./interop.sh bench [crud|ingest|search|audit|validation|indicators] [--workers N] [--seconds S] [--resources N] [--events N] [--residents N]
+#   ./interop.sh bench [crud|ingest|search|audit|validation|indicators|policy] [--workers N] [--seconds S] [--resources N] [--events N] [--residents N]
 #                                 benchmarks: raw PostgreSQL baselines vs the server
 #   ./interop.sh import PATH...   load bundles / NDJSON (resumable; --parallel N, --replicate N, --no-validate)
 #   ./interop.sh seed [--residents N] [--seed S] [--no-validate]
@@ -436,8 +436,8 @@ bench_search_data() {
 
 cmd_bench() {
   local what=all
-  case "${1:-}" in crud|ingest|search|audit|validation|indicators|all) what="$1"; shift ;; esac
-  local resources=1000000 residents=20000 args=()
+  case "${1:-}" in crud|ingest|search|audit|validation|indicators|policy|all) what="$1"; shift ;; esac
+  local resources=1000000 residents="" args=()
   while [ $# -gt 0 ]; do
     case "$1" in --resources) resources="$2"; shift 2 ;; --residents) residents="$2"; shift 2 ;; *) args+=("$1"); shift ;; esac
   done
@@ -482,8 +482,26 @@ cmd_bench() {
       --bulk "cd $ROOT/src/Interop.Server/bin/Release/net10.0 && dotnet Interop.Server.dll import --parallel 2" "${args[@]}"
     stop_server; stop_cluster
   fi
+  if [ "$what" = policy ]; then
+    # A station's search mix with tokens and the access policy on, against the same build with security off
+    # (Auth__Enabled=false) on one seeded database (kept in .bench/policy; --residents N, default 10,000).
+    residents="${residents:-10000}"
+    local pdir="$ROOT/.bench/policy"; mkdir -p "$pdir"
+    start_cluster "$pdir/pg" shared_buffers=512MB effective_cache_size=2GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=16MB
+    if [ ! -f "$pdir/seeded-$residents" ]; then
+      log "policy data set: seeding $residents residents (through the importer; residents unvalidated, as for indicators)"
+      rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"
+      (cd "$tmp/loader" && ConnectionStrings__Interop="$(conn_string)" dotnet Interop.Server.dll seed --residents "$residents" --parallel 2 --no-validate) >&2
+      PGPASSWORD="$PG_PASSWORD" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U interop -d interop -qc "vacuum analyze" >&2
+      touch "$pdir/seeded-$residents"
+    fi
+    start_pair Auth__Enabled=false
+    bench_tool policy --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/policy.json" "${args[@]}"
+    stop_server; stop_other; stop_cluster
+  fi
   if [ "$what" = indicators ]; then
     # The group's indicators on seeded residents (kept in .bench/indicators; --residents N, default 20,000).
+    residents="${residents:-20000}"
     local idir="$ROOT/.bench/indicators"; mkdir -p "$idir"
     start_cluster "$idir/pg" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
     if [ ! -f "$idir/seeded-$residents" ]; then

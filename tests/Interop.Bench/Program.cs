@@ -1,6 +1,6 @@
 using Interop.Bench;
 
-// Started by ./interop.sh bench [crud|ingest|search]; PostgreSQL and the server are already running.
+// Started by ./interop.sh bench [crud|ingest|search|policy|…]; PostgreSQL and the server are already running.
 var options = Args.Parse(args);
 Console.WriteLine($"Interop benchmark '{options.Mode}': {options.Workers} workers, {options.Seconds}s per phase, {Environment.ProcessorCount} cores " +
                   "(server, PostgreSQL and load generator share them)");
@@ -11,10 +11,12 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 // The load runs with an access token, as every client must (./interop.sh bench gives the servers and this tool
 // the same fresh admin secret); the token is fetched once, as a real client keeps it for its lifetime.
 // The CRUD load runs as a station's system (an institution client: the access policy applies to every call);
-// the search load as the admin, which the policy does not limit (the Synthea data has no relationships to it).
+// the search load as the admin, which the policy does not limit (the Synthea data has no relationships to it);
+// the policy load (seeded data with care relationships) as a station's client, registered by PolicyBench.
+string? admin = null;
 if (Environment.GetEnvironmentVariable("INTEROP_ADMIN_SECRET") is { Length: > 0 } secret)
 {
-    var admin = await Auth.Token(http, options.Url, "admin", secret);
+    admin = await Auth.Token(http, options.Url, "admin", secret);
     http.DefaultRequestHeaders.Authorization = new("Bearer", options.Mode == "crud" ? await Auth.StationToken(http, options.Url, admin) : admin);
 }
 return options.Mode switch
@@ -25,6 +27,7 @@ return options.Mode switch
     "audit" => await AuditBench.Run(options, http, options.Events),
     "validation" => await ValidationBench.Run(options, http),
     "indicators" => await IndicatorBench.Run(options, http),
+    "policy" => await PolicyBench.Run(options, http, admin ?? throw new InvalidOperationException("the policy benchmark needs INTEROP_ADMIN_SECRET")),
     _ => throw new ArgumentException($"unknown mode {options.Mode}"),
 };
 
@@ -35,7 +38,7 @@ public sealed record Args(string Mode, string Url, string Pg, string Out, int Wo
         string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "crud";
         // Search latency is reported at two requests in flight per core: with more, p95 measures only the queue.
-        var workers = mode == "search" ? "4" : "16";
+        var workers = mode is "search" or "policy" ? "4" : "16";
         return new Args(
             mode,
             Get("--url") ?? throw new ArgumentException("--url is required"),

@@ -25,6 +25,16 @@ public sealed class Stats
 
     public long Count => _samples.Values.Sum(v => (long)v.Count);
 
+    /// <summary>Every recorded latency (ms), of all operations.</summary>
+    public IEnumerable<double> Latencies() => _samples.Values.SelectMany(v => v);
+
+    public static double Percentile(IEnumerable<double> values, double p)
+    {
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        return Percentile(sorted, p);
+    }
+
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 

@@ -19,4 +19,17 @@ public sealed class AuthOptions
     public int RevocationCacheSeconds { get; set; } = 5;
     /// <summary>The secret of the bootstrap client "admin" (INTEROP_ADMIN_SECRET); no admin client without it.</summary>
     public string? AdminSecret { get; set; }
+    /// <summary>A client's JWK Set at its jwksUri: how long one fetch may take, and how large the answer may be.</summary>
+    public int JwksFetchSeconds { get; set; } = 5;
+    public int JwksMaxBytes { get; set; } = 64 * 1024;
+    /// <summary>
+    /// How long a fetched JWK Set is kept when its answer has no Cache-Control max-age (a max-age is honoured
+    /// between one minute and a day).
+    /// </summary>
+    public int JwksCacheSeconds { get; set; } = 300;
+    /// <summary>
+    /// An assertion naming a kid the cached set lacks (the client rotated its keys) fetches the set again, but at
+    /// most once in this many seconds per URL, so assertions with made-up kids cannot make the server hammer it.
+    /// </summary>
+    public int JwksRefetchSeconds { get; set; } = 30;
 }

@@ -33,6 +33,7 @@ public static class AuthSetup
         services.AddSingleton<RevokedTokens>();
         services.AddSingleton<VerifiedTokens>();
         services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<RemoteJwks>();
         services.AddSingleton<Interop.Fhir.Subscriptions.ISubscriberCheck, ClientSubscriberCheck>();
 
         services.AddOpenIddict()
@@ -57,6 +58,7 @@ public static class AuthSetup
                 o.IgnoreScopePermissions().IgnoreEndpointPermissions().IgnoreGrantTypePermissions().IgnoreResponseTypePermissions();
                 o.Configure(options => options.CodeChallengeMethods.Remove(OpenIddict.Abstractions.OpenIddictConstants.CodeChallengeMethods.Plain));
                 o.AddEventHandler(ClientAssertions.Descriptor);
+                o.AddEventHandler(ClientAssertionKeys.Descriptor);
                 o.AddEventHandler(TokenEndpoint.ScopeAnswer);
                 o.AddEventHandler(AuthAudit.TokenAnswers);
                 o.UseAspNetCore()
@@ -103,7 +105,11 @@ public static class AuthSetup
     {
         services.AddDbContext<AuthDb>(o => o.UseNpgsql(connectionString).UseOpenIddict());
         services.AddHostedService<AuthSchema>();
-        services.AddOpenIddict().AddCore(o => o.UseEntityFrameworkCore().UseDbContext<AuthDb>());
+        services.AddOpenIddict().AddCore(o =>
+        {
+            o.UseEntityFrameworkCore().UseDbContext<AuthDb>();
+            o.ReplaceApplicationManager<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication, ClientManager>(); // clients registered by jwksUri (no secret, no inline keys)
+        });
         services.AddScoped<Clients>();
         services.AddScoped<Users>();
         return services;

@@ -22,7 +22,7 @@ public static class OwnClients
 
 /// <summary>What the server knows of a client besides OpenIddict's columns.</summary>
 public sealed record ClientProfile(string ClientId, string Type, IReadOnlyList<string> RedirectUris, IReadOnlyList<string> Scopes,
-    string? Institution, IReadOnlyList<string> Roles, bool HasSecret, bool HasJwks);
+    string? Institution, IReadOnlyList<string> Roles, bool HasSecret, bool HasJwks, string? JwksUri = null);
 
 /// <summary>
 /// The registered clients (OpenIddict applications, with the institution, roles and allowed scopes as properties).
@@ -30,6 +30,9 @@ public sealed record ClientProfile(string ClientId, string Type, IReadOnlyList<s
 /// </summary>
 public sealed partial class Clients(IOpenIddictApplicationManager apps, ResourceStore store)
 {
+    /// <summary>The application property holding a client's jwksUri (OpenIddict stores inline keys only).</summary>
+    public const string JwksUriProperty = "jwksUri";
+
     public static readonly IReadOnlySet<string> KnownRoles = new HashSet<string> { "clinician", "auditor", "admin", "break-glass" };
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
@@ -100,11 +103,12 @@ public sealed partial class Clients(IOpenIddictApplicationManager apps, Resource
         List<string> Strings(string name) => properties.TryGetValue(name, out var v) && v.ValueKind == JsonValueKind.Array
             ? [.. v.EnumerateArray().Select(e => e.GetString()!)] : [];
         var redirects = await apps.GetRedirectUrisAsync(app, ct);
+        var jwks = await apps.GetJsonWebKeySetAsync(app, ct) is not null;
+        var jwksUri = Text(JwksUriProperty);
         return new ClientProfile(
             (await apps.GetClientIdAsync(app, ct))!, (await apps.GetClientTypeAsync(app, ct))!, [.. redirects],
             (Text("scopes") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries), Text("institution"), Strings("roles"),
-            await apps.HasClientTypeAsync(app, ClientTypes.Confidential, ct) && await apps.GetJsonWebKeySetAsync(app, ct) is null,
-            await apps.GetJsonWebKeySetAsync(app, ct) is not null);
+            await apps.HasClientTypeAsync(app, ClientTypes.Confidential, ct) && !jwks && jwksUri is null, jwks, jwksUri);
     }
 
     private async Task<OpenIddictApplicationDescriptor> Validate(ClientRegistration r, CancellationToken ct)
@@ -116,19 +120,24 @@ public sealed partial class Clients(IOpenIddictApplicationManager apps, Resource
         if (r.Type == "public")
         {
             if (!string.IsNullOrEmpty(r.Secret)) throw Bad("A public client has no secret: it cannot keep one (use PKCE; register it as confidential if it can).", "secret");
-            if (r.Jwks is not null || r.JwksUri is not null) throw Bad("A public client has no keys: register it as confidential to authenticate with private_key_jwt.", "jwks");
+            if (r.Jwks is not null || r.JwksUri is not null)
+                throw Bad("A public client has no keys: register it as confidential to authenticate with private_key_jwt.", r.Jwks is null ? "jwksUri" : "jwks");
         }
         else
         {
-            if (r.JwksUri is not null) throw Bad("jwksUri is not supported yet: register the client's public keys inline as jwks.", "jwksUri");
-            if (string.IsNullOrEmpty(r.Secret) == (r.Jwks is null))
-                throw Bad("A confidential client authenticates with either a secret or its public keys (jwks): give exactly one.", "secret");
+            if (r.Jwks is not null && r.JwksUri is not null)
+                throw Bad("jwks and jwksUri are mutually exclusive: register the public keys inline or the URL where they are published, not both.", "jwksUri");
+            if (string.IsNullOrEmpty(r.Secret) == (r.Jwks is null && r.JwksUri is null))
+                throw Bad("A confidential client authenticates with either a secret or its public keys (jwks, or jwksUri where it publishes them): give exactly one.", "secret");
             if (r.Secret is { } secret)
             {
                 if (secret.Length < 16) throw Bad("A client secret must be at least 16 characters.", "secret");
                 descriptor.ClientSecret = secret;
             }
             if (r.Jwks is { } jwks) descriptor.JsonWebKeySet = ParseJwks(jwks);
+            if (r.JwksUri is { } text)
+                descriptor.Properties[JwksUriProperty] = JsonSerializer.SerializeToElement(
+                    (ClientKeys.JwksUri(text, out var problem) ?? throw Bad(problem!, "jwksUri")).AbsoluteUri);
         }
         foreach (var uri in r.RedirectUris ?? [])
         {
@@ -156,28 +165,16 @@ public sealed partial class Clients(IOpenIddictApplicationManager apps, Resource
 
     private static JsonWebKeySet ParseJwks(JsonElement jwks)
     {
+        JsonWebKeySet set;
         try
         {
-            var set = new JsonWebKeySet(jwks.GetRawText());
-            if (set.Keys.Count == 0) throw Bad("jwks has no keys.", "jwks");
-            if (set.Keys.Any(k => k.D is not null || k.P is not null)) throw Bad("jwks must hold public keys only: a private key was sent.", "jwks");
-            foreach (var key in set.Keys)
-            {
-                var usable = key.Kty switch
-                {
-                    "RSA" => !string.IsNullOrEmpty(key.N) && !string.IsNullOrEmpty(key.E),
-                    "EC" => key.Crv is "P-256" or "P-384" or "P-521" && !string.IsNullOrEmpty(key.X) && !string.IsNullOrEmpty(key.Y),
-                    _ => false,
-                };
-                if (!usable)
-                    throw Bad($"jwks key '{key.Kid}' is not a usable public key: RSA keys need n and e, EC keys crv (P-256, P-384, P-521), x and y.", "jwks");
-            }
-            return set;
+            set = new JsonWebKeySet(jwks.GetRawText());
         }
         catch (ArgumentException e)
         {
             throw Bad($"jwks is not a JSON Web Key Set: {e.Message}", "jwks");
         }
+        return ClientKeys.Problem(set) is { } problem ? throw Bad($"jwks: {problem}", "jwks") : set;
     }
 
     /// <summary>A reference such as "Organization/123" to a resource that exists (and is not deleted).</summary>

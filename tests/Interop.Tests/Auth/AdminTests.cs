@@ -21,6 +21,13 @@ public sealed class AdminTests(AuthFixture server) : IClassFixture<AuthFixture>
     [InlineData("""{"clientId":"c7","type":"confidential","jwks":{"keys":[]},"scopes":"system/*.rs"}""", "jwks")]
     [InlineData("""{"clientId":"c8","type":"confidential","jwks":{"keys":[{"kty":"RSA","kid":"k","n":"x"}]},"scopes":"system/*.rs"}""", "jwks")]
     [InlineData("""{"clientId":"c9","type":"confidential","jwks":"nonsense","scopes":"system/*.rs"}""", "jwks")]
+    [InlineData("""{"clientId":"u1","type":"confidential","jwksUri":"http://keys.example/jwks.json","scopes":"system/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u2","type":"confidential","jwksUri":"/jwks.json","scopes":"system/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u3","type":"confidential","jwksUri":"ftp://keys.example/jwks.json","scopes":"system/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u4","type":"confidential","jwksUri":"https://user:pw@keys.example/jwks.json","scopes":"system/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u5","type":"confidential","jwksUri":"https://keys.example/jwks.json","jwks":{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]},"scopes":"system/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u6","type":"public","jwksUri":"https://keys.example/jwks.json","redirectUris":["https://a.example/cb"],"scopes":"patient/*.rs"}""", "jwksUri")]
+    [InlineData("""{"clientId":"u7","type":"confidential","secret":"a-secret-of-enough-length","jwksUri":"https://keys.example/jwks.json","scopes":"system/*.rs"}""", "secret")]
     [InlineData("""{"clientId":5}""", "$.clientId")]
     public async Task A_client_registration_that_breaks_a_rule_is_a_400_naming_the_field(string json, string field)
     {

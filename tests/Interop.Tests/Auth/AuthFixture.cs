@@ -9,10 +9,14 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Interop.Tests.Auth;
 
-/// <summary>A server whose revocation cache is one second old at most, with helpers for registrations and launches.</summary>
+/// <summary>A server whose revocation cache is one second old at most (and a jwksUri refetched after 2 s), with helpers for registrations and launches.</summary>
 public sealed class AuthFixture : FhirServerFixture
 {
-    protected override IDictionary<string, string> Settings => new Dictionary<string, string> { ["Auth:RevocationCacheSeconds"] = "1" };
+    protected override IDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Auth:RevocationCacheSeconds"] = "1",
+        ["Auth:JwksRefetchSeconds"] = "2", // a jwksUri client's rotated key is found after 2 s (JwksUriTests)
+    };
 
     public const string Redirect = "https://app.example/callback";
 
