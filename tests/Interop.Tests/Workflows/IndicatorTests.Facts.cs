@@ -94,6 +94,39 @@ public sealed partial class IndicatorTests
         Assert.Equal((2, 1, 1, 1), await Counts());
     }
 
+    [Fact]
+    public async Task The_facts_written_on_write_are_those_migration_9_derives_from_the_index()
+    {
+        var (_, station) = await data.Institutions();
+        var r = await data.Residents(station, 2);
+        await data.Contract(r[0], Status.Finished, "2025-01-01", "2025-12-31");
+        await data.Encounter(r[0], "2025-03-02T09:00:00Z", station);
+        await data.Encounter(r[1], "2025-03-03T09:00:00Z", null);
+        await data.Encounter(r[1], "2025-03-04T09:00:00Z", station, Encounter.EncounterStatus.Planned);
+        await data.CaseManagement(r[1], station, "59621000", "2025-02-01", null, Status.Active);
+        await data.Admin.CreateId(new Patient { Name = [new HumanName { Family = "Unmanaged" }] });
+
+        // In one transaction, rolled back: the facts as written, then as migration 9 fills them from the index rows.
+        var db = world.Server.Services.GetRequiredService<NpgsqlDataSource>();
+        await using var connection = await db.OpenConnectionAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        async Task<List<string>> Rows(string table)
+        {
+            await using var cmd = new NpgsqlCommand($"select t::text from fhir.{table} t order by 1", connection, tx);
+            var rows = new List<string>();
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) rows.Add(reader.GetString(0));
+            return rows;
+        }
+        var written = new List<List<string>>();
+        foreach (var table in MeasureFacts.Tables) written.Add(await Rows(table));
+        Assert.All(written, rows => Assert.NotEmpty(rows));
+        await using (var rebuild = new NpgsqlCommand(string.Join(";", MeasureFacts.Tables.Select(t => $"delete from fhir.{t}")) + ";" + MeasureFacts.Ddl, connection, tx))
+            await rebuild.ExecuteNonQueryAsync();
+        for (var i = 0; i < MeasureFacts.Tables.Length; i++) Assert.Equal(written[i], await Rows(MeasureFacts.Tables[i]));
+        await tx.RollbackAsync();
+    }
+
     private static (int Denominator, int Numerator) Proportion(System.Text.Json.Nodes.JsonObject report, string group) =>
         (Count(Group(report, group), "denominator"), Count(Group(report, group), "numerator"));
 
