@@ -1,7 +1,8 @@
 namespace Interop.Fhir.Measures;
 
 /// <summary>
-/// The SQL every indicator starts from, over the index tables (rows exist only for live current versions):
+/// The SQL every indicator starts from, over the index tables and the indicators' narrow facts derived from them on
+/// write (Storage/MeasureFacts; rows exist only for live current versions):
 /// <c>scope</c>, the reporter and the institutions under it (Organization.partOf, recursively); <c>residents</c>,
 /// every live Patient (its key, e.g. Patient/x, as subject) with the institution that manages it (Patient.managingOrganization, "none" without one) — with a
 /// reporter only those managed inside its scope; <c>tree</c>, the group: the Organizations of institution-kind
@@ -25,22 +26,19 @@ public static class IndicatorSql
           select r.rid from fhir.ix_reference r join tree g on r.target_rid = g.rid where r.rtype = 'Organization' and r.param = 'partof'
         ),
         residents as (
-          select d.rid, d.id as subject, coalesce(o.target_type || '/' || o.target_id, 'none') as org
-          from fhir.mt_doc_resourcedoc d
-          left join fhir.ix_reference o on o.rid = d.rid and o.rtype = 'Patient' and o.param = 'organization'
-          where d.resource_type = 'Patient' and not d.deleted
-            and (@reporter::bigint is null or o.target_rid in (select rid from scope))
+          select m.rid, m.subject, m.org from fhir.measure_resident m
+          where @reporter::bigint is null or m.org_rid in (select rid from scope)
         )
         """;
 
-    /// <summary>EpisodeOfCare keys of a type (episode-type code) with one of the statuses, whose period overlaps [@lo, @hi), and their patient.</summary>
+    /// <summary>
+    /// EpisodeOfCare keys of a type (episode-type code) with one of the statuses, whose period overlaps [@lo, @hi), their
+    /// patient and chronic conditions (system|code, null without any).
+    /// </summary>
     public static string Episodes(string type, string statuses) => $"""
-        select ty.rid, p.target_rid as patient, d.lo, d.hi
-        from fhir.ix_token ty
-        join fhir.ix_token st on st.rid = ty.rid and st.rtype = 'EpisodeOfCare' and st.param = 'status' and st.code in ({statuses})
-        join fhir.ix_date d on d.rid = ty.rid and d.rtype = 'EpisodeOfCare' and d.param = 'date' and d.lo < @hi and d.hi > @lo
-        join fhir.ix_reference p on p.rid = ty.rid and p.rtype = 'EpisodeOfCare' and p.param = 'patient'
-        where ty.rtype = 'EpisodeOfCare' and ty.param = 'type' and ty.system = '{EpisodeType}' and ty.code = '{type}'
+        select e.rid, e.patient_rid as patient, e.lo, e.hi, e.conditions
+        from fhir.measure_episode e
+        where e.type_system = '{EpisodeType}' and e.type_code = '{type}' and e.status in ({statuses}) and e.lo < @hi and e.hi > @lo
         """;
 
     /// <summary>A month of a timestamptz column, in UTC (YYYY-MM).</summary>

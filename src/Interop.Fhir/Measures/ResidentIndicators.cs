@@ -29,15 +29,10 @@ public static class ResidentIndicators
     [
         new(IndicatorSql.Common + $"""
             , encounters as (
-              select r.subject, r.org, {IndicatorSql.Month("d.lo")} as month, coalesce(sp.target_type || '/' || sp.target_id, 'none') as provider,
-                     coalesce(sp.target_rid in (select rid from tree), false) as inside
-              from fhir.ix_reference e
-              join residents r on r.rid = e.target_rid
-              join fhir.ix_date d on d.rid = e.rid and d.rtype = 'Encounter' and d.param = 'date' and d.lo < @hi and d.hi > @lo
-              left join fhir.ix_reference sp on sp.rid = e.rid and sp.rtype = 'Encounter' and sp.param = 'service-provider'
-              where e.rtype = 'Encounter' and e.param = 'subject' and e.target_type = 'Patient'
-                and not exists (select 1 from fhir.ix_token s where s.rid = e.rid and s.rtype = 'Encounter' and s.param = 'status'
-                                and s.code in ('planned', 'cancelled', 'entered-in-error'))
+              select r.subject, r.org, e.month, e.provider, coalesce(e.provider_rid in (select rid from tree), false) as inside
+              from fhir.measure_encounter e
+              join residents r on r.rid = e.patient_rid
+              where e.lo < @hi and e.hi > @lo
             )
             """, "count(*) as denominator, count(*) filter (where inside) as inside, count(*) filter (where not inside) as outside", "from encounters", "subject",
             [Institution, new Stratifier("month", "month"), new Stratifier("provider", "provider")], [Proportion("inside", "inside"), Proportion("outside", "outside")]),
@@ -52,9 +47,9 @@ public static class ResidentIndicators
     [
         new(IndicatorSql.Common + $"""
             , episodes as (
-              select e.patient, r.subject, r.org, cc.system || '|' || cc.code as condition, e.lo, e.hi
+              select e.patient, r.subject, r.org, cc.condition, e.lo, e.hi
               from ({IndicatorSql.Episodes("case-management", "'active', 'onhold', 'finished'")}) e
-              join fhir.ix_token cc on cc.rid = e.rid and cc.rtype = 'EpisodeOfCare' and cc.param = 'chronic-condition'
+              cross join lateral unnest(e.conditions) cc(condition)
               join residents r on r.rid = e.patient
             ),
             years as (

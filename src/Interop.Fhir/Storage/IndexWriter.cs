@@ -6,7 +6,8 @@ namespace Interop.Fhir.Storage;
 
 /// <summary>
 /// Replaces a resource's index rows inside the Marten session's transaction: one SQL statement (data-modifying
-/// CTEs, arrays unnested) so a write stays one round trip.
+/// CTEs, arrays unnested) so a write stays one round trip. The derived tables go in the same statement: care
+/// relationships and consent denials (the access policy) and the indicators' facts (<see cref="MeasureFacts"/>).
 /// </summary>
 public static class IndexWriter
 {
@@ -31,6 +32,7 @@ public static class IndexWriter
             foreach (var table in SearchSchema.Tables) Cte($"delete from {S}.{table} where rid = ?", rid);
             if (type is "EpisodeOfCare" or "CareTeam" or "ServiceRequest" or "Encounter") Cte($"delete from {S}.care_relationship where source_rid = ?", rid);
             if (type == "Consent") Cte($"delete from {S}.consent_denial where source_rid = ?", rid);
+            if (MeasureFacts.Table(type) is { } facts) Cte($"delete from {S}.{facts} where rid = ?", rid);
         }
         if (resource is not null)
         {
@@ -46,6 +48,7 @@ public static class IndexWriter
 
         if (rows is not null)
         {
+            if (MeasureFacts.Insert(key, type, rid, rows) is { } fact) Cte(fact.Sql, fact.Args);
             if (rows.Strings.Count > 0)
                 Cte($"insert into {S}.ix_string (rid, rtype, param, value, exact) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[])",
                     rid, type, rows.Strings.Select(r => r.Param).ToArray(), Bound(rows.Strings.Select(r => r.Value)), Bound(rows.Strings.Select(r => r.Exact)));

@@ -27,6 +27,7 @@ public static class Migrations
         new(6, "planner statistics refreshed by the server after bulk writes", PlannerStatistics.Ddl),
         new(7, "a notification when a StructureDefinition, ValueSet or CodeSystem is stored, for every server's validator", ConformanceDdl),
         new(8, "the subscription dispatcher's position in the change feed and its queue of rest-hook deliveries", SubscriptionSchema.Ddl),
+        new(9, "narrow facts for the group's indicators (residents, encounters, episodes), derived on write", MeasureFacts.Ddl + PlannerStatistics.Ddl),
     ];
 
     public static int Latest => All[^1].Version;

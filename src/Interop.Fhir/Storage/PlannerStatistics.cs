@@ -28,7 +28,8 @@ public sealed class PlannerStatistics(NpgsqlDataSource db, ILogger<PlannerStatis
             set search_path = pg_catalog, pg_temp as $f$
         begin
             analyze {S}.mt_doc_resourcedoc, {S}.ix_string, {S}.ix_token, {S}.ix_date, {S}.ix_number, {S}.ix_quantity,
-                {S}.ix_reference, {S}.ix_uri, {S}.ix_composite, {S}.ix_text, {S}.care_relationship, {S}.consent_denial;
+                {S}.ix_reference, {S}.ix_uri, {S}.ix_composite, {S}.ix_text, {S}.care_relationship, {S}.consent_denial,
+                {S}.measure_resident, {S}.measure_encounter, {S}.measure_episode;
             return (select reltuples from pg_class where oid = '{S}.mt_doc_resourcedoc'::regclass);
         end $f$;
         revoke all on function {S}.refresh_statistics() from public;

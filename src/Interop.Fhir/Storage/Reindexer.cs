@@ -13,7 +13,7 @@ public sealed class Reindexer(IDocumentStore store, NpgsqlDataSource db)
 {
     public async Task<long> Run(int batchSize, Action<long> progress, CancellationToken ct)
     {
-        await using (var purge = db.CreateCommand(string.Join(";", SearchSchema.Tables.Select(t =>
+        await using (var purge = db.CreateCommand(string.Join(";", SearchSchema.Tables.Concat(MeasureFacts.Tables).Select(t =>
             $"delete from {StorageSetup.Schema}.{t} x using {StorageSetup.CurrentTable} r where r.rid = x.rid and r.deleted"))))
             await purge.ExecuteNonQueryAsync(ct);
 
