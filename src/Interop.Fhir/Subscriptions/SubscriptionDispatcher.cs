@@ -114,10 +114,16 @@ public sealed class SubscriptionDispatcher(
         }
     }
 
+    // Each delivery runs on its own (up to InFlight at once): a subscriber that hangs until the timeout holds only its
+    // own deliveries, never a fresh notification for another subscriber claimed after it.
+    private const int InFlight = 32;
+
     private async Task Deliver(CancellationToken ct)
     {
         var lease = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
         var purged = DateTime.MinValue;
+        var sending = new List<Task>();
+        Task<bool>? signal = null;
         while (true)
         {
             if (DateTime.UtcNow - purged > TimeSpan.FromHours(1))
@@ -126,13 +132,18 @@ public sealed class SubscriptionDispatcher(
                 if (await queue.Purge(TimeSpan.FromDays(options.FailedRetentionDays), ct) is > 0 and var n)
                     log.LogInformation("Purged {Count} given-up subscription notifications older than {Days} days", n, options.FailedRetentionDays);
             }
-            var claimed = await queue.Claim(32, lease, ct);
-            if (claimed.Count == 0)
+            foreach (var done in sending.Where(t => t.IsCompleted).ToList())
             {
-                await _queued.WaitAsync(TimeSpan.FromMilliseconds(250), ct); // retries fall due without a signal
-                continue;
+                sending.Remove(done);
+                await done; // a failure ends leadership, as before
             }
-            await Task.WhenAll(claimed.Select(d => Send(d, ct)));
+            var claimed = sending.Count < InFlight ? await queue.Claim(InFlight - sending.Count, lease, ct) : [];
+            sending.AddRange(claimed.Select(d => Send(d, ct)));
+            if (claimed.Count > 0 && sending.Count < InFlight) continue; // there may be more due
+            // Wait for a new notification, a send to finish, or 250 ms (retries fall due without a signal).
+            signal ??= _queued.WaitAsync(TimeSpan.FromMilliseconds(250), ct);
+            await Task.WhenAny([signal, .. sending]);
+            if (signal.IsCompleted) { await signal; signal = null; }
         }
     }
 

@@ -287,4 +287,24 @@ public sealed class SubscriptionTests(GroupWorld world, ITestOutputHelper output
         Assert.True(await dead.WaitFor(1, 3 * Second), "the dead endpoint was never called");
         Assert.True(slowest < 2 * Second, $"a write took {slowest.TotalMilliseconds:F0} ms with a hung subscriber (its timeout is 5 s)");
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_hung_subscriber_does_not_hold_back_another_subscribers_notifications()
+    {
+        using var hung = new HookListener(_ => null); // accepts and never answers: each delivery waits for the 5 s timeout
+        using var healthy = new HookListener();
+        await Subscribe(world.HospitalClient, Of(RequestedFor(world.Hospital), ChannelType.RestHook, hung.Url));
+        await Subscribe(world.HospitalClient, Of(RequestedFor(world.Hospital), ChannelType.RestHook, healthy.Url));
+        await Refer();
+        Assert.True(await hung.WaitFor(1, 3 * Second), "the hung endpoint was never called");
+        Assert.True(await healthy.WaitFor(1, 3 * Second), "the healthy endpoint was never called");
+
+        // The hung delivery still holds its connection; the next task must reach the healthy subscriber regardless.
+        var clock = Stopwatch.StartNew();
+        await Refer();
+        var written = clock.Elapsed;
+        Assert.True(await healthy.WaitFor(2, 4 * Second), "no second notification within 4 s");
+        var latency = clock.Elapsed - written;
+        Assert.True(latency < 1.5 * Second, $"the healthy subscriber waited {latency.TotalMilliseconds:F0} ms behind the hung one");
+    }
 }
