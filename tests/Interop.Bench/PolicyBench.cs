@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Npgsql;
+using Query = Interop.Bench.SearchBench.Query;
 
 namespace Interop.Bench;
 
@@ -15,7 +15,6 @@ namespace Interop.Bench;
 /// </summary>
 public static class PolicyBench
 {
-    private sealed record Query(string Name, Func<Random, string> Url);
 
     private const string Station = "Organization/station-01";
 
@@ -56,8 +55,8 @@ public static class PolicyBench
         var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
         foreach (var q in queries) // warm-up of both servers (JIT, plans, caches)
         {
-            await Phase(http, options.Url, [q], options.Workers, TimeSpan.FromSeconds(1));
-            await Phase(http, offUrl, [q], options.Workers, TimeSpan.FromSeconds(1));
+            await SearchBench.Phase(http, options.Url, [q], options.Workers, TimeSpan.FromSeconds(1));
+            await SearchBench.Phase(http, offUrl, [q], options.Workers, TimeSpan.FromSeconds(1));
         }
 
         Console.WriteLine();
@@ -68,7 +67,7 @@ public static class PolicyBench
         foreach (var q in queries.Append(new Query("mix (all of the above)", _ => "")))
         {
             var set = q.Name.StartsWith("mix", StringComparison.Ordinal) ? queries : [q];
-            var (on, off, onP95, offP95, e) = await Alternate(slice, (isOn, d) => Phase(http, isOn ? options.Url : offUrl, set, options.Workers, d));
+            var (on, off, onP95, offP95, e) = await Alternate(slice, (isOn, d) => SearchBench.Phase(http, isOn ? options.Url : offUrl, set, options.Workers, d));
             errors += e;
             Console.WriteLine($"{q.Name,-30}{on,10:F0}{off,11:F0}{on / off,8:F2}{onP95,9:F1}{offP95,9:F1}");
             rows.Add(new { query = q.Name, onPerSecond = on, offPerSecond = off, ratioOnOff = on / off, onP95Ms = onP95, offP95Ms = offP95, onOverRaw = on / rawSelect, offOverRaw = off / rawSelect });
@@ -127,27 +126,6 @@ public static class PolicyBench
                 p95[i].AddRange(stats.Latencies());
             }
         return (count[0] / seconds[0], count[1] / seconds[1], Stats.Percentile(p95[0], 0.95), Stats.Percentile(p95[1], 0.95), errors);
-    }
-
-    private static async Task<(Stats, TimeSpan)> Phase(HttpClient http, string baseUrl, List<Query> queries, int workers, TimeSpan duration)
-    {
-        var stats = new Stats();
-        var elapsed = await Load.Run(workers, duration, async (w, ct) =>
-        {
-            var q = queries[Random.Shared.Next(queries.Count)];
-            var url = $"{baseUrl}/{q.Url(Random.Shared)}";
-            var start = Stopwatch.GetTimestamp();
-            using var response = await http.GetAsync(url, CancellationToken.None);
-            await response.Content.ReadAsByteArrayAsync(CancellationToken.None);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                stats.Error();
-                if (stats.Errors <= 3) Console.WriteLine($"  {(int)response.StatusCode} {url}");
-                return;
-            }
-            stats.Record(q.Name, start);
-        });
-        return (stats, elapsed);
     }
 
     private static async Task<long> Scalar(NpgsqlDataSource db, string sql)

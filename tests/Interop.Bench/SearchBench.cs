@@ -11,7 +11,8 @@ namespace Interop.Bench;
 /// </summary>
 public static class SearchBench
 {
-    private sealed record Query(string Name, Func<Random, string> Url);
+    /// <summary>A named query of a mix; its URL (relative to the base) drawn with the load's random source.</summary>
+    internal sealed record Query(string Name, Func<Random, string> Url);
 
     public static async Task<int> Run(Args options, HttpClient http)
     {
@@ -74,7 +75,8 @@ public static class SearchBench
         return errors == 0 ? 0 : 1;
     }
 
-    private static async Task<(Stats, TimeSpan)> Phase(HttpClient http, string baseUrl, List<Query> queries, int workers, TimeSpan duration)
+    /// <summary>Runs the queries (one drawn at random per request) for the duration: every answer must be 200.</summary>
+    internal static async Task<(Stats, TimeSpan)> Phase(HttpClient http, string baseUrl, List<Query> queries, int workers, TimeSpan duration)
     {
         var stats = new Stats();
         var elapsed = await Load.Run(workers, duration, async (w, ct) =>

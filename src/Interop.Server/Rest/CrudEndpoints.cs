@@ -26,8 +26,7 @@ public static class CrudEndpoints
     {
         ResourceTypes.Require(type);
         FhirHttp.Output(ctx);
-        var query = ctx.Request.QueryString.Value?.TrimStart('?');
-        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(ErrorKind.NotSupported, $"PUT /{type} needs search criteria (conditional update) or an id: PUT /{type}/{{id}}.");
+        var query = Criteria(ctx, type, "PUT", "update");
         var ifMatch = FhirHttp.IfMatch(ctx.Request);
         var resource = await FhirHttp.ReadResource(ctx);
         RequireBodyType(resource.TypeName, type);
@@ -38,8 +37,7 @@ public static class CrudEndpoints
     {
         ResourceTypes.Require(type);
         FhirHttp.Output(ctx);
-        var query = ctx.Request.QueryString.Value?.TrimStart('?');
-        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(ErrorKind.NotSupported, $"DELETE /{type} needs search criteria (conditional delete) or an id: DELETE /{type}/{{id}}.");
+        var query = Criteria(ctx, type, "DELETE", "delete");
         return Deleted(ctx, await ctx.Send<DeleteResult>(new ConditionalDeleteRequest(type, query)));
     }
 
@@ -92,13 +90,21 @@ public static class CrudEndpoints
         return Written(ctx, await ctx.Send<VersionResult>(new PatchRequest(type, id, await ReadPatch(ctx), ifMatch)));
     }
 
+    /// <summary>The search criteria of a conditional PUT, PATCH or DELETE on the type (required: without them the call names no resource).</summary>
+    private static string Criteria(HttpContext ctx, string type, string verb, string kind)
+    {
+        var query = ctx.Request.QueryString.Value?.TrimStart('?');
+        if (string.IsNullOrEmpty(query))
+            throw FhirException.NotSupported(ErrorKind.NotSupported, $"{verb} /{type} needs search criteria (conditional {kind}) or an id: {verb} /{type}/{{id}}.");
+        return query;
+    }
+
     /// <summary>PATCH /Type?criteria: the one match is patched (none: 404, several: 412).</summary>
     public static async Task<IResult> ConditionalPatch(string type, HttpContext ctx)
     {
         ResourceTypes.Require(type);
         FhirHttp.Output(ctx);
-        var query = ctx.Request.QueryString.Value?.TrimStart('?');
-        if (string.IsNullOrEmpty(query)) throw FhirException.NotSupported(ErrorKind.NotSupported, $"PATCH /{type} needs search criteria (conditional patch) or an id: PATCH /{type}/{{id}}.");
+        var query = Criteria(ctx, type, "PATCH", "patch");
         var ifMatch = FhirHttp.IfMatch(ctx.Request);
         return Written(ctx, await ctx.Send<VersionResult>(new ConditionalPatchRequest(type, query, await ReadPatch(ctx), ifMatch)));
     }
