@@ -14,7 +14,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
 {
     private readonly HashSet<string> _keys = [];
     private readonly List<ResourceChanged> _changes = [];
-    private short? _lane; // the access log's lane of this transaction
+    private short? _lane; // the access log's lane of this transaction (rented: given back when the batch is disposed)
 
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
     public StoredVersion Put(Resource resource, StoredVersion? previous, string method, WriteContext context)
@@ -68,7 +68,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
     private void Changed(ResourceChanged change, string type, string? json, WriteContext context)
     {
         _changes.Add(change);
-        if (context.Audit is { } audit) AuditRows.Queue(session, audit.Changed(change, type, json, context.Interaction), _lane ??= AuditRows.PickLane());
+        if (context.Audit is { } audit) AuditRows.Queue(session, audit.Changed(change, type, json, context.Interaction), AuditRows.LaneOf(_lane ??= AuditRows.RentLane()));
     }
 
     public bool IsEmpty => _keys.Count == 0;
@@ -84,7 +84,13 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
         return session.SaveChangesAsync(ct);
     }
 
-    public ValueTask DisposeAsync() => session.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        // The transaction has committed or rolled back by now (or never began): the lane's head is free again.
+        if (_lane is { } lane) AuditRows.ReturnLane(lane);
+        _lane = null;
+        return session.DisposeAsync();
+    }
 
     private static void Stamp(Resource resource, int version, DateTimeOffset now, WriteContext context)
     {
