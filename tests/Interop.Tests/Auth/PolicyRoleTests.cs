@@ -9,8 +9,8 @@ using Npgsql;
 namespace Interop.Tests.Auth;
 
 /// <summary>
-/// Care relationships through a PractitionerRole: a CareTeam member, an EpisodeOfCare's care manager or an
-/// Encounter's participant that is one of an institution's roles gives the institution the relationship, as naming
+/// Care relationships through a PractitionerRole: a CareTeam member, an EpisodeOfCare's care manager, an
+/// Encounter's participant or a referral's performer that is one of an institution's roles gives the institution the relationship, as naming
 /// its Organization does; a bare Practitioner does not; a role written later moves the relationships made through
 /// it; `reindex` derives the same rows.
 /// </summary>
@@ -93,11 +93,12 @@ public sealed class PolicyRoleTests(PolicyRoleTests.World world) : IClassFixture
     }
 
     [Fact]
-    public async Task A_care_manager_and_an_encounter_participant_that_are_roles_count_and_a_bare_practitioner_does_not()
+    public async Task A_care_manager_an_encounter_participant_and_a_referrals_performer_that_are_roles_count_and_a_bare_practitioner_does_not()
     {
         var role = await Role(world.Hospital);
         var managed = await Resident("ManagedByRole");
         var seen = await Resident("SeenByRole");
+        var referred = await Resident("ReferredToRole");
         var named = await Resident("NamedPractitioner");
         await world.Data.Create(new EpisodeOfCare
         {
@@ -108,13 +109,18 @@ public sealed class PolicyRoleTests(PolicyRoleTests.World world) : IClassFixture
             Status = Encounter.EncounterStatus.InProgress, Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
             Subject = Ref("Patient", seen), Participant = [new Encounter.ParticipantComponent { Individual = Ref("PractitionerRole", role) }],
         });
+        await world.Data.Create(new ServiceRequest
+        {
+            Status = RequestStatus.Active, Intent = RequestIntent.Order, Subject = Ref("Patient", referred), Performer = [Ref("PractitionerRole", role)],
+        });
         // The doctor's only role is at the hospital, but a bare Practitioner does not say which institution it acts for.
         await Team(named, Ref("Practitioner", world.Doctor));
 
         Assert.Equal(HttpStatusCode.OK, await Read(world.HospitalClient, managed));
         Assert.Equal(HttpStatusCode.OK, await Read(world.HospitalClient, seen));
+        Assert.Equal(HttpStatusCode.OK, await Read(world.HospitalClient, referred));
         Assert.Equal(HttpStatusCode.Forbidden, await Read(world.HospitalClient, named));
-        foreach (var patient in new[] { managed, seen, named })
+        foreach (var patient in new[] { managed, seen, referred, named })
             Assert.Equal(HttpStatusCode.Forbidden, await Read(world.StationClient, patient));
     }
 
