@@ -3,8 +3,14 @@ using Hl7.Fhir.Model;
 namespace Interop.Fhir.Storage;
 
 /// <summary>An institution's care relationship with a resident, made by one resource; open while <paramref name="Ended"/> is null.</summary>
+/// <param name="Institution">"Organization/…"; empty when the resource named a <paramref name="Role"/> instead.</param>
 /// <param name="Kind">episode, careteam (seen only while open), referral, encounter (seen for the window after they end).</param>
-public sealed record CareRelationship(string PatientId, string Institution, string Kind, DateTimeOffset? Ended);
+/// <param name="Role">
+/// The id of a PractitionerRole the resource named (a care manager, a team member, an encounter participant, a
+/// referral's requester or performer): the institution is that role's organization, found by the write's own
+/// statement (<see cref="IndexWriter"/>) and kept up to date when the role changes.
+/// </param>
+public sealed record CareRelationship(string PatientId, string Institution, string Kind, DateTimeOffset? Ended, string? Role = null);
 
 /// <summary>A resident's refusal (Consent, scope patient-privacy, provision deny) of an institution: all data, or some types or a label, for a period.</summary>
 public sealed record ConsentDenial(string PatientId, string Institution, string[]? Types, string? Label, DateTimeOffset? From, DateTimeOffset? To);
@@ -13,7 +19,9 @@ public sealed record ConsentDenial(string PatientId, string Institution, string[
 /// The access facts a resource carries, derived on every write in the same statement as its index rows
 /// (IndexWriter): which institutions care for which resident (EpisodeOfCare.managingOrganization, CareTeam
 /// organisations, a ServiceRequest's requesting and performing organisations, Encounter.serviceProvider), and
-/// which institutions a resident's active Consent denies. Only direct Organization references count.
+/// which institutions a resident's active Consent denies. Organization references count, and PractitionerRole
+/// references through the role's organization (FHIR's way to say "this practitioner at this organization"); a bare
+/// Practitioner reference does not, since which of the practitioner's institutions it means is not said.
 /// </summary>
 public static class CareRelationships
 {
@@ -23,13 +31,16 @@ public static class CareRelationships
         void Add(ResourceReference? patient, IEnumerable<ResourceReference?> organisations, string kind, DateTimeOffset? ended)
         {
             if (Id(patient, "Patient") is not { } p) return;
-            foreach (var org in organisations.Select(o => Id(o, "Organization")).OfType<string>().Distinct())
+            var named = organisations.ToList();
+            foreach (var org in named.Select(o => Id(o, "Organization")).OfType<string>().Distinct())
                 result.Add(new CareRelationship(p, "Organization/" + org, kind, ended));
+            foreach (var role in named.Select(o => Id(o, "PractitionerRole")).OfType<string>().Distinct())
+                result.Add(new CareRelationship(p, "", kind, ended, role));
         }
         switch (resource)
         {
             case EpisodeOfCare e:
-                Add(e.Patient, [e.ManagingOrganization], "episode",
+                Add(e.Patient, [e.ManagingOrganization, e.CareManager], "episode",
                     e.Status is EpisodeOfCare.EpisodeOfCareStatus.Active or EpisodeOfCare.EpisodeOfCareStatus.Planned or EpisodeOfCare.EpisodeOfCareStatus.Waitlist or EpisodeOfCare.EpisodeOfCareStatus.Onhold
                         ? null : End(e.Period, now));
                 break;
@@ -42,7 +53,7 @@ public static class CareRelationships
                     s.Status is RequestStatus.Active or RequestStatus.Draft or RequestStatus.OnHold ? null : End(s.Occurrence as Period, now));
                 break;
             case Encounter e:
-                Add(e.Subject, [e.ServiceProvider], "encounter",
+                Add(e.Subject, e.Participant.Select(p => p.Individual).Prepend(e.ServiceProvider), "encounter",
                     e.Status is Encounter.EncounterStatus.Finished or Encounter.EncounterStatus.Cancelled or Encounter.EncounterStatus.EnteredInError
                         ? End(e.Period, now) : Instant(e.Period?.End, upper: true));
                 break;
@@ -72,6 +83,13 @@ public static class CareRelationships
         Walk(consent.Provision);
         return result;
     }
+
+    /// <summary>
+    /// The institution a PractitionerRole stands for, for the relationships made through it: its organization while
+    /// the role is not marked inactive; empty (no institution) otherwise, or when it is deleted.
+    /// </summary>
+    public static string RoleInstitution(Resource? resource) =>
+        resource is PractitionerRole { Active: not false } role && Id(role.Organization, "Organization") is { } org ? "Organization/" + org : "";
 
     private static DateTimeOffset End(Period? period, DateTimeOffset now) => Instant(period?.End, upper: true) ?? now;
 

@@ -8,6 +8,8 @@ namespace Interop.Fhir.Storage;
 /// Replaces a resource's index rows inside the Marten session's transaction: one SQL statement (data-modifying
 /// CTEs, arrays unnested) so a write stays one round trip. The derived tables go in the same statement: care
 /// relationships and consent denials (the access policy) and the indicators' facts (<see cref="MeasureFacts"/>).
+/// Relationships made through a PractitionerRole read the role's organization in the same statement, and a role's
+/// own write moves them to its new organization.
 /// </summary>
 public static class IndexWriter
 {
@@ -36,15 +38,33 @@ public static class IndexWriter
         }
         if (resource is not null)
         {
-            var relationships = CareRelationships.Of(resource, Clock.Now());
-            if (relationships.Count > 0)
+            var all = CareRelationships.Of(resource, Clock.Now());
+            var direct = all.Where(r => r.Role is null).ToList();
+            if (direct.Count > 0)
                 Cte($"insert into {S}.care_relationship (source_rid, patient_rid, institution, kind, ended) select ?, * from unnest(?::bigint[], ?::text[], ?::text[], ?::timestamptz[])",
-                    rid, relationships.Select(r => CompactKeys.Rid("Patient/" + r.PatientId)).ToArray(), relationships.Select(r => r.Institution).ToArray(),
-                    relationships.Select(r => r.Kind).ToArray(), relationships.Select(r => r.Ended).ToArray());
+                    rid, direct.Select(r => CompactKeys.Rid("Patient/" + r.PatientId)).ToArray(), direct.Select(r => r.Institution).ToArray(),
+                    direct.Select(r => r.Kind).ToArray(), direct.Select(r => r.Ended).ToArray());
+            // Through a PractitionerRole: its organization, looked up in this statement from the role's index rows
+            // (a role not yet written, without one, or inactive gives no institution until it is written again).
+            var roles = all.Where(r => r.Role is not null).ToList();
+            if (roles.Count > 0)
+                Cte($"insert into {S}.care_relationship (source_rid, patient_rid, institution, kind, ended, via_rid) " +
+                    $"select ?, v.patient_rid, coalesce(o.institution, ''), v.kind, v.ended, v.via_rid " +
+                    "from unnest(?::bigint[], ?::bigint[], ?::text[], ?::timestamptz[]) as v(patient_rid, via_rid, kind, ended) " +
+                    $"left join lateral (select 'Organization/' || r.target_id as institution from {S}.ix_reference r where r.rid = v.via_rid " +
+                    "and r.param = 'organization' and r.rtype = 'PractitionerRole' and r.target_type = 'Organization' " +
+                    $"and not exists (select 1 from {S}.ix_token a where a.rid = v.via_rid and a.param = 'active' and a.code = 'false') limit 1) o on true",
+                    rid, roles.Select(r => CompactKeys.Rid("Patient/" + r.PatientId)).ToArray(), roles.Select(r => CompactKeys.Rid("PractitionerRole/" + r.Role)).ToArray(),
+                    roles.Select(r => r.Kind).ToArray(), roles.Select(r => r.Ended).ToArray());
             foreach (var d in CareRelationships.Denials(resource))
                 Cte($"insert into {S}.consent_denial (source_rid, patient_rid, institution, types, label, period_from, period_to) values (?, ?, ?, ?::text[], ?, ?::timestamptz, ?::timestamptz)",
                     rid, CompactKeys.Rid("Patient/" + d.PatientId), d.Institution, d.Types, d.Label, d.From, d.To);
         }
+
+        // A PractitionerRole written (created, changed, deleted): the relationships made through it follow its organization.
+        if (type == "PractitionerRole")
+            Cte($"update {S}.care_relationship set institution = ? where via_rid = ? and institution <> ?",
+                CareRelationships.RoleInstitution(resource), rid, CareRelationships.RoleInstitution(resource));
 
         if (rows is not null)
         {

@@ -195,4 +195,14 @@ public static class SearchSchema
         create index if not exists consent_denial_source on {S}.consent_denial (source_rid);
         create index if not exists consent_denial_lookup on {S}.consent_denial (patient_rid, institution);
         """;
+
+    /// <summary>
+    /// Migration 10: a care relationship made through a PractitionerRole (a care manager, a team member, an
+    /// encounter participant) records the role's compact key, so that a write of the role moves its relationships
+    /// to the role's organization (or to none). Adding a nullable column rewrites nothing.
+    /// </summary>
+    public const string RoleRelationshipDdl = $"""
+        alter table {S}.care_relationship add column if not exists via_rid bigint;
+        create index if not exists care_relationship_via on {S}.care_relationship (via_rid) where via_rid is not null;
+        """;
 }

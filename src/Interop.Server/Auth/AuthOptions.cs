@@ -32,4 +32,12 @@ public sealed class AuthOptions
     /// most once in this many seconds per URL, so assertions with made-up kids cannot make the server hammer it.
     /// </summary>
     public int JwksRefetchSeconds { get; set; } = 30;
+    /// <summary>
+    /// Sign-in throttle (auth.sign_in_failures, shared by every instance): after this many failed passwords for one
+    /// username within SignInLockMinutes of the first, the username is locked until those minutes are over.
+    /// </summary>
+    public int SignInMaxFailures { get; set; } = 5;
+    public int SignInLockMinutes { get; set; } = 15;
+    /// <summary>At most this many usernames' failure counts are kept (a flood of made-up names evicts the oldest).</summary>
+    public int SignInFailureCap { get; set; } = 100_000;
 }

@@ -20,13 +20,15 @@ public sealed class AuthSchema(NpgsqlDataSource db, IServiceProvider services, S
         create table if not exists {AuthDb.Schema}.launch_contexts (
             id text primary key, client_id text not null, patient text not null, encounter text, expires timestamptz not null);
         {DataProtectionKeys.Create}
+        {SignInThrottle.Create}
         """;
 
     public async Task StartAsync(CancellationToken ct)
     {
         if (!options.MigrateOnStart)
         {
-            if (!await Exists(ct) || !await Exists(ct, "launch_contexts") || !await Exists(ct, "data_protection_keys"))
+            if (!await Exists(ct) || !await Exists(ct, "launch_contexts") || !await Exists(ct, "data_protection_keys")
+                || !await Exists(ct, "sign_in_failures"))
                 throw new InvalidOperationException("The database's auth schema is missing or behind: run ./interop.sh migrate (or start with Fhir:MigrateOnStart=true).");
             return;
         }

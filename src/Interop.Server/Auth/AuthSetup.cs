@@ -28,6 +28,7 @@ public static class AuthSetup
         services.AddAuthStore(connectionString);
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<TokenPruning>();
+        services.AddHostedService<SignInFailurePruning>();
         services.AddSingleton<KeyStore>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(p => p.GetRequiredService<KeyStore>());
         services.AddSingleton<RevokedTokens>();

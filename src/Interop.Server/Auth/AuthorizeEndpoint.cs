@@ -48,20 +48,21 @@ public static class AuthorizeEndpoint
         if (form?["username"] is { Count: > 0 } username)
         {
             var name = username.ToString();
-            if (throttle.Locked(name, out var wait))
+            // The password is checked first, then the throttle's count is kept in one statement: a locked name is
+            // refused whether the password was right or not, so the answer tells a guesser nothing.
+            user = await users.SignIn(name, form["password"].ToString(), ct);
+            var locked = user is null ? await throttle.Failed(name, ct) : await throttle.Succeeded(name, ct);
+            if (locked is { } wait)
             {
                 await AuthAudit.SignIn(http, request.ClientId, name, "locked: too many failed sign-ins");
                 return LoginPages.Login(http, antiforgery, request,
-                    $"Too many failed sign-ins for this user: try again in {Math.Ceiling(wait.TotalMinutes)} minutes.", StatusCodes.Status429TooManyRequests);
+                    $"Too many failed sign-ins for this user: try again in {Math.Max(1, Math.Ceiling(wait.TotalMinutes))} minutes.", StatusCodes.Status429TooManyRequests);
             }
-            user = await users.SignIn(name, form["password"].ToString(), ct);
             if (user is null)
             {
-                throttle.Failed(name);
                 await AuthAudit.SignIn(http, request.ClientId, name, "wrong username or password");
                 return LoginPages.Login(http, antiforgery, request, "The username or password is not right.");
             }
-            throttle.Succeeded(name);
             await AuthAudit.SignIn(http, request.ClientId, name, null);
             var identity = new ClaimsIdentity(AuthSetup.LoginScheme, Claims.Name, Claims.Role);
             identity.AddClaim(new System.Security.Claims.Claim(Claims.Name, user.Username));
