@@ -93,11 +93,14 @@ public sealed class Reindexer(IDocumentStore store, NpgsqlDataSource db, SearchP
         return (rows.Count, candidates[^1]);
     }
 
-    /// <summary>Removes the index rows of a parameter that is no longer defined for <paramref name="type"/> (its SearchParameter was deleted or changed).</summary>
-    public async Task<int> RemoveParameter(string type, string name, CancellationToken ct)
+    /// <summary>
+    /// Removes the index rows of a parameter that is no longer defined for <paramref name="type"/> (its SearchParameter was
+    /// deleted or changed), or, with <paramref name="keep"/>, those outside the table its current type uses (a changed type).
+    /// </summary>
+    public async Task<int> RemoveParameter(string type, string name, CancellationToken ct, string? keep = null)
     {
         var removed = 0;
-        foreach (var table in SearchSchema.Tables.Where(t => t != "ix_text"))
+        foreach (var table in SearchSchema.Tables.Where(t => t != "ix_text" && t != keep))
         {
             await using var cmd = db.CreateCommand($"delete from {StorageSetup.Schema}.{table} where rtype = $1 and param = $2");
             cmd.Parameters.AddWithValue(type);

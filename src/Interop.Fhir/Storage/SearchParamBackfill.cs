@@ -125,6 +125,10 @@ public sealed class SearchParamBackfill(NpgsqlDataSource db, SearchParamCatalog 
 
         if (job.Total == 0 && job.Pass == 1 && job.BaseAt == 0 && job.Indexed == 0)
         {
+            // A new version may have changed the type: rows of the code in another table than the current type's go.
+            foreach (var type in job.Bases)
+                if (job.Code is not null && known.Find(type, job.Code) is { } current && (current.DefinedBy ?? id) == id)
+                    await reindexer.RemoveParameter(type, job.Code, ct, keep: SearchSchema.Tables[(int)current.Table]);
             await using var count = db.CreateCommand($"update {S}.search_param_job set total = (select count(*) from {StorageSetup.CurrentTable} where resource_type = any($2) and not deleted) where id = $1 and version = $3");
             count.Parameters.AddWithValue(id);
             count.Parameters.AddWithValue(job.Bases);

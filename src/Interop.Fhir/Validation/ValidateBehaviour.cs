@@ -61,7 +61,16 @@ public sealed class SearchParameterBehaviour(Storage.SearchParamCatalog searchPa
     {
         if (error is null && call.Request.ResourceType == "SearchParameter"
             && call.Interaction is not (Interaction.Read or Interaction.VRead or Interaction.Search or Interaction.History or Interaction.Operation))
-            await searchParams.Reload(ct);
+        {
+            try
+            {
+                await searchParams.Reload(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                searchParams.Changed(); // the write is committed: it is not failed for this; the notification reloads it too
+            }
+        }
     }
 }
 

@@ -133,6 +133,28 @@ public sealed class RuntimeSearchParameterTests(FhirServerFixture server) : ICla
             p => p!["name"]!.GetValue<string>() == code);
     }
 
+    [Fact]
+    public async Task A_new_version_that_changes_the_type_moves_the_index_rows_to_the_new_type()
+    {
+        var client = server.CreateClient();
+        var id = $"retyped-{Unique}";
+        var value = $"Ty{Unique}";
+        var expression = $"Patient.extension.where(url = '{ExtensionUrl}').value";
+        var patient = await Create(client, Patient(value));
+        Assert.Equal(HttpStatusCode.Created, (await client.PutAsync($"/fhir/SearchParameter/{id}", FhirTest.Body(Parameter(id, id, expression)))).StatusCode);
+        Assert.Equal([patient], await SearchWhenIndexed(client, $"/fhir/Patient?{id}={value[..4]}")); // string: a prefix matches
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PutAsync($"/fhir/SearchParameter/{id}", FhirTest.Body(Parameter(id, id, expression, type: "token")))).StatusCode);
+        Assert.Equal([patient], await SearchWhenIndexed(client, $"/fhir/Patient?{id}={value}"));
+        Assert.Empty(await SearchWhenIndexed(client, $"/fhir/Patient?{id}={value[..4]}")); // token: the whole code only
+        var db = server.Services.GetRequiredService<NpgsqlDataSource>();
+        await using var count = db.CreateCommand("select (select count(*) from fhir.ix_string where param = $1), (select count(*) from fhir.ix_token where param = $1)");
+        count.Parameters.AddWithValue(id);
+        await using var reader = await count.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal((0L, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
     public static TheoryData<string, string, string> Refusals => new()
     {
         // what, the parameter, the element named
