@@ -155,6 +155,30 @@ public sealed class RuntimeSearchParameterTests(FhirServerFixture server) : ICla
         Assert.Equal((0L, 1L), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 
+    [Fact]
+    public async Task A_search_with_an_uploaded_parameter_shows_an_institution_only_the_residents_it_cares_for()
+    {
+        var admin = server.CreateClient();
+        var id = $"policy-{Unique}";
+        var value = $"Po{Unique}";
+        var hospital = (await (await admin.PostAsync("/fhir/Organization", FhirTest.Body("""{"resourceType":"Organization","name":"Hospital"}"""))).ReadJson())["id"]!.GetValue<string>();
+        var cared = await Create(admin, Patient(value));
+        var other = await Create(admin, Patient(value));
+        var episode = $$$"""{"resourceType":"EpisodeOfCare","status":"active","patient":{"reference":"Patient/{{{cared}}}"},"managingOrganization":{"reference":"Organization/{{{hospital}}}"}}""";
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/fhir/EpisodeOfCare", FhirTest.Body(episode))).StatusCode);
+        var expression = $"Patient.extension.where(url = '{ExtensionUrl}').value";
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/fhir/SearchParameter/{id}", FhirTest.Body(Parameter(id, id, expression)))).StatusCode);
+
+        Assert.Equal(new[] { cared, other }.Order(), (await SearchWhenIndexed(admin, $"/fhir/Patient?{id}={value}")).Order());
+        var station = await server.ClientWith($"hosp-{Unique}", "system/*.cruds", $"Organization/{hospital}", "clinician");
+        Assert.Equal([cared], await SearchWhenIndexed(station, $"/fhir/Patient?{id}={value}&_total=accurate"));
+        var bundle = await (await station.SendAsync(Strict($"/fhir/Patient?{id}={value}&_total=accurate"))).ReadJson();
+        Assert.Equal(1, bundle["total"]!.GetValue<int>());
+        // A client without Patient scopes is refused the search whatever the parameter.
+        var narrow = await server.ClientWith($"obs-{Unique}", "system/Observation.rs");
+        Assert.Equal(HttpStatusCode.Forbidden, (await narrow.SendAsync(Strict($"/fhir/Patient?{id}={value}"))).StatusCode);
+    }
+
     public static TheoryData<string, string, string> Refusals => new()
     {
         // what, the parameter, the element named
