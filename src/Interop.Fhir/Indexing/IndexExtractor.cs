@@ -13,17 +13,19 @@ namespace Interop.Fhir.Indexing;
 /// </summary>
 public static partial class IndexExtractor
 {
-    public static IndexRows Extract(Resource resource, string json) => Extract(resource, json, null);
+    /// <param name="known">The server's parameters (with those defined at run time); the fixed ones when null.</param>
+    public static IndexRows Extract(Resource resource, string json, SearchParams? known = null) => Extract(resource, json, null, known ?? SearchParams.Core);
 
     /// <summary>The rows of these parameters only, without the text: for a check that needs a few values before the write indexes everything.</summary>
-    public static IndexRows Extract(Resource resource, IReadOnlyCollection<string> parameters) => Extract(resource, null, parameters);
+    public static IndexRows Extract(Resource resource, IReadOnlyCollection<string> parameters, SearchParams? known = null) =>
+        Extract(resource, null, parameters, known ?? SearchParams.Core);
 
-    private static IndexRows Extract(Resource resource, string? json, IReadOnlyCollection<string>? only)
+    private static IndexRows Extract(Resource resource, string? json, IReadOnlyCollection<string>? only, SearchParams known)
     {
         var rows = new IndexRows();
         PocoNode? node = null;
         FhirEvaluationContext? context = null;
-        foreach (var param in SearchParamRegistry.For(resource.TypeName).Values)
+        foreach (var param in known.For(resource.TypeName).Values)
         {
             if (param.Compiled is null || (only is not null && !only.Contains(param.Name))) continue;
             if (param.Fast is { } fast)

@@ -14,6 +14,18 @@ public sealed record SearchParam(
     /// <summary>The direct evaluator when the expression fits its grammar (see <see cref="FastPath"/>).</summary>
     public FastPath? Fast { get; init; }
 
+    /// <summary>
+    /// The SearchParameter resource (its id) that defined this parameter at run time; null for the specification's and
+    /// the guide's files (known at start).
+    /// </summary>
+    public string? DefinedBy { get; init; }
+
+    /// <summary>
+    /// A parameter defined at run time whose existing resources are still being indexed: a search with it would miss
+    /// them, so it is refused until the backfill finishes (writes index it already).
+    /// </summary>
+    public bool Pending { get; init; }
+
     /// <summary>Parameters answered from columns of the resource table, not from index rows.</summary>
     public bool IsColumn => Name is "_id" or "_lastUpdated";
 

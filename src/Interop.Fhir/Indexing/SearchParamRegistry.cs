@@ -29,8 +29,8 @@ public static class SearchParamRegistry
 
     /// <summary>
     /// The group's search parameters: SearchParameter resources in profiles/ beside the server (the implementation
-    /// guide), indexed on every write like the core ones. One added at run time is stored, not indexed (it needs a
-    /// release of the guide and `./interop.sh reindex`).
+    /// guide), indexed on every write like the core ones. One added at run time is layered over these by the server
+    /// that stores it (<see cref="SearchParams"/>, Storage/SearchParamCatalog).
     /// </summary>
     public static IReadOnlyList<SearchParamDefinition> Group { get; } = LoadGroup();
 

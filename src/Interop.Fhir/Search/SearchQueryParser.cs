@@ -18,8 +18,11 @@ public static class SearchQueryParser
     private static readonly HashSet<string> Ignored = ["_format", "_pretty", "_summary", "_elements"];
     private static readonly HashSet<string> Unsupported = ["_contained", "_containedType", "_list", "_query", "_filter"];
 
-    public static SearchQuery Parse(IReadOnlyList<string> types, IEnumerable<KeyValuePair<string, string>> parameters, bool strict, int defaultCount, int maxCount)
+    /// <param name="known">The server's search parameters (with those defined at run time); the fixed ones when null.</param>
+    public static SearchQuery Parse(IReadOnlyList<string> types, IEnumerable<KeyValuePair<string, string>> parameters, bool strict, int defaultCount, int maxCount,
+        SearchParams? known = null)
     {
+        known ??= SearchParams.Core;
         var query = new SearchQuery { Types = types, Count = defaultCount };
         foreach (var (name, value) in parameters)
         {
@@ -42,15 +45,15 @@ public static class SearchQueryParser
                     query.Echo.Add(new(name, value));
                     continue;
                 case "_sort":
-                    ParseSort(query, value);
+                    ParseSort(query, value, known);
                     query.Echo.Add(new(name, value));
                     continue;
                 case "_include" or "_include:iterate" or "_include:recurse":
-                    query.Includes.Add(ParseInclude(name, value, name != "_include", reverse: false, query.Types));
+                    query.Includes.Add(ParseInclude(name, value, name != "_include", reverse: false, query.Types, known));
                     query.Echo.Add(new(name, value));
                     continue;
                 case "_revinclude" or "_revinclude:iterate" or "_revinclude:recurse":
-                    query.RevIncludes.Add(ParseInclude(name, value, name != "_revinclude", reverse: true, query.Types));
+                    query.RevIncludes.Add(ParseInclude(name, value, name != "_revinclude", reverse: true, query.Types, known));
                     query.Echo.Add(new(name, value));
                     continue;
                 case "_cursor":
@@ -64,7 +67,7 @@ public static class SearchQueryParser
                 Unknown(query, strict, name, $"Parameter '{name}' is not supported by this server.");
                 continue;
             }
-            var criterion = ParseCriterion(query.Types, name, value, strict, query);
+            var criterion = ParseCriterion(query.Types, name, value, strict, query, known);
             if (criterion is not null)
             {
                 query.Criteria.Add(criterion);
@@ -79,6 +82,16 @@ public static class SearchQueryParser
             throw TooCostly($"_sort has {query.Sort.Count} keys; the limit is {Limits.SortKeys}.", "_sort");
         return query;
     }
+
+    /// <summary>
+    /// A parameter defined at run time whose existing resources are not all indexed yet: a search would silently miss
+    /// them, so it is refused (409, Retry-After) until the backfill finishes.
+    /// </summary>
+    private static FhirException BeingIndexed(SearchParam param) =>
+        new(ErrorKind.Conflict, Outcomes.Error(OperationOutcome.IssueType.Incomplete,
+            $"Search parameter '{param.Name}' of {param.Resource} (SearchParameter/{param.DefinedBy}) is being indexed: the {param.Resource} resources stored " +
+            "before it was defined are not all in its index yet. Retry when the backfill has finished (the CapabilityStatement's searchParam says how far it is).",
+            param.Name)) { RetryAfter = 5 };
 
     private static FhirException TooCostly(string message, string expression) =>
         FhirException.Of(ErrorKind.Invalid, OperationOutcome.IssueType.TooCostly, message + " Narrow the search, or split it into several.", expression);
@@ -112,12 +125,12 @@ public static class SearchQueryParser
     }
 
     /// <summary>Parses one "name[:modifier][.chain]" = value pair against every searched type.</summary>
-    private static Criterion? ParseCriterion(IReadOnlyList<string> types, string name, string value, bool strict, SearchQuery query)
+    private static Criterion? ParseCriterion(IReadOnlyList<string> types, string name, string value, bool strict, SearchQuery query, SearchParams known)
     {
         // A system search over several types uses the definition of the first type that has the parameter.
         foreach (var type in types)
         {
-            var criterion = TryParse(type, name, value, out var problem);
+            var criterion = TryParse(type, name, value, out var problem, known);
             if (criterion is not null) return criterion;
             if (problem is not null && types.Count == 1)
             {
@@ -136,24 +149,26 @@ public static class SearchQueryParser
         return TryParse(type, name, value, out var problem) ?? throw FhirException.BadRequest(problem ?? $"Cannot search {type} by '{name}'.", name);
     }
 
-    internal static Criterion? TryParse(string type, string name, string value, out string? problem)
+    internal static Criterion? TryParse(string type, string name, string value, out string? problem, SearchParams? known = null)
     {
         problem = null;
-        if (name.StartsWith("_has:", StringComparison.Ordinal)) return ParseHas(type, name, value, out problem);
+        known ??= SearchParams.Core;
+        if (name.StartsWith("_has:", StringComparison.Ordinal)) return ParseHas(type, name, value, out problem, known);
         // Interop's negation of _has: the resources no resource of the type refers to with a match (no active contract).
-        if (name.StartsWith("_has-not:", StringComparison.Ordinal)) return ParseHas(type, "_has:" + name["_has-not:".Length..], value, out problem) is HasCriterion has ? has with { Negated = true } : null;
+        if (name.StartsWith("_has-not:", StringComparison.Ordinal)) return ParseHas(type, "_has:" + name["_has-not:".Length..], value, out problem, known) is HasCriterion has ? has with { Negated = true } : null;
 
         var dot = name.IndexOf('.');
         var head = dot < 0 ? name : name[..dot];
         var colon = head.IndexOf(':');
         var paramName = colon < 0 ? head : head[..colon];
         var modifier = colon < 0 ? null : head[(colon + 1)..];
-        var param = SearchParamRegistry.Find(type, paramName);
+        var param = known.Find(type, paramName);
         if (param is null)
         {
             problem = $"Unknown search parameter '{paramName}' for {type}.";
             return null;
         }
+        if (param.Pending) throw BeingIndexed(param);
         if (dot >= 0)
         {
             if (param.Type != SearchParamType.Reference)
@@ -164,7 +179,7 @@ public static class SearchQueryParser
             foreach (var target in targets)
             {
                 ResourceTypes.Require(target);
-                var c = TryParse(target, rest, value, out _);
+                var c = TryParse(target, rest, value, out _, known);
                 if (c is not null) inner.Add((target, c));
             }
             if (inner.Count == 0)
@@ -178,7 +193,7 @@ public static class SearchQueryParser
         return new ParamCriterion(param, modifier, values.Select(v => SearchValues.Parse(param, modifier, v, name)).ToList());
     }
 
-    private static Criterion? ParseHas(string type, string name, string value, out string? problem)
+    private static Criterion? ParseHas(string type, string name, string value, out string? problem, SearchParams known)
     {
         problem = null;
         // _has:SourceType:referenceParam:rest
@@ -187,10 +202,11 @@ public static class SearchQueryParser
             throw FhirException.BadRequest($"'{name}' must have the form _has:Type:reference:parameter.", name);
         var (sourceType, referenceName, rest) = (parts[1], parts[2], parts[3]);
         if (!ResourceTypes.All.Contains(sourceType)) throw FhirException.BadRequest($"'{sourceType}' in {name} is not a resource type.", name);
-        var reference = SearchParamRegistry.Find(sourceType, referenceName);
+        var reference = known.Find(sourceType, referenceName);
         if (reference is not { Type: SearchParamType.Reference })
             throw FhirException.BadRequest($"'{referenceName}' is not a reference parameter of {sourceType}.", name);
-        var inner = TryParse(sourceType, rest, value, out var innerProblem)
+        if (reference.Pending) throw BeingIndexed(reference);
+        var inner = TryParse(sourceType, rest, value, out var innerProblem, known)
                     ?? throw FhirException.BadRequest(innerProblem ?? $"Cannot search {sourceType} by '{rest}'.", name);
         return new HasCriterion(sourceType, reference, inner);
     }
@@ -235,28 +251,31 @@ public static class SearchQueryParser
         return values.Where(v => v.Length > 0).ToList();
     }
 
-    private static void ParseSort(SearchQuery query, string value)
+    private static void ParseSort(SearchQuery query, string value, SearchParams known)
     {
         foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var descending = raw.StartsWith('-');
             var name = raw.TrimStart('-');
             if (name is "_id" or "_lastUpdated") { query.Sort.Add(new SortKey(name, null, descending)); continue; }
-            var param = query.Types.Select(t => SearchParamRegistry.Find(t, name)).FirstOrDefault(p => p is not null);
+            var param = query.Types.Select(t => known.Find(t, name)).FirstOrDefault(p => p is not null);
+            if (param is { Pending: true }) throw BeingIndexed(param);
             if (param is null || param.Type is SearchParamType.Composite or SearchParamType.Special)
                 throw FhirException.BadRequest($"Cannot sort by '{name}': not a sortable search parameter of {string.Join(", ", query.Types)}.", "_sort");
             query.Sort.Add(new SortKey(name, param, descending));
         }
     }
 
-    private static IncludeSpec ParseInclude(string name, string value, bool iterate, bool reverse, IReadOnlyList<string> types)
+    private static IncludeSpec ParseInclude(string name, string value, bool iterate, bool reverse, IReadOnlyList<string> types, SearchParams known)
     {
         if (value == "*") return new IncludeSpec("*", "*", null, iterate);
         var parts = value.Split(':');
         if (parts.Length is < 2 or > 3 || !ResourceTypes.All.Contains(parts[0]))
             throw FhirException.BadRequest($"{name} must be Type:parameter[:TargetType] or *, not '{value}'.", name);
-        if (parts[1] != "*" && SearchParamRegistry.Find(parts[0], parts[1]) is not { Type: SearchParamType.Reference })
+        var reference = parts[1] == "*" ? null : known.Find(parts[0], parts[1]);
+        if (parts[1] != "*" && reference is not { Type: SearchParamType.Reference })
             throw FhirException.BadRequest($"'{parts[1]}' is not a reference parameter of {parts[0]}.", name);
+        if (reference is { Pending: true }) throw BeingIndexed(reference);
         if (parts.Length == 3 && !ResourceTypes.All.Contains(parts[2]))
             throw FhirException.BadRequest($"'{parts[2]}' in {name} is not a resource type.", name);
         if (!reverse && !iterate && !types.Contains(parts[0]))

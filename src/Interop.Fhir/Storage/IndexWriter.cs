@@ -69,6 +69,43 @@ public static class IndexWriter
         if (rows is not null)
         {
             if (MeasureFacts.Insert(key, type, rid, rows) is { } fact) Cte(fact.Sql, fact.Args);
+            InsertRows(Cte, rid, type, rows);
+            Cte($"insert into {S}.ix_text (rid, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
+                rid, type, IndexText.Bound(rows.Narrative, Errors.Limits.IndexedFullText), IndexText.Bound(rows.Content, Errors.Limits.IndexedFullText));
+        }
+        if (n == 0) return;
+        sql.Append(" select 1");
+        session.QueueSqlCommand(sql.ToString(), args.Select(a => a ?? DBNull.Value).ToArray());
+    }
+
+    /// <summary>
+    /// Replaces the rows of one parameter of a resource, leaving the others (a parameter defined at run time, indexed
+    /// for the resources stored before it: Storage/Reindexer). <paramref name="rows"/> holds that parameter's values only.
+    /// </summary>
+    public static void QueueParameter(IDocumentSession session, string key, string type, string table, string param, IndexRows rows)
+    {
+        var rid = CompactKeys.Rid(key);
+        var sql = new StringBuilder("with ");
+        var args = new List<object?>();
+        var n = 0;
+        void Cte(string body, params object?[] values)
+        {
+            if (n++ > 0) sql.Append(", ");
+            sql.Append($"c{n} as ({body})");
+            args.AddRange(values);
+        }
+        Cte($"delete from {S}.{table} where rid = ? and rtype = ? and param = ?", rid, type, param);
+        InsertRows(Cte, rid, type, rows);
+        sql.Append(" select 1");
+        session.QueueSqlCommand(sql.ToString(), args.Select(a => a ?? DBNull.Value).ToArray());
+    }
+
+    // The rows of the parameter tables (all but the full text), one data-modifying CTE per table that has rows.
+    private delegate void Statement(string body, params object?[] values);
+
+    private static void InsertRows(Statement Cte, long rid, string type, IndexRows rows)
+    {
+        {
             if (rows.Strings.Count > 0)
                 Cte($"insert into {S}.ix_string (rid, rtype, param, value, exact) select ?, ?, * from unnest(?::text[], ?::text[], ?::text[])",
                     rid, type, rows.Strings.Select(r => r.Param).ToArray(), Bound(rows.Strings.Select(r => r.Value)), Bound(rows.Strings.Select(r => r.Exact)));
@@ -101,12 +138,7 @@ public static class IndexWriter
                     Bound(rows.Composites.Select(r => r.ValueSystem)), Bound(rows.Composites.Select(r => r.ValueCode)), rows.Composites.Select(r => r.Number).ToArray(),
                     rows.Composites.Select(r => r.Lo).ToArray(), rows.Composites.Select(r => r.Hi).ToArray(), Bound(rows.Composites.Select(r => r.Text)),
                     Bound(rows.Composites.Select(r => r.CanonCode)), rows.Composites.Select(r => r.CanonNumber).ToArray());
-            Cte($"insert into {S}.ix_text (rid, rtype, narrative, content) values (?, ?, to_tsvector('simple', ?), to_tsvector('simple', ?))",
-                rid, type, IndexText.Bound(rows.Narrative, Errors.Limits.IndexedFullText), IndexText.Bound(rows.Content, Errors.Limits.IndexedFullText));
         }
-        if (n == 0) return;
-        sql.Append(" select 1");
-        session.QueueSqlCommand(sql.ToString(), args.Select(a => a ?? DBNull.Value).ToArray());
     }
 
     // A local reference's target by its compact key (null for absolute URLs and contained references).

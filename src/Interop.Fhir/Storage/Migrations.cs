@@ -29,6 +29,7 @@ public static class Migrations
         new(8, "the subscription dispatcher's position in the change feed and its queue of rest-hook deliveries", SubscriptionSchema.Ddl),
         new(9, "narrow facts for the group's indicators (residents, encounters, episodes), derived on write", MeasureFacts.Ddl + PlannerStatistics.Ddl),
         new(10, "care relationships through a PractitionerRole: the role they follow", SearchSchema.RoleRelationshipDdl),
+        new(11, "search parameters stored at run time: a backfill job per SearchParameter and a notification for every server", SearchParamBackfill.Ddl),
     ];
 
     public static int Latest => All[^1].Version;

@@ -28,7 +28,7 @@ public sealed record WriteContext(string Writer, string? Institution = null)
 /// the new immutable version row and the current-state row are saved together. Two writers that compute
 /// the same next version collide on the version row's primary key, so exactly one of them wins.
 /// </summary>
-public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db, StorageOptions options, PlannerStatistics statistics)
+public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource db, StorageOptions options, PlannerStatistics statistics, SearchParamCatalog searchParams)
 {
     // Writers racing on one resource without If-Match retry on the new current version, with jitter.
     public const int MaxRetries = 30;
@@ -104,7 +104,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
             throw FhirException.PreconditionFailed($"If-Match: W/\"{ifMatch}\" is not the current version of {type}/{id} (current is W/\"{current.VersionId}\").");
     }
 
-    public WriteBatch Begin() => new(store.LightweightSession());
+    public WriteBatch Begin() => new(store.LightweightSession(), searchParams.Current);
 
     /// <summary>After a commit of <paramref name="resources"/> versions: keeps the planner's statistics in step (bulk writes).</summary>
     public Task Committed(int resources, CancellationToken ct) => statistics.Written(resources, ct);
@@ -112,7 +112,7 @@ public sealed partial class ResourceStore(IDocumentStore store, NpgsqlDataSource
     /// <summary>A unit of work: one connection and transaction for reads, searches, locks and the write.</summary>
     public Task<UnitOfWork> BeginUnit(CancellationToken ct) => UnitOfWork.Begin(db, options, ct);
 
-    public WriteBatch Begin(UnitOfWork unit) => unit.Batch(store);
+    public WriteBatch Begin(UnitOfWork unit) => unit.Batch(store, searchParams.Current);
 
     private async Task<StoredVersion> Save(Resource resource, StoredVersion? previous, string method, WriteContext context, CancellationToken ct)
     {

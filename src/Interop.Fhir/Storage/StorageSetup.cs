@@ -64,8 +64,11 @@ public static class StorageSetup
         if (options.MigrateOnStart) marten.ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton<ChangeFeed>();
         services.AddSingleton<PlannerStatistics>();
+        services.AddSingleton<SearchParamCatalog>();
         services.AddSingleton<ResourceStore>();
+        services.AddSingleton<Reindexer>();
         services.AddHostedService<SearchSchemaStartup>();
+        services.AddHostedService<SearchParamBackfill>(); // after the migrations: it reads their tables at start
         return services;
     }
 

@@ -60,7 +60,7 @@ public sealed class UnitOfWork : IAsyncDisposable
         BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)), 0);
 
     /// <summary>A Marten session whose SaveChanges runs in this transaction without committing it.</summary>
-    public WriteBatch Batch(IDocumentStore store) => new(store.LightweightSession(SessionOptions.ForTransaction(_transaction)));
+    public WriteBatch Batch(IDocumentStore store, Indexing.SearchParams known) => new(store.LightweightSession(SessionOptions.ForTransaction(_transaction)), known);
 
     public async Task Commit(CancellationToken ct)
     {

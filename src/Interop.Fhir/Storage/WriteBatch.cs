@@ -10,7 +10,8 @@ namespace Interop.Fhir.Storage;
 /// and committed as one database transaction in one round trip. A transaction bundle is one batch; a
 /// single create/update/delete is a batch of one.
 /// </summary>
-public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
+/// <param name="known">The server's search parameters when the batch began (with those defined at run time).</param>
+public sealed class WriteBatch(IDocumentSession session, SearchParams known) : IAsyncDisposable
 {
     private readonly HashSet<string> _keys = [];
     private readonly List<ResourceChanged> _changes = [];
@@ -38,7 +39,7 @@ public sealed class WriteBatch(IDocumentSession session) : IAsyncDisposable
             Id = key, Rid = CompactKeys.Rid(key), ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Institution = context.Institution, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
-        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json), existed: previous is not null, resource);
+        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json, known), existed: previous is not null, resource);
         Changed(new ResourceChanged(key, version, method, context.Writer), type, json, context);
         return new StoredVersion(type, id, version, now, false, method, json);
     }

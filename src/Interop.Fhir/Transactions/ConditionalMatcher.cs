@@ -5,7 +5,7 @@ using Interop.Fhir.Storage;
 namespace Interop.Fhir.Transactions;
 
 /// <summary>Finds the resources a conditional operation or conditional reference ("Type?query") names.</summary>
-public sealed class ConditionalMatcher(SearchService search)
+public sealed class ConditionalMatcher(SearchService search, SearchParamCatalog searchParams)
 {
     /// <summary>Up to <paramref name="limit"/> + 1 current matches (enough to tell 0, 1 and many apart).</summary>
     /// <param name="policy">For a caller acting for an institution: only what the access policy lets it see can match (in the SQL).</param>
@@ -14,7 +14,7 @@ public sealed class ConditionalMatcher(SearchService search)
     {
         var pairs = Parse(query);
         if (pairs.Count == 0) throw FhirException.BadRequest($"A conditional operation on {type} needs search criteria.");
-        var parsed = SearchQueryParser.Parse([type], pairs, strict: true, limit + 1, limit + 1);
+        var parsed = SearchQueryParser.Parse([type], pairs, strict: true, limit + 1, limit + 1, searchParams.Current);
         parsed.Total = TotalMode.None;
         parsed.Policy = policy;
         var result = await search.Search(parsed, baseUrl, countOnly: false, ct, unit);

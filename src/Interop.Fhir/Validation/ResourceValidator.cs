@@ -10,9 +10,22 @@ namespace Interop.Fhir.Validation;
 /// required bindings that expand locally), the core reference target types, and in profiles mode every profile
 /// in meta.profile and every profile the configuration enforces on it. Runs outside any database transaction.
 /// </summary>
-public sealed class ResourceValidator(Conformance conformance, ValidationOptions options) : Transactions.IResourceCheck
+public sealed class ResourceValidator(Conformance conformance, ValidationOptions options, Storage.SearchParamCatalog searchParams) : Transactions.IResourceCheck
 {
-    Task Transactions.IResourceCheck.Check(Resource resource, CancellationToken ct) => Enforce(resource, ct);
+    Task Transactions.IResourceCheck.Check(Resource resource, CancellationToken ct)
+    {
+        CheckSearchParameter(resource);
+        return Enforce(resource, ct);
+    }
+
+    /// <summary>
+    /// A SearchParameter is indexed on every write once stored: one the index cannot use is refused (400 naming the
+    /// element) in every validation mode, since it is the index's definition, not only content.
+    /// </summary>
+    public void CheckSearchParameter(Resource resource)
+    {
+        if (resource is SearchParameter sp) searchParams.Current.Check(sp);
+    }
 
     public ValidationMode Mode => options.Mode;
 

@@ -17,8 +17,10 @@ public sealed class ValidateBehaviour(ResourceValidator validator, Conformance c
 
     public async ValueTask Before(InteractionCall call, CancellationToken ct)
     {
-        if (call.Request.Resource is not { } resource || call.Context.SkipValidation || validator.Mode == ValidationMode.Off) return;
+        if (call.Request.Resource is not { } resource) return;
         if (call.Interaction is not (Interaction.Create or Interaction.ConditionalCreate or Interaction.Update or Interaction.ConditionalUpdate)) return;
+        validator.CheckSearchParameter(resource);
+        if (call.Context.SkipValidation || validator.Mode == ValidationMode.Off) return;
         if (call.Request is EntryCall) InputGuard.CheckResource(resource, narrative: false); // 400, as for a body of its own
         foreach (var note in await validator.Enforce(resource, ct)) call.Context.Notes.Enqueue(note);
         if (resource is StructureDefinition sd && validator.Mode == ValidationMode.Profiles)
@@ -44,6 +46,31 @@ public sealed class ConformanceBehaviour(Conformance conformance) : IInteraction
             && call.Interaction is not (Interaction.Read or Interaction.VRead or Interaction.Search or Interaction.History or Interaction.Operation))
             conformance.Invalidate();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The publish stage's part for search parameters: a SearchParameter written (or deleted) on this server is used by its
+/// next write and search at once; the backfill and the other servers hear of it from the database (Storage/SearchParamBackfill).
+/// </summary>
+public sealed class SearchParameterBehaviour(Storage.SearchParamCatalog searchParams) : IInteractionBehaviour
+{
+    public Stage Stage => Stage.Publish;
+
+    public async ValueTask After(InteractionCall call, InteractionResult? result, FhirException? error, CancellationToken ct)
+    {
+        if (error is null && call.Request.ResourceType == "SearchParameter"
+            && call.Interaction is not (Interaction.Read or Interaction.VRead or Interaction.Search or Interaction.History or Interaction.Operation))
+        {
+            try
+            {
+                await searchParams.Reload(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                searchParams.Changed(); // the write is committed: it is not failed for this; the notification reloads it too
+            }
+        }
     }
 }
 

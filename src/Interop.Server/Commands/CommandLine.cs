@@ -61,7 +61,7 @@ public static class CommandLine
 
     private static async Task<int> Reindex(IServiceProvider services)
     {
-        var reindexer = new Reindexer(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<NpgsqlDataSource>());
+        var reindexer = services.GetRequiredService<Reindexer>();
         var started = DateTime.UtcNow;
         var total = await reindexer.Run(500, done =>
             Console.Error.Write($"\rreindexed {done:N0} resources ({done / Math.Max(0.001, (DateTime.UtcNow - started).TotalSeconds):N0}/s)"), CancellationToken.None);

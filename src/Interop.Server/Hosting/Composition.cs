@@ -107,7 +107,8 @@ public static class Composition
         services.AddSingleton<IInteractionBehaviour, SubscriptionScopeBehaviour>(); // and a subscriber holds the scope its notifications are checked with
         services.AddSingleton<IInteractionBehaviour, ValidateBehaviour>();
         services.AddSingleton<IInteractionBehaviour, AuditBehaviour>();
-        services.AddSingleton<IInteractionBehaviour, ConformanceBehaviour>(); // publish: a stored profile is used at once
+        services.AddSingleton<IInteractionBehaviour, ConformanceBehaviour>(); // publish: a stored profile is used at once,
+        services.AddSingleton<IInteractionBehaviour, SearchParameterBehaviour>(); // and a stored search parameter
         services.AddSingleton<IInteractionBehaviour, PublishBehaviour>();
         services.AddSingleton<IHandler, ReadHandler>();
         services.AddSingleton<IHandler, SearchHandler>();

@@ -14,14 +14,39 @@ public static class CapabilityEndpoint
 {
     private static readonly ConcurrentDictionary<string, CapabilityStatement> Cache = new();
 
-    public static async Task<IResult> Get(HttpContext ctx, Interop.Fhir.Validation.Conformance conformance)
+    public static async Task<IResult> Get(HttpContext ctx, Interop.Fhir.Validation.Conformance conformance, Interop.Fhir.Storage.SearchParamCatalog catalog)
     {
         FhirHttp.Output(ctx);
         var baseUrl = FhirHttp.BaseUrl(ctx);
-        // The profiles the server knows change at run time (an admin's upload): one statement per set of them.
+        // The profiles and search parameters the server knows change at run time (an admin's upload): one statement per set of them.
         var set = await conformance.Current(ctx.RequestAborted);
+        var known = catalog.Current;
+        // While a stored parameter is being indexed the statement says how far (read fresh each time, not cached).
+        if (known.Extended.Any(t => known.For(t).Values.Any(p => p.Pending)))
+            return FhirResults.Resource(WithSearchParams(WithProfiles(Build(baseUrl), set), known, await catalog.Progress(ctx.RequestAborted)));
         if (Cache.Count > 16) Cache.Clear();
-        return FhirResults.Resource(Cache.GetOrAdd($"{baseUrl}|{set.Generation}", _ => WithProfiles(Build(baseUrl), set)));
+        var key = $"{baseUrl}|{set.Generation}|{System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(known)}";
+        return FhirResults.Resource(Cache.GetOrAdd(key, _ => WithSearchParams(WithProfiles(Build(baseUrl), set), known, null)));
+    }
+
+    /// <summary>searchParam of the types with SearchParameters stored at run time; one being indexed says how far it is.</summary>
+    private static CapabilityStatement WithSearchParams(CapabilityStatement statement, SearchParams known,
+        IReadOnlyDictionary<string, Interop.Fhir.Storage.BackfillProgress>? progress)
+    {
+        foreach (var resource in statement.Rest[0].Resource.Where(r => known.Extended.Contains(r.Type)))
+        {
+            var parameters = known.For(resource.Type!).Values.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+            resource.SearchParam = parameters.Select(p => new CapabilityStatement.SearchParamComponent
+            {
+                Name = p.Name, Definition = p.Url, Type = p.Type,
+                Documentation = !p.Pending ? Modifiers(p)
+                    : progress?.GetValueOrDefault(p.DefinedBy ?? "") is { } at
+                        ? $"Being indexed: {at.Indexed:N0} of {at.Total:N0} existing resources (SearchParameter/{p.DefinedBy}); searches with it are refused (409) until it is done. {Modifiers(p)}"
+                        : $"Being indexed (SearchParameter/{p.DefinedBy}); searches with it are refused (409) until it is done. {Modifiers(p)}",
+            }).ToList();
+            resource.SearchInclude = ["*", .. parameters.Where(p => p.Type == SearchParamType.Reference).Select(p => $"{resource.Type}:{p.Name}")];
+        }
+        return statement;
     }
 
     /// <summary>supportedProfile: the group's profiles of each type; $validate everywhere; the terminology operations.</summary>

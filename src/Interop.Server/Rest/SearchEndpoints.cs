@@ -79,7 +79,8 @@ public static class SearchEndpoints
     {
         var negotiated = FhirHttp.Output(ctx);
         var strict = ctx.Request.Headers["Prefer"].ToString().Contains("handling=strict", StringComparison.OrdinalIgnoreCase);
-        var query = SearchQueryParser.Parse(types, parameters, strict, options.DefaultPageSize, options.MaxPageSize);
+        var known = ctx.RequestServices.GetRequiredService<SearchParamCatalog>().Current; // with the parameters stored at run time
+        var query = SearchQueryParser.Parse(types, parameters, strict, options.DefaultPageSize, options.MaxPageSize, known);
         if (compartment is not null) query.Criteria.Insert(0, compartment);
         var baseUrl = FhirHttp.BaseUrl(ctx);
         var result = (await ctx.Send<SearchOutcome>(new SearchRequest(query, negotiated.Options.Summary == SummaryMode.Count))).Result;

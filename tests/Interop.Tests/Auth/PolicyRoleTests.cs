@@ -218,7 +218,7 @@ public sealed class PolicyRoleTests(PolicyRoleTests.World world) : IClassFixture
 
         await using (var wipe = db.CreateCommand("delete from fhir.care_relationship")) await wipe.ExecuteNonQueryAsync();
         Assert.Equal(HttpStatusCode.Forbidden, await Read(world.StationClient, resident));
-        await new Reindexer(world.Server.Services.GetRequiredService<IDocumentStore>(), db).Run(500, _ => { }, CancellationToken.None);
+        await world.Server.Services.GetRequiredService<Reindexer>().Run(500, _ => { }, CancellationToken.None);
         Assert.Equal(before, await Rows(db));
         Assert.Equal(HttpStatusCode.OK, await Read(world.StationClient, resident));
     }

@@ -90,7 +90,7 @@ public sealed partial class IndicatorTests
         await using (var wipe = db.CreateCommand(string.Join(";", MeasureFacts.Tables.Select(t => $"delete from fhir.{t}"))))
             await wipe.ExecuteNonQueryAsync();
         Assert.Equal((0, 0, 0, 0), await Counts());
-        await new Reindexer(world.Server.Services.GetRequiredService<IDocumentStore>(), db).Run(500, _ => { }, CancellationToken.None);
+        await world.Server.Services.GetRequiredService<Reindexer>().Run(500, _ => { }, CancellationToken.None);
         Assert.Equal((2, 1, 1, 1), await Counts());
     }
 

@@ -12,7 +12,7 @@ namespace Interop.Fhir.Pipeline.Handlers;
 /// stages through the entry gate; the read entries (GET) run after the writes as nested reads and searches,
 /// through the whole pipeline like any other read.
 /// </summary>
-public sealed class BundleHandler(TransactionProcessor processor) : Handler<BundleRequest>
+public sealed class BundleHandler(TransactionProcessor processor, Storage.SearchParamCatalog searchParams) : Handler<BundleRequest>
 {
     protected override async Task<InteractionResult> Handle(BundleRequest r, InteractionCall call, CancellationToken ct)
     {
@@ -30,7 +30,7 @@ public sealed class BundleHandler(TransactionProcessor processor) : Handler<Bund
         return new BundleOutcome(r.Atomic, outcomes.OrderBy(o => o.Index).ToList());
     }
 
-    private static async Task<EntryOutcome> Read(EntryRequest e, InteractionCall call, CancellationToken ct)
+    private async Task<EntryOutcome> Read(EntryRequest e, InteractionCall call, CancellationToken ct)
     {
         var (type, id, query, version) = e.Target;
         if (id is not null)
@@ -38,7 +38,7 @@ public sealed class BundleHandler(TransactionProcessor processor) : Handler<Bund
             var read = (VersionResult)await call.Nested(new ReadRequest(type, id, version), ct);
             return new EntryOutcome(e.Index, ResultKind.Ok, read.Version, FhirSerialization.ParseStored(read.Version.Json!));
         }
-        var parsed = SearchQueryParser.Parse([type], ConditionalMatcher.Parse(query ?? ""), strict: false, 50, 1000);
+        var parsed = SearchQueryParser.Parse([type], ConditionalMatcher.Parse(query ?? ""), strict: false, 50, 1000, searchParams.Current);
         var found = (SearchOutcome)await call.Nested(new SearchRequest(parsed), ct);
         var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = found.Result.Total };
         foreach (var hit in found.Result.Hits)
