@@ -10,7 +10,10 @@ namespace Interop.Fhir.Search;
 /// Turns criteria into SQL conditions on a resource-table alias. Each parameter becomes a semi-join into its
 /// index table (served by that table's (rtype, param, value) index); chains and _has nest whole searches.
 /// </summary>
-public sealed class SearchSql(SqlParams p)
+/// <param name="policy">The caller's access policy (an institution), or null: the resources a _has or _has-not looks
+/// at must be ones the caller may see, as a search of their type would require, or their existence (or absence)
+/// would show through the matches.</param>
+public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null)
 {
     private const string S = StorageSetup.Schema;
     public const string ResourceTable = StorageSetup.CurrentTable;
@@ -35,7 +38,7 @@ public sealed class SearchSql(SqlParams p)
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
         HasCriterion { Negated: false } c =>
             $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
-            $"and x.target_type = {p.Add(type)} and x.rid in ({KeysMatching(c.SourceType, c.Inner)})",
+            $"and x.target_type = {p.Add(type)} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})",
         DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),
         CompartmentCriterion c =>
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_rid = {p.Add(CompartmentRid(c.TargetKey))}",
@@ -55,6 +58,19 @@ public sealed class SearchSql(SqlParams p)
         if (criterion is not HasCriterion && KeySet(criterion, type) is { } keys) return keys;
         var alias = "r" + ++_depth;
         return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
+    }
+
+    /// <summary>
+    /// <see cref="KeysMatching"/> restricted to what the policy lets the caller see (consent included): a _has
+    /// source it may not see neither makes a resource match nor keeps one out of _has-not. Without a policy, or
+    /// for types the policy does not govern (shared data), the plain key set.
+    /// </summary>
+    private string VisibleKeysMatching(string type, Criterion criterion)
+    {
+        if (policy is null || !policy.Governs(type)) return KeysMatching(type, criterion);
+        var alias = "r" + ++_depth;
+        return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
+               $"and {Condition(criterion, alias, type)} and {policy.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v))}";
     }
 
     private string? ParamKeySet(ParamCriterion c, string type, string name)
