@@ -13,7 +13,8 @@ namespace Interop.Fhir.Search;
 /// <param name="policy">The caller's access policy (an institution), or null: the resources a _has or _has-not looks
 /// at must be ones the caller may see, as a search of their type would require, or their existence (or absence)
 /// would show through the matches.</param>
-public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null)
+/// <param name="confinement">A patient-scoped caller's compartment, or null: the same for _has under patient/ scopes.</param>
+public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, PatientConfinement? confinement = null)
 {
     private const string S = StorageSetup.Schema;
     public const string ResourceTable = StorageSetup.CurrentTable;
@@ -61,16 +62,22 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null)
     }
 
     /// <summary>
-    /// <see cref="KeysMatching"/> restricted to what the policy lets the caller see (consent included): a _has
-    /// source it may not see neither makes a resource match nor keeps one out of _has-not. Without a policy, or
-    /// for types the policy does not govern (shared data), the plain key set.
+    /// <see cref="KeysMatching"/> restricted to what the caller may see: under an institution's policy (consent
+    /// included) and a patient-scoped token's compartment, a _has source it may not see neither makes a resource
+    /// match nor keeps one out of _has-not. Without either, or for types they do not govern (shared data), the
+    /// plain key set.
     /// </summary>
     private string VisibleKeysMatching(string type, Criterion criterion)
     {
-        if (policy is null || !policy.Governs(type)) return KeysMatching(type, criterion);
+        var governed = policy is not null && policy.Governs(type);
+        var confined = confinement is not null && confinement.Confines(type);
+        if (!governed && !confined) return KeysMatching(type, criterion);
         var alias = "r" + ++_depth;
-        return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
-               $"and {Condition(criterion, alias, type)} and {policy.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v))}";
+        var sql = $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
+                  $"and {Condition(criterion, alias, type)}";
+        if (governed) sql += $" and {policy!.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v))}";
+        if (confined) sql += $" and {confinement!.Condition(p.Add(type), $"{alias}.rid", v => p.Add(v))}";
+        return sql;
     }
 
     private string? ParamKeySet(ParamCriterion c, string type, string name)
