@@ -23,7 +23,10 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     public string Condition(Criterion criterion, string alias, string type, string? name = null)
     {
         if (KeySet(criterion, type, name) is { } keys) return $"{alias}.rid in ({keys})";
-        if (criterion is HasCriterion { Negated: true } not) return $"{alias}.rid not in ({KeySet(not with { Negated = false }, type, name)})";
+        if (criterion is HasCriterion { Negated: true } not)
+            return Guarded(not.SourceType) is { } visible
+                ? $"not exists ({VisibleSources(not, alias, type, visible)})"
+                : $"{alias}.rid not in ({KeySet(not with { Negated = false }, type, name)})";
         return criterion is ParamCriterion c ? ParamCondition(c, alias, type, name ?? c.Param.Name) : throw new ArgumentOutOfRangeException(nameof(criterion));
     }
 
@@ -69,15 +72,39 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     /// </summary>
     private string VisibleKeysMatching(string type, Criterion criterion)
     {
+        if (Guarded(type) is not { } visible) return KeysMatching(type, criterion);
+        var alias = "r" + ++_depth;
+        return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
+               $"and {Condition(criterion, alias, type)} and {visible(alias)}";
+    }
+
+    /// <summary>
+    /// _has-not under a policy: no visible matching source refers to the row, asked per row (correlated), so the
+    /// policy is evaluated only for the sources of the rows the other criteria leave, not for every matching source.
+    /// </summary>
+    private string VisibleSources(HasCriterion has, string alias, string type, Func<string, string> visible)
+    {
+        var source = "r" + ++_depth;
+        return $"select 1 from {S}.ix_reference hx join {ResourceTable} {source} on {source}.rid = hx.rid " +
+               $"where hx.target_rid = {alias}.rid and hx.rtype = {p.Add(has.SourceType)} and hx.param = {p.Add(has.SourceReference.Name)} " +
+               $"and hx.target_type = {p.Add(type)} and {source}.resource_type = {p.Add(has.SourceType)} and not {source}.deleted " +
+               $"and {Condition(has.Inner, source, has.SourceType)} and {visible(source)}";
+    }
+
+    // The caller's visibility of a row of this type (alias → SQL), or null when neither the policy nor a patient
+    // confinement governs the type (shared data: every row is visible).
+    private Func<string, string>? Guarded(string type)
+    {
         var governed = policy is not null && policy.Governs(type);
         var confined = confinement is not null && confinement.Confines(type);
-        if (!governed && !confined) return KeysMatching(type, criterion);
-        var alias = "r" + ++_depth;
-        var sql = $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
-                  $"and {Condition(criterion, alias, type)}";
-        if (governed) sql += $" and {policy!.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v))}";
-        if (confined) sql += $" and {confinement!.Condition(p.Add(type), $"{alias}.rid", v => p.Add(v))}";
-        return sql;
+        if (!governed && !confined) return null;
+        return alias =>
+        {
+            var parts = new List<string>();
+            if (governed) parts.Add(policy!.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v)));
+            if (confined) parts.Add(confinement!.Condition(p.Add(type), $"{alias}.rid", v => p.Add(v)));
+            return string.Join(" and ", parts);
+        };
     }
 
     private string? ParamKeySet(ParamCriterion c, string type, string name)
