@@ -29,6 +29,7 @@ public static class PolicyBench
         const string mine = "select d.rid, d.resource_id from fhir.mt_doc_resourcedoc d where d.resource_type = 'Patient' and not d.deleted " +
                             "and exists (select 1 from fhir.care_relationship cr where cr.patient_rid = d.rid and cr.institution = '" + Station + "' and cr.ended is null)";
         var patients = await Column(db, $"select resource_id from ({mine}) p order by random() limit 300");
+        var feedEnd = await Scalar(db, "select coalesce(max(seq_id), 0) from fhir.mt_events");
         var families = await Column(db, $"select s.exact from fhir.ix_string s join ({mine}) p on p.rid = s.rid where s.rtype = 'Patient' and s.param = 'family' order by random() limit 300");
         var identifiers = await Column(db, $"select t.system || '|' || t.code from fhir.ix_token t join ({mine}) p on p.rid = t.rid where t.rtype = 'Patient' and t.param = 'identifier' and t.system is not null order by random() limit 300");
         if (patients.Count == 0 || families.Count == 0 || identifiers.Count == 0)
@@ -48,6 +49,11 @@ public static class PolicyBench
             new("open referral worklist", _ => $"Task?owner={Station}&status=requested,accepted,in-progress&_sort=-priority,authored-on&_count=20"),
             new("_include service-provider", r => $"Encounter?subject=Patient/{Pick(r, patients)}&_include=Encounter:service-provider&_count=20"),
             new("chain subject:Patient.family", r => $"Encounter?subject:Patient.family={Pick(r, families)}&_count=20"),
+            // _has and _has-not look only at resources the station may see (the policy inside the subquery).
+            new("_has contract of the station", _ => $"Patient?_has:EpisodeOfCare:patient:organization={Station}&_count=20"),
+            new("_has-not active contract", r => $"Patient?family={Pick(r, families)}&_has-not:EpisodeOfCare:patient:status=active&_count=20"),
+            // The change feed from a random position: filtered by the policy in its SQL (policy on), the whole feed (off).
+            new("$changes page of 50", r => $"$changes?after={r.NextInt64(Math.Max(1, feedEnd - 5_000))}&_count=50"),
         };
 
         var slice = TimeSpan.FromSeconds(Math.Max(2, options.Seconds / 5.0));

@@ -50,6 +50,9 @@ public sealed class AuditBehaviour(AuditLog log) : IInteractionBehaviour
             case HistoryOutcome h:
                 foreach (var version in h.Page.Entries) PatientRefs.Collect(version.Json, patients);
                 break;
+            case ChangesOutcome c:
+                foreach (var change in c.Page.Changes) PatientRefs.Collect(change.Version.Json, patients);
+                break;
             case EverythingOutcome e:
                 foreach (var version in e.Page.Resources) PatientRefs.Collect(version.Json, patients);
                 break;

@@ -172,6 +172,8 @@ public sealed record EverythingRequest(string PatientId, DateTimeOffset? Since, 
 /// <summary>The change feed: changes after sequence number <paramref name="After"/>, in order, up to the high-water mark.</summary>
 public sealed record ChangesRequest(long After, int Count) : FhirRequest
 {
+    /// <summary>Set by the authorise stage for an institution: the page holds only changes to what the access policy lets it see.</summary>
+    public Storage.InstitutionAccess? Policy { get; set; }
     public override Interaction Interaction => Interaction.Operation;
     public override string? ResourceType => null;
     public override string Operation => "changes";

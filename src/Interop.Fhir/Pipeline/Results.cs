@@ -42,4 +42,6 @@ public sealed record MergeOutcome(StoredVersion Source, StoredVersion Target) : 
 
 public sealed record EverythingOutcome(EverythingPage Page) : InteractionResult(ResultKind.Ok);
 
-public sealed record ChangesOutcome(ChangePage Page) : InteractionResult(ResultKind.Ok);
+/// <param name="Filtered">The page was filtered by an institution's access policy: its position counts changes the
+/// caller may not see, so it goes out sealed, not as a number.</param>
+public sealed record ChangesOutcome(ChangePage Page, bool Filtered = false) : InteractionResult(ResultKind.Ok);

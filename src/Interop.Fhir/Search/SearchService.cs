@@ -28,7 +28,7 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     {
         var warnings = new List<string>(query.Warnings);
         var p = new SqlParams();
-        var sql = new SearchSql(p);
+        var sql = new SearchSql(p, query.Policy, query.Confinement);
         var criteria = QueryRewriters.Apply(query.Criteria, baseUrl);
         string? confined = null;
         if (query.Confinement is { } confinement)

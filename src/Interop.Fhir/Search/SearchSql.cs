@@ -10,7 +10,11 @@ namespace Interop.Fhir.Search;
 /// Turns criteria into SQL conditions on a resource-table alias. Each parameter becomes a semi-join into its
 /// index table (served by that table's (rtype, param, value) index); chains and _has nest whole searches.
 /// </summary>
-public sealed class SearchSql(SqlParams p)
+/// <param name="policy">The caller's access policy (an institution), or null: the resources a _has or _has-not looks
+/// at must be ones the caller may see, as a search of their type would require, or their existence (or absence)
+/// would show through the matches.</param>
+/// <param name="confinement">A patient-scoped caller's compartment, or null: the same for _has under patient/ scopes.</param>
+public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, PatientConfinement? confinement = null)
 {
     private const string S = StorageSetup.Schema;
     public const string ResourceTable = StorageSetup.CurrentTable;
@@ -19,7 +23,10 @@ public sealed class SearchSql(SqlParams p)
     public string Condition(Criterion criterion, string alias, string type, string? name = null)
     {
         if (KeySet(criterion, type, name) is { } keys) return $"{alias}.rid in ({keys})";
-        if (criterion is HasCriterion { Negated: true } not) return $"{alias}.rid not in ({KeySet(not with { Negated = false }, type, name)})";
+        if (criterion is HasCriterion { Negated: true } not)
+            return Guarded(not.SourceType) is { } visible
+                ? $"not exists ({VisibleSources(not, alias, type, visible)})"
+                : $"{alias}.rid not in ({KeySet(not with { Negated = false }, type, name)})";
         return criterion is ParamCriterion c ? ParamCondition(c, alias, type, name ?? c.Param.Name) : throw new ArgumentOutOfRangeException(nameof(criterion));
     }
 
@@ -35,7 +42,7 @@ public sealed class SearchSql(SqlParams p)
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
         HasCriterion { Negated: false } c =>
             $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
-            $"and x.target_type = {p.Add(type)} and x.rid in ({KeysMatching(c.SourceType, c.Inner)})",
+            $"and x.target_type = {p.Add(type)} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})",
         DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),
         CompartmentCriterion c =>
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_rid = {p.Add(CompartmentRid(c.TargetKey))}",
@@ -55,6 +62,49 @@ public sealed class SearchSql(SqlParams p)
         if (criterion is not HasCriterion && KeySet(criterion, type) is { } keys) return keys;
         var alias = "r" + ++_depth;
         return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
+    }
+
+    /// <summary>
+    /// <see cref="KeysMatching"/> restricted to what the caller may see: under an institution's policy (consent
+    /// included) and a patient-scoped token's compartment, a _has source it may not see neither makes a resource
+    /// match nor keeps one out of _has-not. Without either, or for types they do not govern (shared data), the
+    /// plain key set.
+    /// </summary>
+    private string VisibleKeysMatching(string type, Criterion criterion)
+    {
+        if (Guarded(type) is not { } visible) return KeysMatching(type, criterion);
+        var alias = "r" + ++_depth;
+        return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
+               $"and {Condition(criterion, alias, type)} and {visible(alias)}";
+    }
+
+    /// <summary>
+    /// _has-not under a policy: no visible matching source refers to the row, asked per row (correlated), so the
+    /// policy is evaluated only for the sources of the rows the other criteria leave, not for every matching source.
+    /// </summary>
+    private string VisibleSources(HasCriterion has, string alias, string type, Func<string, string> visible)
+    {
+        var source = "r" + ++_depth;
+        return $"select 1 from {S}.ix_reference hx join {ResourceTable} {source} on {source}.rid = hx.rid " +
+               $"where hx.target_rid = {alias}.rid and hx.rtype = {p.Add(has.SourceType)} and hx.param = {p.Add(has.SourceReference.Name)} " +
+               $"and hx.target_type = {p.Add(type)} and {source}.resource_type = {p.Add(has.SourceType)} and not {source}.deleted " +
+               $"and {Condition(has.Inner, source, has.SourceType)} and {visible(source)}";
+    }
+
+    // The caller's visibility of a row of this type (alias → SQL), or null when neither the policy nor a patient
+    // confinement governs the type (shared data: every row is visible).
+    private Func<string, string>? Guarded(string type)
+    {
+        var governed = policy is not null && policy.Governs(type);
+        var confined = confinement is not null && confinement.Confines(type);
+        if (!governed && !confined) return null;
+        return alias =>
+        {
+            var parts = new List<string>();
+            if (governed) parts.Add(policy!.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v)));
+            if (confined) parts.Add(confinement!.Condition(p.Add(type), $"{alias}.rid", v => p.Add(v)));
+            return string.Join(" and ", parts);
+        };
     }
 
     private string? ParamKeySet(ParamCriterion c, string type, string name)

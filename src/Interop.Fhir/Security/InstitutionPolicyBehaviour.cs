@@ -13,7 +13,8 @@ namespace Interop.Fhir.Security;
 /// resident's consent does not refuse it; searches, history and $everything carry the policy into their SQL; a
 /// direct read it may not see is a 403 that says why and how to break the glass. It changes only what it wrote
 /// or what is addressed to it (Security/InstitutionWrites). Conditional writes and $match are matched under the policy in
-/// their own SQL, and a conditional write's outcome is held to the write rules inside its transaction. Admins, callers acting for the whole group (no institution) and the server's own
+/// their own SQL, and a conditional write's outcome is held to the write rules inside its transaction. $changes holds
+/// only changes to what it may see now (Storage/ChangeFeedVisible), even with break-glass. Admins, callers acting for the whole group (no institution) and the server's own
 /// tools are not limited by it; a break-glass caller passes it with a reason, logged for review.
 /// </summary>
 public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptions options, ILogger<InstitutionPolicyBehaviour> log) : IInteractionBehaviour
@@ -29,7 +30,8 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
         if (call.Request is EvaluateMeasureRequest { SubjectList: true })
             throw FhirException.Forbidden($"The residents behind the indicators (reportType=subject-list) are for the group's own systems: {institution} " +
                                           "may see its own numbers (reportType=summary) and find its residents by searching, which the access policy filters.");
-        if (call.Context.BreakGlass is { } reason)
+        // Break-glass opens one resident's record, not the group's change feed: $changes stays filtered by the policy.
+        if (call.Context.BreakGlass is { } reason && call.Request is not ChangesRequest)
         {
             log.LogWarning("Break-glass access by {Client} ({User}) for {Institution}: {Interaction} {Type}/{Id}; reason: {Reason}",
                 caller.Client, caller.User, institution, call.Interaction, call.Request.ResourceType, call.Request.Id, reason);
@@ -81,6 +83,9 @@ public sealed class InstitutionPolicyBehaviour(ResourceStore store, StorageOptio
                 break;
             case ConditionalDeleteRequest delete:
                 delete.MatchPolicy = writes;
+                break;
+            case ChangesRequest changes:
+                changes.Policy = access; // only changes to what it may see now; the position it gets back is sealed
                 break;
             case MatchRequest match:
                 match.Policy = access; // only residents it may see are candidates

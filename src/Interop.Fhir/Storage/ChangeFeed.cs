@@ -32,7 +32,7 @@ public sealed record ChangePage(IReadOnlyList<Change> Changes, long Last);
 /// whose start this role cannot see (another role's) counts as open, so the rule only ever waits longer.
 /// </para>
 /// </summary>
-public sealed class ChangeFeed(NpgsqlDataSource db, StorageOptions options)
+public sealed partial class ChangeFeed(NpgsqlDataSource db, StorageOptions options)
 {
     private const string S = StorageSetup.Schema;
 
@@ -64,20 +64,32 @@ public sealed class ChangeFeed(NpgsqlDataSource db, StorageOptions options)
         while (await reader.ReadAsync(ct))
         {
             var sequence = reader.GetInt64(0);
-            if (sequence != last + 1 && !reader.GetBoolean(1) && sequence > finalBelow)
-            {
-                // A young gap: its transaction may still commit. Remember when it was first seen.
-                if (_gaps.Count > 1000) _gaps.Clear();
-                _gaps.TryAdd(last + 1, (sequence, reader.GetDateTime(9)));
-                break;
-            }
-            if (sequence != last + 1) _gaps.TryRemove(last + 1, out _);
+            if (!Passes(sequence, last, reader.GetBoolean(1), finalBelow, reader.GetDateTime(9))) break;
             last = sequence;
             if (reader.IsDBNull(2)) continue; // the version is gone (purged): the number is passed over
             changes.Add(new Change(sequence, new StoredVersion(reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
                 reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6), reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8))));
         }
         return new ChangePage(changes, last);
+    }
+
+    /// <summary>
+    /// Whether a page goes on past <paramref name="sequence"/>, read after <paramref name="last"/>: yes when it follows
+    /// on, or the gap before it is old (<paramref name="old"/>) or known final (below <paramref name="finalBelow"/>); a
+    /// young gap ends the page and is remembered with when it was first seen (<paramref name="now"/>, database clock).
+    /// </summary>
+    private bool Passes(long sequence, long last, bool old, long finalBelow, DateTime now)
+    {
+        if (sequence == last + 1) return true;
+        if (!old && sequence > finalBelow)
+        {
+            // A young gap: its transaction may still commit. Remember when it was first seen.
+            if (_gaps.Count > 1000) _gaps.Clear();
+            _gaps.TryAdd(last + 1, (sequence, now));
+            return false;
+        }
+        _gaps.TryRemove(last + 1, out _);
+        return true;
     }
 
     // Whether every transaction of this database that was open at `since` has ended (this session's own aside).

@@ -29,12 +29,8 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
     public string Condition(string type, string rid, string data, Func<object, string> add)
     {
         var institution = add(Institution);
-        string Cares(string patientRid) =>
-            $"exists (select 1 from {S}.care_relationship cr where cr.patient_rid = {patientRid} and cr.institution = {institution} " +
-            $"and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > {add(Since)})))" +
-            $" and not exists (select 1 from {S}.consent_denial d where d.patient_rid = {patientRid} and d.institution = {institution} " +
-            $"and (d.types is null or {type} = any(d.types)) and (d.period_from is null or d.period_from <= now()) and (d.period_to is null or d.period_to > now()) " +
-            $"and (d.label is null or exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = d.label)))";
+        string Cares(string patientRid) => CaresFor(patientRid, type, institution, add,
+            label => $"exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = {label})");
         var wrote = $"coalesce({data}->>'Institution' = {institution}, false)";
         // A Subscription (its endpoint and headers may hold keys) is its institution's only.
         return $"(({type} <> all({Compartment.Types}) and {type} <> 'Subscription') or {wrote} " +
@@ -43,4 +39,37 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
                // A resource that names no resident (a family-doctor team, a station's schedule) is the directory's, shared like data outside the compartment.
                $"or ({type} <> all(array['Patient', 'Subscription']) and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient')))";
     }
+
+    /// <summary>
+    /// The policy for a resource that is deleted now, whose index rows are gone: judged on its last live version's
+    /// JSON. It is visible if its type is shared, if the institution wrote that version or the deletion, or if every
+    /// resident the version refers to (any reference to a Patient, not only the compartment's: stricter, never looser)
+    /// is one it cares for now and whose consent does not close that data (type, or a label of that version) to it.
+    /// A deleted Patient is judged as the resident itself. A version with no JSON (never live) is not visible.
+    /// </summary>
+    /// <param name="rid">The resource's compact key.</param>
+    /// <param name="data">The current (deleted) row's JSON document column: who deleted it.</param>
+    /// <param name="last">The last live version's JSON document column.</param>
+    public string DeletedCondition(string type, string rid, string data, string last, Func<object, string> add)
+    {
+        var institution = add(Institution);
+        var json = $"({last}->>'Json')::jsonb";
+        string Cares(string patientRid) => CaresFor(patientRid, type, institution, add,
+            label => $"exists (select 1 from jsonb_path_query({json}, 'lax $.meta.security[*].code') l(code) where l.code #>> '{{}}' = {label})");
+        var residents = $"select {S}.key_rid('Patient/' || m[1]) as rid from jsonb_path_query({json}, 'lax $.**.reference') ref(value) " +
+                        $"cross join lateral regexp_match(ref.value #>> '{{}}', '(?:^|/)Patient/([A-Za-z0-9.-]{{1,64}})(?:/_history/[^/]*)?$') m where m is not null";
+        return $"(({type} <> all({Compartment.Types}) and {type} <> 'Subscription') " +
+               $"or coalesce({data}->>'Institution' = {institution}, false) or coalesce({last}->>'Institution' = {institution}, false) " +
+               $"or ({type} <> 'Subscription' and {last}->>'Json' is not null and case when {type} = 'Patient' then {Cares(rid)} " +
+               $"else not exists (select 1 from ({residents}) p where not ({Cares("p.rid")})) end))";
+    }
+
+    // A care relationship with the resident, open or ended within the window, that no active consent of the resident
+    // denies for this type, or for a label the data carries (labelled: the label column's test against the data's labels).
+    private string CaresFor(string patientRid, string type, string institution, Func<object, string> add, Func<string, string> labelled) =>
+        $"exists (select 1 from {S}.care_relationship cr where cr.patient_rid = {patientRid} and cr.institution = {institution} " +
+        $"and (cr.ended is null or (cr.kind in ('referral', 'encounter') and cr.ended > {add(Since)})))" +
+        $" and not exists (select 1 from {S}.consent_denial d where d.patient_rid = {patientRid} and d.institution = {institution} " +
+        $"and (d.types is null or {type} = any(d.types)) and (d.period_from is null or d.period_from <= now()) and (d.period_to is null or d.period_to > now()) " +
+        $"and (d.label is null or {labelled("d.label")}))";
 }

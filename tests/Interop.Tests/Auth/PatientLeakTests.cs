@@ -91,6 +91,20 @@ public sealed class PatientLeakTests(PatientLeakTests.World world) : IClassFixtu
         Assert.Equal(missing[0].Diagnostics.Replace("does-not-exist", "X"), hidden[0].Diagnostics.Replace(world.ObsB, "X"));
     }
 
+    [Fact]
+    public async Task Has_through_shared_data_does_not_tell_of_the_other_patients_data()
+    {
+        // The practitioner is shared; that he examined B (code 2222-2) must not show through _has or _has-not.
+        var doc = $"Practitioner/{world.Doc}";
+        Assert.Equal([doc], await Keys($"/fhir/Practitioner?_id={world.Doc}&_has:Observation:performer:code=http://loinc.org|1111-1"));
+        Assert.Empty(await Keys($"/fhir/Practitioner?_id={world.Doc}&_has:Observation:performer:code=http://loinc.org|2222-2"));
+        Assert.Empty(await Keys($"/fhir/Practitioner?_id={world.Doc}&_has:Observation:performer:subject=Patient/{world.B}"));
+        Assert.Equal([doc], await Keys($"/fhir/Practitioner?_id={world.Doc}&_has-not:Observation:performer:code=http://loinc.org|2222-2"));
+        var admin = world.Server.CreateClient();
+        var all = await (await admin.GetAsync($"/fhir/Practitioner?_id={world.Doc}&_has:Observation:performer:code=http://loinc.org|2222-2")).ReadJson();
+        Assert.Equal([doc], Keys(all));
+    }
+
     [Theory]
     [InlineData("Observation?_tag={tag}")]
     [InlineData("Observation?subject=Patient/{B}")]

@@ -1,0 +1,125 @@
+using System.Net;
+using Hl7.Fhir.Model;
+using Interop.Tests.Infrastructure;
+
+namespace Interop.Tests.Auth;
+
+/// <summary>
+/// _has and _has-not under the group's access policy: the resources they look at must be ones the institution may
+/// see (care relationship and consent), as a search of their type would require, or a resident's hidden data would
+/// show through which residents match. Admins and the group's own systems see through as before.
+/// </summary>
+public sealed class PolicyHasTests(AuthFixture server) : IClassFixture<AuthFixture>
+{
+    private sealed record World(TestData Data, HttpClient Station, string Code, string Denied, string Open, string Without, string Elsewhere, string Lab);
+
+    // Four residents: Denied (the station cares for her, her consent closes Observations to it), Open (cared for, no
+    // denial), Without (cared for, no such observation) and Elsewhere (another station's only). Observations of code
+    // Code for Denied, Open and Elsewhere, each performed by the laboratory Lab.
+    private async Task<World> Build()
+    {
+        var data = new TestData(server.CreateClient());
+        var tag = data.Tag[..8];
+        var station = await data.Create(new Organization { Name = "Station " + tag });
+        var other = await data.Create(new Organization { Name = "Other station " + tag });
+        var lab = await data.Create(new Organization { Name = "Laboratory " + tag });
+        async Task<string> Resident(string family, string org)
+        {
+            var id = await data.Create(new Patient { Name = [new HumanName { Family = family }] });
+            await data.Create(new EpisodeOfCare { Status = EpisodeOfCare.EpisodeOfCareStatus.Active, Patient = Ref("Patient", id), ManagingOrganization = Ref("Organization", org) });
+            return id;
+        }
+        var denied = await Resident("Denied", station);
+        var open = await Resident("Open", station);
+        var without = await Resident("Without", station);
+        var elsewhere = await Resident("Elsewhere", other);
+        var code = "has-" + tag;
+        foreach (var patient in new[] { denied, open, elsewhere })
+            await data.Create(new Observation
+            {
+                Status = ObservationStatus.Final, Code = new CodeableConcept("urn:test:code", code), Subject = Ref("Patient", patient),
+                Performer = [Ref("Organization", lab)],
+            });
+        await data.Create(new Consent
+        {
+            Status = Consent.ConsentState.Active,
+            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
+            PolicyRule = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTOUT"),
+            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
+            Patient = Ref("Patient", denied),
+            Provision = new Consent.provisionComponent
+            {
+                Type = Consent.ConsentProvisionType.Deny,
+                Actor = [new Consent.provisionActorComponent { Role = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"), Reference = Ref("Organization", station) }],
+                Class = [new Coding("http://hl7.org/fhir/resource-types", "Observation")],
+            },
+        });
+        var client = await server.ClientWith("has-station-" + tag, "system/*.rs", $"Organization/{station}", "clinician");
+        return new World(data, client, code, denied, open, without, elsewhere, lab);
+    }
+
+    private static ResourceReference Ref(string type, string id) => new($"{type}/{id}");
+
+    private static async Task<(List<string> Ids, int Total)> Search(HttpClient client, string url)
+    {
+        var response = await client.GetAsync(url);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var bundle = await response.ReadJson();
+        var ids = bundle["entry"]?.AsArray().Select(e => e!["resource"]!["id"]!.GetValue<string>()).Order().ToList() ?? [];
+        return (ids, bundle["total"]!.GetValue<int>());
+    }
+
+    private static string Residents(World w, string criterion) =>
+        $"/fhir/Patient?_id={w.Denied},{w.Open},{w.Without},{w.Elsewhere}&{criterion}:Observation:subject:code=urn:test:code|{w.Code}&_total=accurate";
+
+    [Fact]
+    public async Task Has_does_not_match_a_resident_whose_consent_closes_that_data_and_still_matches_one_without_the_denial()
+    {
+        var w = await Build();
+        var station = await Search(w.Station, Residents(w, "_has"));
+        Assert.Equal([w.Open], station.Ids);
+        Assert.Equal(1, station.Total);
+        // The resident herself stays visible (the consent closes Observations only): the difference is in _has alone.
+        Assert.Contains(w.Denied, (await Search(w.Station, $"/fhir/Patient?_id={w.Denied}&_total=accurate")).Ids);
+        var admin = await Search(w.Data.Client, Residents(w, "_has"));
+        Assert.Equal(new[] { w.Denied, w.Open, w.Elsewhere }.Order(), admin.Ids);
+    }
+
+    [Fact]
+    public async Task Has_not_does_not_single_out_a_resident_whose_consent_closes_that_data()
+    {
+        var w = await Build();
+        // To the station, Denied looks like Without: a resident with no such observation it may see.
+        var station = await Search(w.Station, Residents(w, "_has-not"));
+        Assert.Equal(new[] { w.Denied, w.Without }.Order(), station.Ids);
+        Assert.Equal(2, station.Total);
+        var admin = await Search(w.Data.Client, Residents(w, "_has-not"));
+        Assert.Equal([w.Without], admin.Ids);
+    }
+
+    [Fact]
+    public async Task Has_through_a_resource_of_a_resident_without_a_relationship_matches_nothing()
+    {
+        var w = await Build();
+        // The laboratory is shared data: but that it examined Elsewhere (another station's resident) for this code
+        // must not show through it, nor through the Denied resident's observation.
+        var has = $"/fhir/Organization?_id={w.Lab}&_has:Observation:performer:code=urn:test:code|{w.Code}&_total=accurate";
+        var hasOnly = has + $"&_has:Observation:performer:subject=Patient/{w.Elsewhere}";
+        Assert.Equal([w.Lab], (await Search(w.Station, has)).Ids); // through Open's observation, which it may see
+        Assert.Empty((await Search(w.Station, hasOnly)).Ids);
+        Assert.Equal(0, (await Search(w.Station, hasOnly)).Total);
+        Assert.Empty((await Search(w.Station, $"/fhir/Organization?_id={w.Lab}&_has:Observation:performer:subject=Patient/{w.Denied}")).Ids);
+        var hasNot = $"/fhir/Organization?_id={w.Lab}&_has-not:Observation:performer:subject=Patient/{w.Elsewhere}";
+        Assert.Equal([w.Lab], (await Search(w.Station, hasNot)).Ids);
+        // The residents the laboratory examined: only those the station may see, by observations it may see.
+        var examined = $"/fhir/Patient?_id={w.Elsewhere},{w.Open},{w.Denied}&_has:Observation:subject:performer=Organization/{w.Lab}";
+        Assert.Equal([w.Open], (await Search(w.Station, examined)).Ids);
+        // The admin and the group's own systems see through.
+        var group = await server.ClientWith("has-group-" + w.Data.Tag[..8], "system/*.rs");
+        foreach (var client in new[] { w.Data.Client, group })
+        {
+            Assert.Equal([w.Lab], (await Search(client, hasOnly)).Ids);
+            Assert.Empty((await Search(client, hasNot)).Ids);
+        }
+    }
+}
