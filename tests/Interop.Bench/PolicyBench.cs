@@ -70,9 +70,12 @@ public static class PolicyBench
         Console.WriteLine($"{"query",-30}{"on req/s",10}{"off req/s",11}{"on÷off",8}{"on p95",9}{"off p95",9}");
         var rows = new List<object>();
         long errors = 0;
-        foreach (var q in queries.Append(new Query("mix (all of the above)", _ => "")))
+        // The mix is the station's everyday searches, the first eight (as measured since the bench began, so runs
+        // compare); _has, _has-not and the change feed are measured on their own beside it.
+        var everyday = queries.Take(8).ToList();
+        foreach (var q in queries.Append(new Query("mix (the first eight)", _ => "")))
         {
-            var set = q.Name.StartsWith("mix", StringComparison.Ordinal) ? queries : [q];
+            var set = q.Name.StartsWith("mix", StringComparison.Ordinal) ? everyday : [q];
             var (on, off, onP95, offP95, e) = await Alternate(slice, (isOn, d) => SearchBench.Phase(http, isOn ? options.Url : offUrl, set, options.Workers, d));
             errors += e;
             Console.WriteLine($"{q.Name,-30}{on,10:F0}{off,11:F0}{on / off,8:F2}{onP95,9:F1}{offP95,9:F1}");
