@@ -138,7 +138,9 @@ public sealed class ConnectionTests(RobustnessFixture server) : IClassFixture<Ro
                 try { held.Add(await pool.OpenConnectionAsync(quick.Token)); }
                 catch (Exception e) when (e is OperationCanceledException or NpgsqlException) { break; }
             }
-            Assert.InRange(held.Count, 7, 10);
+            // Background work holds up to four for good: three LISTEN connections (conformance, subscriptions'
+            // sockets, search parameters) and the access log's group commit.
+            Assert.InRange(held.Count, 6, 10);
             var health = await client.GetAsync("/health/ready");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Contains("pool exhausted", await health.Content.ReadAsStringAsync());
