@@ -10,10 +10,10 @@ namespace Interop.Fhir.Search;
 /// Turns criteria into SQL conditions on a resource-table alias. Each parameter becomes a semi-join into its
 /// index table (served by that table's (rtype, param, value) index); chains and _has nest whole searches.
 /// </summary>
-/// <param name="policy">The caller's access policy (an institution), or null: the resources a _has or _has-not looks
-/// at must be ones the caller may see, as a search of their type would require, or their existence (or absence)
-/// would show through the matches.</param>
-/// <param name="confinement">A patient-scoped caller's compartment, or null: the same for _has under patient/ scopes.</param>
+/// <param name="policy">The caller's access policy (an institution), or null: the resources a chain hop, a _has or a
+/// _has-not looks at must be ones the caller may see, as a search of their type would require, or their existence
+/// (or absence), or their values, would show through the matches.</param>
+/// <param name="confinement">A patient-scoped caller's compartment, or null: the same for chains and _has under patient/ scopes.</param>
 public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, PatientConfinement? confinement = null)
 {
     private const string S = StorageSetup.Schema;
@@ -39,7 +39,7 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     {
         ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
         ChainCriterion c =>
-            $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => KeysMatching(t.TargetType, t.Inner)))})",
+            $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => VisibleKeysMatching(t.TargetType, t.Inner)))})",
         HasCriterion { Negated: false } c =>
             $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
             $"and x.target_type = {p.Add(type)} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})",
@@ -67,8 +67,10 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     /// <summary>
     /// <see cref="KeysMatching"/> restricted to what the caller may see: under an institution's policy (consent
     /// included) and a patient-scoped token's compartment, a _has source it may not see neither makes a resource
-    /// match nor keeps one out of _has-not. Without either, or for types they do not govern (shared data), the
-    /// plain key set.
+    /// match nor keeps one out of _has-not, and a chain hop's target it may not see makes nothing match (else
+    /// `Encounter?subject:Patient.family=X` would tell a resident's current name through an encounter the caller
+    /// still sees). Each hop of a multi-level chain comes here again. Without either, or for types they do not
+    /// govern (shared data, such as an Organization hop), the plain key set.
     /// </summary>
     private string VisibleKeysMatching(string type, Criterion criterion)
     {

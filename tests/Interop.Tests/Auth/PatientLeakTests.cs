@@ -105,6 +105,22 @@ public sealed class PatientLeakTests(PatientLeakTests.World world) : IClassFixtu
         Assert.Equal([doc], Keys(all));
     }
 
+    [Fact]
+    public async Task A_chain_from_the_residents_own_data_does_not_reach_the_other_patient()
+    {
+        // The resident's own observation names B as its focus: the chain's Patient hop must not match B.
+        var admin = world.Server.CreateClient();
+        var obs = world.Obs(world.A, "5555-5");
+        obs.Meta.Tag.Clear();
+        obs.Focus = [new ResourceReference($"Patient/{world.B}")];
+        var id = await admin.CreateId(obs);
+        var own = $"Observation/{id}";
+        Assert.Equal([own], await Keys($"/fhir/Observation?_id={id}"));
+        var chain = $"/fhir/Observation?_id={id}&focus:Patient.family={world.FamilyB}";
+        Assert.Empty(await Keys(chain));
+        Assert.Equal([own], Keys(await (await admin.GetAsync(chain)).ReadJson()));
+    }
+
     [Theory]
     [InlineData("Observation?_tag={tag}")]
     [InlineData("Observation?subject=Patient/{B}")]
