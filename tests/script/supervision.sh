@@ -18,7 +18,8 @@ echo "script tests (interop.sh):"
 URL="http://127.0.0.1:$(port)"
 ASPNETCORE_URLS="$URL" ./interop.sh serve >"$INTEROP_DATA_DIR/serve.log" 2>&1 &
 SERVE=$!
-check "serve starts and answers" 'ready "$URL"'
+# The first start initialises the cluster, migrates as the owner and compiles the validator: up to 3 minutes on a busy 2-core machine.
+check "serve starts and answers" 'ready "$URL" 360'
 PG_BEFORE="$(postmaster)"
 PG_PORT="$(sed -n 4p "$INTEROP_DATA_DIR/pg/postmaster.pid")"
 LOW="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)"; HIGH="$(cut -f2 /proc/sys/net/ipv4/ip_local_port_range)"
