@@ -45,19 +45,7 @@ public sealed class PolicyChainTests(AuthFixture server) : IClassFixture<AuthFix
         var caredEnc = await Visit(cared, recent);
         var formerEnc = await Visit(former, "2020-01-15");
         var deniedEnc = await Visit(denied, recent);
-        await data.Create(new Consent
-        {
-            Status = Consent.ConsentState.Active,
-            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
-            PolicyRule = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTOUT"),
-            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
-            Patient = Ref("Patient", denied),
-            Provision = new Consent.provisionComponent
-            {
-                Type = Consent.ConsentProvisionType.Deny, // no class, no label: the whole record
-                Actor = [new Consent.provisionActorComponent { Role = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"), Reference = Ref("Organization", station) }],
-            },
-        });
+        await data.Create(DenyingConsent.For(denied, station));
         return new World(data, client, tag, station, hub, cared, former, denied, caredEnc, formerEnc, deniedEnc);
     }
 

@@ -50,20 +50,7 @@ public sealed class PolicyChangesTests(PolicyChangesTests.Fixture server) : ICla
         var mine = await Resident(station, visible);
         var theirs = await Resident(other, hidden);
         var secret = await Resident(station, visible);
-        await Add(new Consent
-        {
-            Status = Consent.ConsentState.Active,
-            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
-            PolicyRule = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTOUT"),
-            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
-            Patient = Ref("Patient", secret),
-            Provision = new Consent.provisionComponent
-            {
-                Type = Consent.ConsentProvisionType.Deny,
-                Actor = [new Consent.provisionActorComponent { Role = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"), Reference = Ref("Organization", station) }],
-                Class = [new Coding("http://hl7.org/fhir/resource-types", "Observation")],
-            },
-        }, visible);
+        await Add(DenyingConsent.For(secret, station, "Observation"), visible);
         var updated = await Add(Obs(mine), visible);
         await Add(Obs(secret), hidden);
         await Add(Obs(theirs), hidden);

@@ -40,20 +40,7 @@ public sealed class PolicyHasTests(AuthFixture server) : IClassFixture<AuthFixtu
                 Status = ObservationStatus.Final, Code = new CodeableConcept("urn:test:code", code), Subject = Ref("Patient", patient),
                 Performer = [Ref("Organization", lab)],
             });
-        await data.Create(new Consent
-        {
-            Status = Consent.ConsentState.Active,
-            Scope = new CodeableConcept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"),
-            PolicyRule = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTOUT"),
-            Category = [new CodeableConcept("http://loinc.org", "59284-0")],
-            Patient = Ref("Patient", denied),
-            Provision = new Consent.provisionComponent
-            {
-                Type = Consent.ConsentProvisionType.Deny,
-                Actor = [new Consent.provisionActorComponent { Role = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP"), Reference = Ref("Organization", station) }],
-                Class = [new Coding("http://hl7.org/fhir/resource-types", "Observation")],
-            },
-        });
+        await data.Create(DenyingConsent.For(denied, station, "Observation"));
         var client = await server.ClientWith("has-station-" + tag, "system/*.rs", $"Organization/{station}", "clinician");
         return new World(data, client, code, denied, open, without, elsewhere, lab);
     }
