@@ -36,11 +36,13 @@ public sealed class Reindexer(IDocumentStore store, NpgsqlDataSource db, SearchP
             }
             if (batch.Count == 0) return done;
             await using var session = store.LightweightSession();
+            var index = new IndexQueue();
             foreach (var (key, type, json) in batch)
             {
                 var resource = FhirSerialization.ParseStored(json);
-                IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json, known), existed: true, resource);
+                index.Replace(key, type, IndexExtractor.Extract(resource, json, known), existed: true, resource);
             }
+            index.Flush(session);
             await session.SaveChangesAsync(ct);
             done += batch.Count;
             last = batch[^1].Key;

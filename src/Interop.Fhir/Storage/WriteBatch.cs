@@ -7,7 +7,8 @@ namespace Interop.Fhir.Storage;
 
 /// <summary>
 /// A unit of work: new versions (their history row, current row and index rows) queued into one Marten session
-/// and committed as one database transaction in one round trip. A transaction bundle is one batch; a
+/// and committed as one database transaction in one round trip; the index rows of all its resources go in one
+/// statement (<see cref="IndexQueue"/>). A transaction bundle is one batch; a
 /// single create/update/delete is a batch of one.
 /// </summary>
 /// <param name="known">The server's search parameters when the batch began (with those defined at run time).</param>
@@ -15,6 +16,7 @@ public sealed class WriteBatch(IDocumentSession session, SearchParams known) : I
 {
     private readonly HashSet<string> _keys = [];
     private readonly List<ResourceChanged> _changes = [];
+    private readonly IndexQueue _index = new(); // the batch's index rows: one statement at commit
     private short? _lane; // the access log's lane of this transaction (rented: given back when the batch is disposed)
 
     /// <summary>Queues a new version of <paramref name="resource"/> (version = previous + 1, or 1).</summary>
@@ -39,7 +41,7 @@ public sealed class WriteBatch(IDocumentSession session, SearchParams known) : I
             Id = key, Rid = CompactKeys.Rid(key), ResourceType = type, ResourceId = id, VersionId = version, LastUpdated = now, Writer = context.Writer, Institution = context.Institution, Json = json,
         };
         if (previous is null) session.Insert(current); else session.Store(current);
-        IndexWriter.QueueReplace(session, key, type, IndexExtractor.Extract(resource, json, known), existed: previous is not null, resource);
+        _index.Replace(key, type, IndexExtractor.Extract(resource, json, known), existed: previous is not null, resource);
         Changed(new ResourceChanged(key, version, method, context.Writer), type, json, context);
         return new StoredVersion(type, id, version, now, false, method, json);
     }
@@ -60,7 +62,7 @@ public sealed class WriteBatch(IDocumentSession session, SearchParams known) : I
             Id = current.Key, Rid = CompactKeys.Rid(current.Key), ResourceType = current.ResourceType, ResourceId = current.Id, VersionId = version,
             LastUpdated = now, Deleted = true, Writer = context.Writer, Institution = context.Institution,
         });
-        IndexWriter.QueueReplace(session, current.Key, current.ResourceType, rows: null, existed: true);
+        _index.Replace(current.Key, current.ResourceType, rows: null, existed: true);
         Changed(new ResourceChanged(current.Key, version, "DELETE", context.Writer), current.ResourceType, current.Json, context);
         return new StoredVersion(current.ResourceType, current.Id, version, now, true, "DELETE", null);
     }
@@ -81,6 +83,7 @@ public sealed class WriteBatch(IDocumentSession session, SearchParams known) : I
     /// </summary>
     public Task Commit(CancellationToken ct)
     {
+        _index.Flush(session);
         if (_changes.Count > 0) session.Events.Append("tx/" + Guid.CreateVersion7(), _changes.ToArray<object>());
         return session.SaveChangesAsync(ct);
     }
