@@ -56,6 +56,47 @@ public sealed class TransactionTests(TransactionTests.SmallBundleFixture server)
     }
 
     [Fact]
+    public async Task A_transaction_that_creates_updates_and_deletes_leaves_exactly_the_new_index_rows_and_touches_no_other_resource()
+    {
+        // A transaction's index rows are written as one statement for all its resources (IndexQueue): each created resource
+        // is found by its own values, an updated one by its new values only, a deleted one not at all, and a resource
+        // outside the bundle keeps its rows.
+        var data = new TestData(server.CreateClient());
+        string Family(string what) => what + data.Tag[..8];
+        var updated = await data.Create(new Patient { Name = [new HumanName { Family = Family("Before") }], BirthDate = "1950-01-01" });
+        var deleted = await data.Create(new Patient { Name = [new HumanName { Family = Family("Gone") }] });
+        var untouched = await data.Create(new Patient { Name = [new HumanName { Family = Family("Still") }], BirthDate = "1950-01-01" });
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.Transaction,
+            Entry =
+            [
+                Post($"urn:uuid:{Guid.NewGuid()}", Tagged(new Patient { Name = [new HumanName { Family = Family("NewOne") }], BirthDate = "1960-02-02" }, data.Tag)),
+                Post($"urn:uuid:{Guid.NewGuid()}", Tagged(new Patient { Name = [new HumanName { Family = Family("NewTwo") }], BirthDate = "1970-03-03" }, data.Tag)),
+                new Bundle.EntryComponent
+                {
+                    Resource = Tagged(new Patient { Id = updated, Name = [new HumanName { Family = Family("After") }], BirthDate = "1980-04-04" }, data.Tag),
+                    Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.PUT, Url = $"Patient/{updated}" },
+                },
+                new Bundle.EntryComponent { Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.DELETE, Url = $"Patient/{deleted}" } },
+            ],
+        };
+        var response = await Send(bundle);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.ReadResource<Bundle>();
+        var created = result.Entry.Take(2).Select(e => e.Response.Location.Split('/')[^3]).ToList();
+
+        Assert.Equal([created[0]], await data.Ids($"/fhir/Patient?family={Family("NewOne")}"));
+        Assert.Equal([created[1]], await data.Ids($"/fhir/Patient?birthdate=1970-03-03"));
+        Assert.Equal([updated], await data.Ids($"/fhir/Patient?family={Family("After")}"));
+        Assert.Equal([updated], await data.Ids("/fhir/Patient?birthdate=1980-04-04"));
+        Assert.Empty(await data.Ids($"/fhir/Patient?family={Family("Before")}"));
+        Assert.Empty(await data.Ids($"/fhir/Patient?family={Family("Gone")}"));
+        Assert.Equal([untouched], await data.Ids("/fhir/Patient?birthdate=1950-01-01"));
+        Assert.Equal([untouched], await data.Ids($"/fhir/Patient?family={Family("Still")}"));
+    }
+
+    [Fact]
     public async Task A_failing_entry_fails_the_transaction_naming_it_and_stores_nothing()
     {
         var data = new TestData(server.CreateClient());
