@@ -8,7 +8,8 @@ namespace Interop.Fhir.Storage;
 /// an import chunk, a reindex batch) share one SQL statement of data-modifying CTEs, one per index table, the rows of
 /// every resource unnested from arrays, so a write stays one round trip and a bundle of 300 resources is one statement,
 /// not 300. The derived tables follow in a statement per resource that has rows in them: care relationships and consent
-/// denials (the access policy) and the indicators' facts (<see cref="MeasureFacts"/>). They run after the index rows,
+/// denials (the access policy) and the indicators' facts (<see cref="MeasureFacts"/>); for a single resource they
+/// join the one statement. They run after the index rows,
 /// so a relationship made through a PractitionerRole reads the role's organization from its index rows even when the
 /// role is written in the same batch, and a role's own write moves them to its new organization.
 /// </summary>
@@ -19,6 +20,7 @@ public sealed class IndexQueue
     private readonly List<(long Rid, string Type, IndexRows Rows)> _indexed = [];
     private readonly List<long> _replaced = [];
     private readonly List<IndexWriter.Ctes> _derived = [];
+    private int _resources;
 
     /// <summary>Queues the replacement of a resource's rows: deleted when it <paramref name="existed"/>, then <paramref name="rows"/> (null for a delete).</summary>
     /// <param name="resource">The version being written (null for a delete): its care relationships and consent denials are derived too.</param>
@@ -26,6 +28,7 @@ public sealed class IndexQueue
     {
         var rid = CompactKeys.Rid(key);
         var ctes = new IndexWriter.Ctes();
+        _resources++;
         if (existed)
         {
             _replaced.Add(rid);
@@ -60,8 +63,10 @@ public sealed class IndexQueue
 
         // A PractitionerRole written (created, changed, deleted): the relationships made through it follow its organization.
         if (type == "PractitionerRole")
-            ctes.Add($"update {S}.care_relationship set institution = ? where via_rid = ? and institution <> ?",
-                CareRelationships.RoleInstitution(resource), rid, CareRelationships.RoleInstitution(resource));
+        {
+            var institution = CareRelationships.RoleInstitution(resource);
+            ctes.Add($"update {S}.care_relationship set institution = ? where via_rid = ? and institution <> ?", institution, rid, institution);
+        }
 
         if (rows is not null)
         {
@@ -87,8 +92,12 @@ public sealed class IndexQueue
                 _indexed.Select(i => i.Rid).ToArray(), _indexed.Select(i => i.Type).ToArray(),
                 _indexed.Select(i => IndexText.Bound(i.Rows.Narrative, Errors.Limits.IndexedFullText)).ToArray(),
                 _indexed.Select(i => IndexText.Bound(i.Rows.Content, Errors.Limits.IndexedFullText)).ToArray());
+        // One resource (a single create, update or delete): its derived rows join the same statement, so a single
+        // write stays one statement; there is no other resource whose index rows they could need to see first.
+        if (_resources == 1) foreach (var derived in _derived) ctes.Add(derived);
         ctes.Queue(session);
-        foreach (var derived in _derived) derived.Queue(session);
+        if (_resources > 1) foreach (var derived in _derived) derived.Queue(session);
+        _resources = 0;
         _indexed.Clear();
         _replaced.Clear();
         _derived.Clear();

@@ -1,5 +1,4 @@
 using Interop.Fhir.Indexing;
-using System.Text;
 using Marten;
 
 namespace Interop.Fhir.Storage;
@@ -83,24 +82,21 @@ public static class IndexWriter
     /// <summary>One statement of data-modifying CTEs (positional ? parameters), queued into the session as one command.</summary>
     internal sealed class Ctes
     {
-        private readonly StringBuilder _sql = new("with ");
-        private readonly List<object?> _args = [];
-        private int _count;
+        private readonly List<(string Body, object?[] Values)> _parts = [];
 
-        public bool IsEmpty => _count == 0;
+        public bool IsEmpty => _parts.Count == 0;
 
-        public void Add(string body, params object?[] values)
-        {
-            if (_count++ > 0) _sql.Append(", ");
-            _sql.Append($"c{_count} as ({body})");
-            _args.AddRange(values);
-        }
+        public void Add(string body, params object?[] values) => _parts.Add((body, values));
+
+        /// <summary>Adds the CTEs of <paramref name="other"/> after these.</summary>
+        public void Add(Ctes other) => _parts.AddRange(other._parts);
 
         /// <summary>Queues the statement (nothing when no CTE was added).</summary>
         public void Queue(IDocumentSession session)
         {
-            if (_count == 0) return;
-            session.QueueSqlCommand(_sql.Append(" select 1").ToString(), _args.Select(a => a ?? DBNull.Value).ToArray());
+            if (IsEmpty) return;
+            var sql = "with " + string.Join(", ", _parts.Select((p, i) => $"c{i + 1} as ({p.Body})")) + " select 1";
+            session.QueueSqlCommand(sql, _parts.SelectMany(p => p.Values).Select(a => a ?? DBNull.Value).ToArray());
         }
     }
 }
