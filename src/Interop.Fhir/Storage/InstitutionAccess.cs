@@ -37,7 +37,9 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
                $"or ({type} = 'Patient' and {Cares(rid)}) " +
                $"or exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' and {Cares("c.target_rid")}) " +
                // A resource that names no resident (a family-doctor team, a station's schedule) is the directory's, shared like data outside the compartment.
-               $"or ({type} <> all(array['Patient', 'Subscription']) and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient')))";
+               // "offset 0" keeps this a probe per row: expecting many rows, the planner would otherwise hash the subquery, reading every
+               // compartment reference of the database, even under a LIMIT that stops after a few (a $changes page: 41 of its 86 ms at 49k resources).
+               $"or ({type} <> all(array['Patient', 'Subscription']) and not exists (select 1 from {S}.ix_reference c where c.rid = {rid} and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient' offset 0)))";
     }
 
     /// <summary>
