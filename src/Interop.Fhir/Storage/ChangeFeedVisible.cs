@@ -49,7 +49,7 @@ public sealed partial class ChangeFeed
             from {S}.mt_events e
             join {StorageSetup.VersionTable} v on v.id = (e.data->>'Key') || '/' || (e.data->>'Version')
             join {StorageSetup.CurrentTable} cur on cur.id = e.data->>'Key'
-            left join {StorageSetup.VersionTable} lv on cur.deleted and lv.id = cur.id || '/' || ((cur.data->>'VersionId')::int - 1)
+            left join {StorageSetup.VersionTable} lv on lv.id = case when cur.deleted then cur.id || '/' || ((cur.data->>'VersionId')::int - 1) end
             where e.seq_id > $1 and e.seq_id <= $2 and case when cur.deleted then {deleted} else {live} end
             order by e.seq_id limit $3
             """;

@@ -30,6 +30,8 @@ public static class Migrations
         new(9, "narrow facts for the group's indicators (residents, encounters, episodes), derived on write", MeasureFacts.Ddl + PlannerStatistics.Ddl),
         new(10, "care relationships through a PractitionerRole: the role they follow", SearchSchema.RoleRelationshipDdl),
         new(11, "search parameters stored at run time: a backfill job per SearchParameter and a notification for every server", SearchParamBackfill.Ddl),
+        new(12, "care relationships by institution: the policy's set of an institution's residents read from an index, not the whole table",
+            $"create index concurrently if not exists care_relationship_institution on {S}.care_relationship (institution, patient_rid) include (kind, ended)", Concurrently: true),
     ];
 
     public static int Latest => All[^1].Version;
