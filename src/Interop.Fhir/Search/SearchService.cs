@@ -42,7 +42,8 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
         }
         if (query.Policy is { } policy && (query.Types.Count == 0 || query.Types.Any(policy.Governs)))
         {
-            var allowed = policy.Condition("r.resource_type", "r.rid", "r.data", v => p.Add(v));
+            var allowed = query.Types is [var one] ? policy.ConditionFor(one, "r.rid", "r.data", v => p.Add(v))
+                : policy.Condition("r.resource_type", "r.rid", "r.data", v => p.Add(v));
             confined = confined is null ? allowed : $"{confined} and {allowed}";
         }
         var filter = Where(query.Types, criteria, sql, p);

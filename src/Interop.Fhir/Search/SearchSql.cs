@@ -103,7 +103,7 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
         return alias =>
         {
             var parts = new List<string>();
-            if (governed) parts.Add(policy!.Condition(p.Add(type), $"{alias}.rid", $"{alias}.data", v => p.Add(v)));
+            if (governed) parts.Add(policy!.ConditionFor(type, $"{alias}.rid", $"{alias}.data", v => p.Add(v)));
             if (confined) parts.Add(confinement!.Condition(p.Add(type), $"{alias}.rid", v => p.Add(v)));
             return string.Join(" and ", parts);
         };

@@ -46,6 +46,29 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
     }
 
     /// <summary>
+    /// <see cref="Condition"/> for rows of one type known when the statement is built (a search of one type, a chain's
+    /// or a _has's hop): only the branches that type can take, and its own compartment parameters instead of all of
+    /// them. The same rule; the planner plans much less of it for each search (measured on a station's search of one
+    /// resident's Observations at 49k resources: 1.7–2.1 ms of planning with the general condition, 0.8–1.1 with this).
+    /// </summary>
+    public string ConditionFor(string knownType, string rid, string data, Func<object, string> add)
+    {
+        if (!Governs(knownType)) return "true"; // outside the compartment: shared
+        var institution = add(Institution);
+        var type = add(knownType);
+        string Cares(string patientRid) => CaresFor(patientRid, type, institution, add,
+            label => $"exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = {label})");
+        var parts = new List<string> { $"coalesce({data}->>'Institution' = {institution}, false)" };
+        if (knownType == "Patient") parts.Add(Cares(rid));
+        var directory = knownType is not ("Patient" or "Subscription"); // naming no resident, it is shared
+        if (Members.TryGetValue(knownType, out var parameters) && parameters.Length > 0)
+            parts.Add($"coalesce((select bool_or({Cares("c.target_rid")}) from {S}.ix_reference c where c.rid = {rid} " +
+                      $"and c.param = any({CompartmentSql.Literal(parameters)}) and c.target_type = 'Patient'), {(directory ? "true" : "false")})");
+        else if (directory) parts.Add("true");
+        return "(" + string.Join(" or ", parts) + ")";
+    }
+
+    /// <summary>
     /// The policy for a resource that is deleted now, whose index rows are gone: judged on its last live version's
     /// JSON. It is visible if its type is shared, if the institution wrote that version or the deletion, or if every
     /// resident the version refers to (any reference to a Patient, not only the compartment's: stricter, never looser)

@@ -41,7 +41,7 @@ internal sealed record CompartmentSql(string Types, string Pairs)
             Literal(m.Keys.Append("Patient").Distinct()),
             Literal(m.SelectMany(e => e.Value.Select(p => $"{e.Key}.{p}")))));
 
-    private static string Literal(IEnumerable<string> names)
+    public static string Literal(IEnumerable<string> names)
     {
         var list = names.ToList();
         if (list.Any(n => !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-')))
