@@ -233,16 +233,18 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
             var includes = query.Includes.Where(i => firstRound || i.Iterate).ToList();
             var revIncludes = query.RevIncludes.Where(i => firstRound || i.Iterate).ToList();
             if (includes.Count == 0 && revIncludes.Count == 0) break;
-            var keys = new HashSet<long>();
-            foreach (var spec in includes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: false, ct));
-            foreach (var spec in revIncludes) keys.UnionWith(await LinkedKeys(spec, frontier, reverse: true, ct));
+            var linked = new Dictionary<long, string>();
+            foreach (var spec in includes) foreach (var (key, type) in await LinkedKeys(spec, frontier, reverse: false, ct)) linked[key] = type;
+            foreach (var spec in revIncludes) foreach (var (key, type) in await LinkedKeys(spec, frontier, reverse: true, ct)) linked[key] = type;
+            var keys = linked.Keys.ToHashSet();
             keys.ExceptWith(seen);
             if (included + keys.Count > MaxIncluded)
             {
                 warnings.Add($"Only {MaxIncluded} included resources are returned per search; {included + keys.Count - MaxIncluded} more were left out. Narrow the search or page with a smaller _count.");
                 keys = keys.Order().Take(MaxIncluded - included).ToHashSet();
             }
-            var fetched = await Fetch(keys.ToArray(), query.Confinement, query.Policy, ct);
+            var types = keys.Select(k => linked[k]).Distinct().ToList();
+            var fetched = await Fetch(keys.ToArray(), types is [{ Length: > 0 } one] ? one : null, query.Confinement, query.Policy, ct);
             foreach (var v in fetched) hits.Add(new SearchHit(v, true));
             included += fetched.Count;
             seen.UnionWith(keys);
@@ -256,30 +258,32 @@ public sealed class SearchService([FromKeyedServices(StorageSetup.SearchDatabase
     /// Compact keys on the other side of the references an include follows: targets of the frontier's references
     /// (_include), or sources of references to the frontier (_revinclude).
     /// </summary>
-    private async Task<List<long>> LinkedKeys(IncludeSpec spec, long[] frontier, bool reverse, CancellationToken ct)
+    private async Task<List<(long Key, string Type)>> LinkedKeys(IncludeSpec spec, long[] frontier, bool reverse, CancellationToken ct)
     {
-        var (result, match) = reverse ? ("x.rid", "x.target_rid") : ("x.target_rid", "x.rid");
-        var sql = new StringBuilder($"select distinct {result} from {StorageSetup.Schema}.ix_reference x where {match} = any($1) and {result} is not null");
+        var (result, match, type) = reverse ? ("x.rid", "x.target_rid", "x.rtype") : ("x.target_rid", "x.rid", "x.target_type");
+        var sql = new StringBuilder($"select distinct {result}, {type} from {StorageSetup.Schema}.ix_reference x where {match} = any($1) and {result} is not null");
         var args = new List<object> { frontier };
         if (spec.SourceType != "*") { args.Add(spec.SourceType); sql.Append($" and x.rtype = ${args.Count}"); }
         if (spec.Param != "*") { args.Add(spec.Param); sql.Append($" and x.param = ${args.Count}"); }
         if (spec.TargetType is { } t) { args.Add(t); sql.Append($" and x.target_type = ${args.Count}"); }
         await using var cmd = db.CreateCommand(sql.ToString());
         foreach (var a in args) cmd.Parameters.AddWithValue(a);
-        var keys = new List<long>();
+        var keys = new List<(long, string)>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) keys.Add(reader.GetInt64(0));
+        while (await reader.ReadAsync(ct)) keys.Add((reader.GetInt64(0), reader.IsDBNull(1) ? "" : reader.GetString(1)));
         return keys;
     }
 
     // Included resources meet the caller's confinement and policy as the matches do: nothing it may not see comes along.
-    private async Task<List<StoredVersion>> Fetch(long[] rids, PatientConfinement? confinement, InstitutionAccess? policy, CancellationToken ct)
+    // All of one type (the usual include), they get that type's policy, and the statement says the type too.
+    private async Task<List<StoredVersion>> Fetch(long[] rids, string? type, PatientConfinement? confinement, InstitutionAccess? policy, CancellationToken ct)
     {
         if (rids.Length == 0) return [];
         var parameters = new List<object> { rids };
         string Add(object value) { parameters.Add(value); return "$" + parameters.Count; }
-        var confined = (confinement is null ? "" : " and " + confinement.Condition("r.resource_type", "r.rid", Add))
-                       + (policy is null ? "" : " and " + policy.Condition("r.resource_type", "r.rid", "r.data", Add));
+        var confined = (type is null ? "" : $" and r.resource_type = {Add(type)}")
+                       + (confinement is null ? "" : " and " + confinement.Condition("r.resource_type", "r.rid", Add))
+                       + (policy is null ? "" : " and " + (type is null ? policy.Condition("r.resource_type", "r.rid", "r.data", Add) : policy.ConditionFor(type, "r.rid", "r.data", Add)));
         await using var cmd = db.CreateCommand(
             $"select r.id, r.resource_type, r.resource_id, (r.data->>'VersionId')::int, r.last_updated, r.data->>'Json' from {SearchSql.ResourceTable} r where r.rid = any($1) and not r.deleted{confined} order by r.id");
         foreach (var value in parameters) cmd.Parameters.AddWithValue(value);

@@ -264,6 +264,25 @@ public sealed class PolicyTests(PolicyTests.World world) : IClassFixture<PolicyT
     }
 
     [Fact]
+    public async Task An_include_brings_a_resident_the_institution_cares_for_and_not_one_it_does_not()
+    {
+        // The hospital's resident's observation, whose focus (not a compartment reference) is the other resident.
+        var obs = await world.Admin.CreateId(new Observation
+        {
+            Status = ObservationStatus.Final, Code = new CodeableConcept("urn:test", world.Tag),
+            Subject = World.Ref("Patient", world.P1), Focus = [World.Ref("Patient", world.P2)],
+        });
+        var subject = await Ids(world.Hospital, $"/fhir/Observation?_id={obs}&_include=Observation:subject");
+        Assert.Contains(obs, subject);
+        Assert.Contains(world.P1, subject);
+        var focus = await Ids(world.Hospital, $"/fhir/Observation?_id={obs}&_include=Observation:focus:Patient");
+        Assert.Contains(obs, focus);
+        Assert.DoesNotContain(world.P2, focus);
+        // The group's own system sees both.
+        Assert.Contains(world.P2, await Ids(world.Group, $"/fhir/Observation?_id={obs}&_include=Observation:focus:Patient"));
+    }
+
+    [Fact]
     public async Task Resources_that_name_no_resident_are_the_directorys_and_shared_a_residents_are_not()
     {
         var directory = await world.Admin.CreateId(new CareTeam { Name = "Family doctor team " + world.Tag, Meta = new Meta { Tag = [new Coding("urn:test", world.Tag)] } });
