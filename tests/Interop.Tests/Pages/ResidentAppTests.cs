@@ -169,7 +169,7 @@ public sealed class ResidentAppTests(PagesFixture fixture)
             await staff.Page.GotoAsync("/app/");
             await staff.Page.ClickAsync("#sign-in");
             await SignInForm(staff, fixture.Directory.Teams[0].GpId);
-            await staff.Page.WaitForURLAsync(u => u.StartsWith(fixture.Root + "/app/"));
+            await WaitForApp(staff);
             await staff.Page.WaitForSelectorAsync("body[data-ready=true]");
             Assert.Contains("for residents", await staff.Page.InnerTextAsync("#refusal"));
             Assert.False(await staff.Page.IsVisibleAsync("#record"));
@@ -247,21 +247,26 @@ public sealed class ResidentAppTests(PagesFixture fixture)
         Assert.Contains("patient/AuditEvent.rs", scopes);
         Assert.Contains("launch/patient", scopes);
         await tab.Page.ClickAsync("button[value=approve]");
-        await tab.Page.WaitForURLAsync(u => u.StartsWith(fixture.Root + "/app/"));
+        await WaitForApp(tab);
         await tab.Page.WaitForSelectorAsync("body[data-ready=true]");
         Assert.True(await tab.Page.IsVisibleAsync("#record"), await tab.Page.InnerTextAsync("main"));
     }
 
-    private static async Task<string> WaitForAuthorize(Browse tab)
+    private static Task<string> WaitForAuthorize(Browse tab) => WaitForAddress(tab, u => u.Contains("/auth/authorize"), "no authorisation page");
+
+    private static Task<string> WaitForApp(Browse tab) => WaitForAddress(tab, u => u.StartsWith(tab.Fixture.Root + "/app/", StringComparison.Ordinal), "not back in the app");
+
+    // The address is enough (what the test needs of the page is waited for next), and it is polled: WaitForURLAsync
+    // timed out in clean-clone runs twice while the page already stood at the address, once at the authorisation
+    // page (the navigation event was missed) and once back in the app (waiting for a load event that came late or not
+    // at all under load, after the network had gone idle).
+    private static async Task<string> WaitForAddress(Browse tab, Func<string, bool> matches, string what)
     {
-        // The address is enough (the login form is waited for next), and it is polled: WaitForURLAsync once timed out
-        // in a clean-clone run while the page already stood at the authorisation address with its login form (the
-        // navigation event was missed), and the load event can lag far behind under load.
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!tab.Page.Url.Contains("/auth/authorize"))
+        while (!matches(tab.Page.Url))
         {
             if (DateTime.UtcNow > deadline)
-                Assert.Fail($"no authorisation page: at {tab.Page.Url}: {await tab.Page.InnerTextAsync("body")} {string.Join(" ", tab.Errors)}");
+                Assert.Fail($"{what}: at {tab.Page.Url}: {await tab.Page.InnerTextAsync("body")} {string.Join(" ", tab.Errors)}");
             await Task.Delay(100);
         }
         return tab.Page.Url;
