@@ -29,20 +29,16 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
     public string Condition(string type, string rid, string data, Func<object, string> add)
     {
         var institution = add(Institution);
-        string Cares(string patientRid) => CaresFor(patientRid, type, institution, add,
-            label => $"exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = {label})");
-        var wrote = $"coalesce({data}->>'Institution' = {institution}, false)";
         // A Subscription (its endpoint and headers may hold keys) is its institution's only.
-        return $"(({type} <> all({Compartment.Types}) and {type} <> 'Subscription') or {wrote} " +
-               $"or ({type} = 'Patient' and {Cares(rid)}) " +
+        return $"(({type} <> all({Compartment.Types}) and {type} <> 'Subscription') or {Wrote(data, institution)} " +
+               $"or ({type} = 'Patient' and {LiveCares(rid, type, rid, institution, add)}) " +
                // The residents it names through the compartment's references, in one probe of its index rows: visible when
                // the institution cares for one of them. One that names no resident (a family-doctor team, a station's
                // schedule) is the directory's, shared like data outside the compartment (the aggregate of no rows is null).
                // As a scalar subquery the planner cannot hash it, which would read every compartment reference of the
                // database even under a LIMIT that stops after a few (it did for a `not exists`: 41 of a $changes page's 86 ms
                // at 49k resources); a page's hidden rows also took two probes of the same index rows before.
-               $"or coalesce((select bool_or({Cares("c.target_rid")}) from {S}.ix_reference c where c.rid = {rid} " +
-               $"and c.rtype || '.' || c.param = any({Compartment.Pairs}) and c.target_type = 'Patient'), {type} <> all(array['Patient', 'Subscription'])))";
+               $"or {NamesCared(rid, $"c.rtype || '.' || c.param = any({Compartment.Pairs})", LiveCares("c.target_rid", type, rid, institution, add), $"{type} <> all(array['Patient', 'Subscription'])")})";
     }
 
     /// <summary>
@@ -56,17 +52,27 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
         if (!Governs(knownType)) return "true"; // outside the compartment: shared
         var institution = add(Institution);
         var type = add(knownType);
-        string Cares(string patientRid) => CaresFor(patientRid, type, institution, add,
-            label => $"exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = {label})");
-        var parts = new List<string> { $"coalesce({data}->>'Institution' = {institution}, false)" };
-        if (knownType == "Patient") parts.Add(Cares(rid));
+        var parts = new List<string> { Wrote(data, institution) };
+        if (knownType == "Patient") parts.Add(LiveCares(rid, type, rid, institution, add));
         var directory = knownType is not ("Patient" or "Subscription"); // naming no resident, it is shared
         if (Members.TryGetValue(knownType, out var parameters) && parameters.Length > 0)
-            parts.Add($"coalesce((select bool_or({Cares("c.target_rid")}) from {S}.ix_reference c where c.rid = {rid} " +
-                      $"and c.param = any({CompartmentSql.Literal(parameters)}) and c.target_type = 'Patient'), {(directory ? "true" : "false")})");
+            parts.Add(NamesCared(rid, $"c.param = any({CompartmentSql.Literal(parameters)})", LiveCares("c.target_rid", type, rid, institution, add), directory ? "true" : "false"));
         else if (directory) parts.Add("true");
         return "(" + string.Join(" or ", parts) + ")";
     }
+
+    // The pieces both live conditions are made of. Wrote: the row's writer is the institution.
+    private static string Wrote(string data, string institution) => $"coalesce({data}->>'Institution' = {institution}, false)";
+
+    // CaresFor a resident, the data's labels read from its index rows.
+    private string LiveCares(string patientRid, string type, string rid, string institution, Func<object, string> add) =>
+        CaresFor(patientRid, type, institution, add,
+            label => $"exists (select 1 from {S}.ix_token l where l.rid = {rid} and l.param = '_security' and l.code = {label})");
+
+    // Whether the row names a resident it cares for through its compartment references (pairs: which of its
+    // references count), or, when it names none, the default.
+    private static string NamesCared(string rid, string pairs, string cares, string none) =>
+        $"coalesce((select bool_or({cares}) from {S}.ix_reference c where c.rid = {rid} and {pairs} and c.target_type = 'Patient'), {none})";
 
     /// <summary>
     /// The policy for a resource that is deleted now, whose index rows are gone: judged on its last live version's
