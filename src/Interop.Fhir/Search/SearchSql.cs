@@ -38,8 +38,7 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     public string? KeySet(Criterion criterion, string type, string? name = null) => criterion switch
     {
         ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
-        ChainCriterion c =>
-            $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and x.target_rid in ({string.Join(" union all ", c.Targets.Select(t => VisibleKeysMatching(t.TargetType, t.Inner)))})",
+        ChainCriterion c => ChainKeys(c, type),
         HasCriterion { Negated: false } c =>
             $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
             $"and x.target_type = {p.Add(type)} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})",
@@ -64,6 +63,21 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
         return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted and {Condition(criterion, alias, type)}";
     }
 
+    // A chain's references into its hop's keys. Under the policy a hop onto Patient is the few residents that match and
+    // that the institution may see: taken as an array, each is looked up in the reference index (target_rid = any),
+    // where a semi-join, planned for the hop's estimate (all that match), read every reference of that parameter.
+    private string ChainKeys(ChainCriterion c, string type)
+    {
+        var hops = string.Join(" union all ", c.Targets.Select(t => VisibleKeysMatching(t.TargetType, t.Inner)));
+        var target = c.Targets.Any(t => PatientSets(t.TargetType)) ? $"x.target_rid = any(array({hops}))" : $"x.target_rid in ({hops})";
+        return $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and {target}";
+    }
+
+    // Whether a hop onto this type takes InstitutionAccess.VisiblePatients (the policy alone governs it, and it is Patient).
+    private bool PatientSets(string type) =>
+        type == "Patient" && policy is not null && policy.Governs(type) && !(confinement is not null && confinement.Confines(type))
+        && policy.PatientsAsSets;
+
     /// <summary>
     /// <see cref="KeysMatching"/> restricted to what the caller may see: under an institution's policy (consent
     /// included) and a patient-scoped token's compartment, a _has source it may not see neither makes a resource
@@ -75,6 +89,7 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     private string VisibleKeysMatching(string type, Criterion criterion)
     {
         if (Guarded(type) is not { } visible) return KeysMatching(type, criterion);
+        if (PatientSets(type)) return policy!.VisiblePatients(KeysMatching(type, criterion), v => p.Add(v));
         var alias = "r" + ++_depth;
         return $"select {alias}.rid from {ResourceTable} {alias} where {alias}.resource_type = {p.Add(type)} and not {alias}.deleted " +
                $"and {Condition(criterion, alias, type)} and {visible(alias)}";

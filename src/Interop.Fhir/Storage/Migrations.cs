@@ -32,6 +32,17 @@ public static class Migrations
         new(11, "search parameters stored at run time: a backfill job per SearchParameter and a notification for every server", SearchParamBackfill.Ddl),
         new(12, "care relationships by institution: the policy's set of an institution's residents read from an index, not the whole table",
             $"create index concurrently if not exists care_relationship_institution on {S}.care_relationship (institution, patient_rid) include (kind, ended)", Concurrently: true),
+        new(13, "the policy's consent check as a function, planned once per session instead of in every search", InstitutionAccess.DeniesDdl),
+        new(14, "consent denials by institution: the policy's set of the residents with a denial for an institution",
+            $"create index concurrently if not exists consent_denial_institution on {S}.consent_denial (institution, patient_rid)", Concurrently: true),
+        // Migrations 1 and 3 made these two; Marten, which owns the table's indexes, dropped them at every start until
+        // StorageSetup told it to leave them (IgnoreIndex). Made again where they are missing.
+        new(15, "resources by type in key order (made again: Marten dropped it at start)",
+            $"create index concurrently if not exists {SearchSchema.TypeRidIndex} on {S}.mt_doc_resourcedoc (resource_type, rid) where not deleted", Concurrently: true),
+        new(16, "resources by type and last update (made again: Marten dropped it at start)",
+            $"create index concurrently if not exists {SearchSchema.TypeUpdatedIndex} on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted", Concurrently: true),
+        new(17, "the residents each institution wrote: the policy's set for a chain's hop onto Patient",
+            $"create index concurrently if not exists {SearchSchema.PatientWriterIndex} on {S}.mt_doc_resourcedoc ((data->>'Institution')) where resource_type = 'Patient' and not deleted", Concurrently: true),
     ];
 
     public static int Latest => All[^1].Version;

@@ -5,11 +5,16 @@ namespace Interop.Fhir.Storage;
 /// <summary>
 /// The search index tables, one per parameter type (the layout HAPI and Microsoft's server use), keyed by the
 /// compact key of the current version's resource (migration 3; migration 1 created them keyed by the text
-/// "{type}/{id}"). Index names do not start with mt_ so Marten's own migration leaves them alone.
+/// "{type}/{id}"). Marten owns the indexes of its own tables and drops those it was not told of: the ones made
+/// here on mt_doc_resourcedoc are named to it (StorageSetup, IgnoreIndex).
 /// </summary>
 public static class SearchSchema
 {
     public const string S = StorageSetup.Schema;
+
+    /// <summary>The indexes the migrations make on Marten's table of current resources.</summary>
+    public const string TypeRidIndex = "ix_resource_type_rid", TypeUpdatedIndex = "ix_resource_type_updated", PatientWriterIndex = "ix_patient_writer";
+    public static readonly string[] OnResourceTable = [TypeRidIndex, TypeUpdatedIndex, PatientWriterIndex];
 
     // Lookup indexes cover the key: a criterion is answered by an index-only scan, never by fetching scattered
     // heap rows. Where a criterion is an equality (token code, reference, composite code) the key follows it in the
@@ -90,7 +95,7 @@ public static class SearchSchema
         create index if not exists ix_text_rkey on {S}.ix_text (rkey);
 
         create index if not exists ix_resource_type_id on {S}.mt_doc_resourcedoc (resource_type, id) where not deleted;
-        create index if not exists ix_resource_type_updated on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted;
+        create index if not exists {TypeUpdatedIndex} on {S}.mt_doc_resourcedoc (resource_type, last_updated) where not deleted;
         """;
 
     // Each index table's columns after the key, as migration 3 copies them (reference targets by compact key).
@@ -122,7 +127,7 @@ public static class SearchSchema
     public static readonly string CompactKeyDdl = $"""
         {CompactKeys.Function};
         update {S}.mt_doc_resourcedoc set rid = {S}.key_rid(id) where rid is distinct from {S}.key_rid(id); -- Marten added the column, empty
-        create index if not exists ix_resource_type_rid on {S}.mt_doc_resourcedoc (resource_type, rid) where not deleted;
+        create index if not exists {TypeRidIndex} on {S}.mt_doc_resourcedoc (resource_type, rid) where not deleted;
         drop index if exists {S}.ix_resource_type_id;
         {string.Join("\n", Rekeyed.Select(Rekey))}
 

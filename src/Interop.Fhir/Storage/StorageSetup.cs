@@ -84,6 +84,8 @@ public static class StorageSetup
             .Duplicate(x => x.ResourceId)
             .Duplicate(x => x.Deleted)
             .Duplicate(x => x.LastUpdated);
+        // The migrations' own indexes on it: without this, Marten's start drops them (it did, from migration 1 on).
+        foreach (var index in SearchSchema.OnResourceTable) options.Schema.For<ResourceDoc>().IgnoreIndex(index);
         options.Schema.For<ResourceVersionDoc>()
             .Duplicate(x => x.Key)
             .Duplicate(x => x.ResourceType)

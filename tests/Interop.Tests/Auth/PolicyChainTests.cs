@@ -126,6 +126,32 @@ public sealed class PolicyChainTests(AuthFixture server) : IClassFixture<AuthFix
         Assert.Equal([w.CaredEnc], (await Search(w.Station, $"/fhir/Encounter?service-provider={w.StationOrg}&subject:Patient.family=Cared{w.Tag},Former{w.Tag},Denied{w.Tag}")).Ids);
     }
 
+    // The hop onto Patient asks the policy as sets (the residents it cares for, those it wrote): each way a resident
+    // is visible to a read must make the chain match, and only those.
+    [Fact]
+    public async Task A_resident_the_station_registered_itself_matches_through_the_chain_and_one_it_only_saw_long_ago_does_not()
+    {
+        var w = await Build();
+        // Registered by the station itself, with only an encounter beyond the window: visible as data it wrote.
+        var own = await Created(w.Station, new Patient { Name = [new HumanName { Family = "Own" + w.Tag }] });
+        // Registered at the hub under the same family name, with the same kind of encounter: not visible.
+        var stranger = await w.Data.Create(new Patient { Name = [new HumanName { Family = "Own" + w.Tag }] });
+        async Task<string> OldVisit(string patient) => await Created(w.Station, new Encounter
+        {
+            Status = Encounter.EncounterStatus.Finished, Class = new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB"),
+            Subject = Ref("Patient", patient), ServiceProvider = Ref("Organization", w.StationOrg), Period = new Period { Start = "2020-02-01", End = "2020-02-01" },
+        });
+        var ownEnc = await OldVisit(own);
+        var strangerEnc = await OldVisit(stranger);
+        Assert.Equal(HttpStatusCode.OK, (await w.Station.GetAsync($"/fhir/Patient/{own}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await w.Station.GetAsync($"/fhir/Patient/{stranger}")).StatusCode);
+        var byName = $"/fhir/Encounter?subject:Patient.family=Own{w.Tag}";
+        var station = await Search(w.Station, byName);
+        Assert.Equal([ownEnc], station.Ids);
+        Assert.Equal(1, station.Total);
+        Assert.Equal(new[] { ownEnc, strangerEnc }.Order(), (await Search(w.Data.Client, byName)).Ids);
+    }
+
     [Fact]
     public async Task A_chain_through_a_shared_organization_still_works_and_a_resident_hop_within_it_is_held()
     {
