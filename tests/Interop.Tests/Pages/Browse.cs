@@ -46,7 +46,33 @@ public sealed class Browse : IAsyncDisposable
         await Page.FillAsync("input[name=username]", username);
         await Page.FillAsync("input[name=password]", password ?? PagesFixture.Password(username));
         await Page.ClickAsync("button[type=submit]");
-        await Page.WaitForURLAsync(url => !url.Contains("/auth/authorize"));
+        await WaitForAddress(url => !url.Contains("/auth/authorize"), "still at the authorisation server");
+        // The page is server-rendered: its parsed document holds what the tests read next. Asked of the document, not
+        // through Playwright's lifecycle events (the wait for one of those is what hung), and polled from here: the
+        // pages' content security policy refuses the string evaluation WaitForFunctionAsync runs inside the page.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await Page.EvaluateAsync<string>("document.readyState") == "loading")
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{Page.Url} is still loading");
+            await Task.Delay(50);
+        }
+    }
+
+    // The address is enough (what a test needs of the page is waited for next), and it is polled: WaitForURLAsync
+    // timed out in full runs while the page already stood at the address, once at the authorisation page (the
+    // navigation event was missed) and twice back at the page (waiting for a load event that came late or not at all
+    // under load, after the network had gone idle).
+    /// <summary>Waits until the tab's address matches; fails with where it stands and what it shows.</summary>
+    public async Task<string> WaitForAddress(Func<string, bool> matches, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!matches(Page.Url))
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"{what}: at {Page.Url}: {await Page.InnerTextAsync("body")} {string.Join(" ", Errors)}");
+            await Task.Delay(100);
+        }
+        return Page.Url;
     }
 
     /// <summary>Saves a full-page screenshot as tests/artifacts/screenshots/{name}.png (git-ignored).</summary>

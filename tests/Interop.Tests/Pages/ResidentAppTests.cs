@@ -252,25 +252,9 @@ public sealed class ResidentAppTests(PagesFixture fixture)
         Assert.True(await tab.Page.IsVisibleAsync("#record"), await tab.Page.InnerTextAsync("main"));
     }
 
-    private static Task<string> WaitForAuthorize(Browse tab) => WaitForAddress(tab, u => u.Contains("/auth/authorize"), "no authorisation page");
+    private static Task<string> WaitForAuthorize(Browse tab) => tab.WaitForAddress(u => u.Contains("/auth/authorize"), "no authorisation page");
 
-    private static Task<string> WaitForApp(Browse tab) => WaitForAddress(tab, u => u.StartsWith(tab.Fixture.Root + "/app/", StringComparison.Ordinal), "not back in the app");
-
-    // The address is enough (what the test needs of the page is waited for next), and it is polled: WaitForURLAsync
-    // timed out in clean-clone runs twice while the page already stood at the address, once at the authorisation
-    // page (the navigation event was missed) and once back in the app (waiting for a load event that came late or not
-    // at all under load, after the network had gone idle).
-    private static async Task<string> WaitForAddress(Browse tab, Func<string, bool> matches, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!matches(tab.Page.Url))
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail($"{what}: at {tab.Page.Url}: {await tab.Page.InnerTextAsync("body")} {string.Join(" ", tab.Errors)}");
-            await Task.Delay(100);
-        }
-        return tab.Page.Url;
-    }
+    private static Task<string> WaitForApp(Browse tab) => tab.WaitForAddress(u => u.StartsWith(tab.Fixture.Root + "/app/", StringComparison.Ordinal), "not back in the app");
 
     private static async Task<List<JsonNode>> Observations(ResidentAppData data, string code)
     {
