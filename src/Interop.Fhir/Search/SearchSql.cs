@@ -39,9 +39,7 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
     {
         ParamCriterion c => ParamKeySet(c, type, name ?? c.Param.Name),
         ChainCriterion c => ChainKeys(c, type),
-        HasCriterion { Negated: false } c =>
-            $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} " +
-            $"and x.target_type = {p.Add(type)} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})",
+        HasCriterion { Negated: false } c => HasKeys(c, type),
         DateRangeCriterion c => Lookup(type, "ix_date", c.Param.Name, Overlaps(c.From, c.To)),
         CompartmentCriterion c =>
             $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = any({p.Add(c.Params.ToArray())}) and x.target_rid = {p.Add(CompartmentRid(c.TargetKey))}",
@@ -73,10 +71,27 @@ public sealed class SearchSql(SqlParams p, InstitutionAccess? policy = null, Pat
         return $"select x.rid from {S}.ix_reference x where x.rtype = {p.Add(type)} and x.param = {p.Add(c.Reference.Name)} and {target}";
     }
 
+    // The targets of the visible sources that match. A _has onto Patient through one of the source's own compartment
+    // references (`Patient?_has:EpisodeOfCare:patient:organization=X`) asks the policy of each source through the
+    // resident it names first: a source naming a resident the institution cares for is visible (InstitutionAccess.
+    // VisibleThrough), which spares reading the source's row for most of them.
+    private string HasKeys(HasCriterion c, string type)
+    {
+        var sources = $"select x.target_rid from {S}.ix_reference x where x.rtype = {p.Add(c.SourceType)} and x.param = {p.Add(c.SourceReference.Name)} and x.target_type = {p.Add(type)}";
+        if (type == "Patient" && PolicyAlone(c.SourceType) && policy!.NamesResident(c.SourceType, c.SourceReference.Name))
+        {
+            var alias = "r" + ++_depth;
+            var row = $"exists (select 1 from {ResourceTable} {alias} where {alias}.rid = x.rid and {policy.ConditionFor(c.SourceType, $"{alias}.rid", $"{alias}.data", v => p.Add(v))})";
+            return $"{sources} and x.rid in ({KeysMatching(c.SourceType, c.Inner)}) and {policy.VisibleThrough(c.SourceType, "x.rid", "x.target_rid", row, v => p.Add(v))}";
+        }
+        return $"{sources} and x.rid in ({VisibleKeysMatching(c.SourceType, c.Inner)})";
+    }
+
+    // Whether the institution's policy alone governs this type (no patient confinement besides).
+    private bool PolicyAlone(string type) => policy is not null && policy.Governs(type) && !(confinement is not null && confinement.Confines(type));
+
     // Whether a hop onto this type takes InstitutionAccess.VisiblePatients (the policy alone governs it, and it is Patient).
-    private bool PatientSets(string type) =>
-        type == "Patient" && policy is not null && policy.Governs(type) && !(confinement is not null && confinement.Confines(type))
-        && policy.PatientsAsSets;
+    private bool PatientSets(string type) => type == "Patient" && PolicyAlone(type) && policy!.PatientsAsSets;
 
     /// <summary>
     /// <see cref="KeysMatching"/> restricted to what the caller may see: under an institution's policy (consent

@@ -78,6 +78,23 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
                $"or k.rid in (select w.rid from {StorageSetup.CurrentTable} w where w.resource_type = 'Patient' and not w.deleted and w.data->>'Institution' = {institution})";
     }
 
+    /// <summary>Whether <paramref name="parameter"/> is one of the type's references that put it in a resident's compartment.</summary>
+    public bool NamesResident(string type, string parameter) => Members.TryGetValue(type, out var parameters) && parameters.Contains(parameter);
+
+    /// <summary>
+    /// <see cref="ConditionFor"/> of a source row of <paramref name="type"/> that names the resident <paramref name="patientRid"/>
+    /// through one of its compartment references (<see cref="NamesResident"/>): visible when the institution cares for
+    /// that resident and no consent closes the source to it (the resident's key against a set the planner may hash),
+    /// and else by <paramref name="row"/>, the whole condition on the source's row. One cared-for resident named is
+    /// enough for ConditionFor too, so the answer is the same; the row is read only for the others.
+    /// </summary>
+    public string VisibleThrough(string type, string sourceRid, string patientRid, string row, Func<object, string> add)
+    {
+        var institution = add(Institution);
+        return $"(({patientRid} in (select cr.patient_rid from {S}.care_relationship cr where cr.institution = {institution} and {Open("cr", add)}) " +
+               $"and not {Denies(patientRid, add(type), sourceRid, institution)}) or {row})";
+    }
+
     /// <summary>Whether <see cref="VisiblePatients"/> is the rule for Patient: a Patient is in its own compartment by identity only (else ConditionFor adds its references).</summary>
     public bool PatientsAsSets => !Members.ContainsKey("Patient");
 
