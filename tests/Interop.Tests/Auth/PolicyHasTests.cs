@@ -84,6 +84,37 @@ public sealed class PolicyHasTests(AuthFixture server) : IClassFixture<AuthFixtu
         Assert.Equal([w.Without], admin.Ids);
     }
 
+    // A _has source's policy is asked through the resident it names first (one the station cares for makes it visible).
+    // A source visible another way, here an episode the station wrote about a resident it registered itself and has no
+    // relationship with (the episode is finished), must still match; the same about a resident registered elsewhere not.
+    [Fact]
+    public async Task Has_through_a_source_the_station_wrote_about_a_resident_it_registered_matches_without_a_relationship()
+    {
+        var data = new TestData(server.CreateClient());
+        var tag = data.Tag[..8];
+        var station = await data.Create(new Organization { Name = "Writing station " + tag });
+        var client = await server.ClientWith("has-writer-" + tag, "system/*.cruds", $"Organization/{station}", "clinician");
+        async Task<string> Created(HttpClient by, Resource resource)
+        {
+            var response = await by.Create(resource);
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            return (await response.ReadJson())["id"]!.GetValue<string>();
+        }
+        EpisodeOfCare Finished(string patient) => new()
+        {
+            Status = EpisodeOfCare.EpisodeOfCareStatus.Finished, Patient = Ref("Patient", patient), ManagingOrganization = Ref("Organization", station),
+        };
+        var own = await Created(client, new Patient { Name = [new HumanName { Family = "Own" + tag }] });
+        await Created(client, Finished(own));
+        var elsewhere = await data.Create(new Patient { Name = [new HumanName { Family = "Own" + tag }] });
+        await data.Create(Finished(elsewhere));
+        var query = $"/fhir/Patient?family=Own{tag}&_has:EpisodeOfCare:patient:organization=Organization/{station}&_total=accurate";
+        var seen = await Search(client, query);
+        Assert.Equal([own], seen.Ids);
+        Assert.Equal(1, seen.Total);
+        Assert.Equal(new[] { own, elsewhere }.Order(), (await Search(data.Client, query)).Ids);
+    }
+
     [Fact]
     public async Task Has_through_a_resource_of_a_resident_without_a_relationship_matches_nothing()
     {
