@@ -72,8 +72,7 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
     {
         if (!PatientsAsSets) throw new InvalidOperationException("The Patient is in its own compartment by references: VisiblePatients leaves them out.");
         var institution = add(Institution);
-        var cared = $"select cr.patient_rid from {S}.care_relationship cr where cr.institution = {institution} and {Open("cr", add)}";
-        return $"select k.rid from ({keys}) k(rid) where (k.rid in ({cared}) and not {Denies("k.rid", "'Patient'", "k.rid", institution)}) " +
+        return $"select k.rid from ({keys}) k(rid) where {InCaredSet("k.rid", "'Patient'", "k.rid", institution, add)} " +
                // Written as migration 17's partial index is: 'Patient' in the text, and the expression bare (not in coalesce).
                $"or k.rid in (select w.rid from {StorageSetup.CurrentTable} w where w.resource_type = 'Patient' and not w.deleted and w.data->>'Institution' = {institution})";
     }
@@ -91,9 +90,14 @@ public sealed record InstitutionAccess(string Institution, DateTimeOffset Since,
     public string VisibleThrough(string type, string sourceRid, string patientRid, string row, Func<object, string> add)
     {
         var institution = add(Institution);
-        return $"(({patientRid} in (select cr.patient_rid from {S}.care_relationship cr where cr.institution = {institution} and {Open("cr", add)}) " +
-               $"and not {Denies(patientRid, add(type), sourceRid, institution)}) or {row})";
+        return $"({InCaredSet(patientRid, add(type), sourceRid, institution, add)} or {row})";
     }
+
+    // LiveCares asked as a set: the resident's key among the institution's residents with an open relationship (one
+    // index range the planner may hash, migration 12), and no consent closing the data to it.
+    private string InCaredSet(string patientRid, string type, string rid, string institution, Func<object, string> add) =>
+        $"({patientRid} in (select cr.patient_rid from {S}.care_relationship cr where cr.institution = {institution} and {Open("cr", add)}) " +
+        $"and not {Denies(patientRid, type, rid, institution)})";
 
     /// <summary>Whether <see cref="VisiblePatients"/> is the rule for Patient: a Patient is in its own compartment by identity only (else ConditionFor adds its references).</summary>
     public bool PatientsAsSets => !Members.ContainsKey("Patient");
