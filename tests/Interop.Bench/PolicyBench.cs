@@ -76,7 +76,7 @@ public static class PolicyBench
         foreach (var q in queries.Append(new Query("mix (the first eight)", _ => "")))
         {
             var set = q.Name.StartsWith("mix", StringComparison.Ordinal) ? everyday : [q];
-            var (on, off, onP95, offP95, e) = await Alternate(slice, (isOn, d) => SearchBench.Phase(http, isOn ? options.Url : offUrl, set, options.Workers, d));
+            var (on, off, onP95, offP95, e) = await Alternating.One(slice, (isOn, d) => SearchBench.Phase(http, isOn ? options.Url : offUrl, set, options.Workers, d));
             errors += e;
             Console.WriteLine($"{q.Name,-30}{on,10:F0}{off,11:F0}{on / off,8:F2}{onP95,9:F1}{offP95,9:F1}");
             rows.Add(new { query = q.Name, onPerSecond = on, offPerSecond = off, ratioOnOff = on / off, onP95Ms = onP95, offP95Ms = offP95, onOverRaw = on / rawSelect, offOverRaw = off / rawSelect });
@@ -115,26 +115,6 @@ public static class PolicyBench
         var body = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {body}");
         return JsonDocument.Parse(body).RootElement.GetProperty("total").GetInt64();
-    }
-
-    // On, off, off, on, … in slices, so drift falls on both; the rates and the p95 of all on and all off slices.
-    private static async Task<(double On, double Off, double OnP95, double OffP95, long Errors)> Alternate(TimeSpan slice, Func<bool, TimeSpan, Task<(Stats Stats, TimeSpan Elapsed)>> phase)
-    {
-        var count = new double[2];
-        var seconds = new double[2];
-        var p95 = new List<double>[] { [], [] };
-        long errors = 0;
-        for (var round = 0; round < 4; round++)
-            foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
-            {
-                var (stats, elapsed) = await phase(on, slice);
-                var i = on ? 0 : 1;
-                count[i] += stats.Count;
-                seconds[i] += elapsed.TotalSeconds;
-                errors += stats.Errors;
-                p95[i].AddRange(stats.Latencies());
-            }
-        return (count[0] / seconds[0], count[1] / seconds[1], Stats.Percentile(p95[0], 0.95), Stats.Percentile(p95[1], 0.95), errors);
     }
 
     private static async Task<long> Scalar(NpgsqlDataSource db, string sql)

@@ -60,6 +60,20 @@ public static class SearchBench
         var (mix, mixElapsed) = await Phase(http, options.Url, queries, options.Workers, duration);
         var mixPerSecond = mix.Count / mixElapsed.TotalSeconds;
         errors += mix.Errors;
+        var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
+        var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+
+        // With --open-url (the same build with security and the access log off, on the same database): the mix against
+        // both, alternating in slices, so the figure says what tokens, the policy and the log cost at this size.
+        object? open = null;
+        if (options.OpenUrl is { } offUrl)
+        {
+            await Phase(http, offUrl, queries, options.Workers, TimeSpan.FromSeconds(5)); // warm-up of the other server
+            var (on, off, onP95, offP95, e) = await Alternating.One(duration / 2, (isOn, d) => Phase(http, isOn ? options.Url : offUrl, queries, options.Workers, d));
+            errors += e;
+            open = new { onPerSecond = on, offPerSecond = off, ratioOnOff = on / off, onP95Ms = onP95, offP95Ms = offP95 };
+            Console.WriteLine($"mix, security and log on / off, alternating 4 x 2 slices of {(duration / 2).TotalSeconds:F0} s: {on:F0} / {off:F0} req/s = {on / off:F2} (p95 {onP95:F1} / {offP95:F1} ms)");
+        }
 
         Console.WriteLine();
         Report.Header();
@@ -67,10 +81,11 @@ public static class SearchBench
         Console.WriteLine();
         Console.WriteLine($"mixed search:            {mixPerSecond:F0} req/s overall ({errors} errors) — goal ≥ 850");
         Console.WriteLine($"worst p95:               {rows.Max(r => r.P95):F1} ms ({rows.MaxBy(r => r.P95)!.Name}) — goal < 50 ms each");
+        Console.WriteLine($"raw select-by-id:        {rawSelect:F0}/s (same run) — mix ÷ raw {mixPerSecond / rawSelect:F3}");
         await Report.Write(options.Out, new
         {
             resources = size, machine = new { cores = Environment.ProcessorCount, options.Workers, secondsPerPhase = options.Seconds },
-            queries = rows, mixPerSecond, errors,
+            queries = rows, mixPerSecond, rawSelectPerSecond = rawSelect, mixOverRaw = mixPerSecond / rawSelect, securityAndLogOff = open, errors,
         });
         return errors == 0 ? 0 : 1;
     }

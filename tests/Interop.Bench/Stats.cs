@@ -89,4 +89,24 @@ public static class Alternating
             }
         return new Rates(count[0] / seconds[0], count[1] / seconds[1], count[2] / seconds[2], count[3] / seconds[3], errors);
     }
+
+    /// <summary>One phase against the two servers, on, off, off, on, … in slices; the rates and the p95 of all on and all off slices.</summary>
+    public static async Task<(double On, double Off, double OnP95, double OffP95, long Errors)> One(TimeSpan slice, Func<bool, TimeSpan, Task<(Stats Stats, TimeSpan Elapsed)>> phase)
+    {
+        var count = new double[2];
+        var seconds = new double[2];
+        var p95 = new List<double>[] { [], [] };
+        long errors = 0;
+        for (var round = 0; round < 4; round++)
+            foreach (var on in round % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                var (stats, elapsed) = await phase(on, slice);
+                var i = on ? 0 : 1;
+                count[i] += stats.Count;
+                seconds[i] += elapsed.TotalSeconds;
+                errors += stats.Errors;
+                p95[i].AddRange(stats.Latencies());
+            }
+        return (count[0] / seconds[0], count[1] / seconds[1], Stats.Percentile(p95[0], 0.95), Stats.Percentile(p95[1], 0.95), errors);
+    }
 }
