@@ -45,8 +45,7 @@ public static class AuditBench
         foreach (var r in rows) Console.WriteLine($"  {r.Name,-24} p95 {r.P95,7:F1} ms — goal < 100 ms {(r.P95 < 100 ? "met" : "NOT met")}");
 
         // Read-by-id and a search mix, audit on (this server) and off (--open-url: Audit:Enabled=false), alternating.
-        var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
-        var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+        var rawSelect = await RawBaseline.SelectPerSecond(options.Pg, options.Workers, duration);
         var openUrl = options.OpenUrl ?? throw new ArgumentException("bench audit needs --open-url (the same build with Audit:Enabled=false)");
         // Each server is its own token issuer (its URL): the quiet one gets the admin's token from itself.
         using var quiet = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });

@@ -57,8 +57,7 @@ public static class PolicyBench
         };
 
         var slice = TimeSpan.FromSeconds(Math.Max(2, options.Seconds / 5.0));
-        var raw = await RawBaseline.Run(options.Pg, options.Workers, slice * 2);
-        var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+        var rawSelect = await RawBaseline.SelectPerSecond(options.Pg, options.Workers, slice * 2);
         foreach (var q in queries) // warm-up of both servers (JIT, plans, caches)
         {
             await SearchBench.Phase(http, options.Url, [q], options.Workers, TimeSpan.FromSeconds(1));

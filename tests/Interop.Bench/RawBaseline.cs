@@ -46,4 +46,11 @@ public static class RawBaseline
         });
         return (stats, insertTime, selectTime);
     }
+
+    /// <summary>The raw select-by-id rate of a run (req/s), for benches that report their figures against it.</summary>
+    public static async Task<double> SelectPerSecond(string connectionString, int workers, TimeSpan duration)
+    {
+        var raw = await Run(connectionString, workers, duration);
+        return raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+    }
 }

@@ -60,8 +60,7 @@ public static class SearchBench
         var (mix, mixElapsed) = await Phase(http, options.Url, queries, options.Workers, duration);
         var mixPerSecond = mix.Count / mixElapsed.TotalSeconds;
         errors += mix.Errors;
-        var raw = await RawBaseline.Run(options.Pg, options.Workers, duration);
-        var rawSelect = raw.Stats.Rows(raw.SelectTime).Single(r => r.Name == "raw select-by-id").PerSecond;
+        var rawSelect = await RawBaseline.SelectPerSecond(options.Pg, options.Workers, duration);
 
         // With --open-url (the same build with security and the access log off, on the same database): the mix against
         // both, alternating in slices, so the figure says what tokens, the policy and the log cost at this size.
