@@ -400,6 +400,10 @@ stop_server() {
   SERVER_PID=""
 }
 
+# A cluster that serves a bench pair: each server's pools may open 150 connections (100 + the search pool's 50),
+# more than the default 200 for two servers at 64 requests in flight (PostgreSQL then refuses with 53300: 503s).
+PAIR_PG="max_connections=400"
+
 # The same build twice on one database: first with the settings given (what they turn off; OTHER_PID, OTHER_URL),
 # then as it is (SERVER_PID, SERVER_URL). One after the other, so only the first migrates a fresh database.
 start_pair() {
@@ -425,7 +429,7 @@ bench_search_data() {
   [ -n "$synthea" ] || die "the search benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"
   local dir="$ROOT/.bench/search"; mkdir -p "$dir"
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then dir="$(data_dir)/bench-search"; mkdir -p "$dir"; fi
-  start_cluster "$dir/pg" shared_buffers=2GB effective_cache_size=12GB maintenance_work_mem=512MB max_wal_size=8GB work_mem=32MB
+  start_cluster "$dir/pg" "$PAIR_PG" shared_buffers=2GB effective_cache_size=12GB maintenance_work_mem=512MB max_wal_size=8GB work_mem=32MB
   local replicas=$(( (target + 8397) / 8398 ))
   log "search data set: Synthea x $replicas copies with fresh ids (about $((replicas * 8398)) resources); resumes if interrupted"
   # From a private copy of the build, so a rebuild during a long load cannot disturb it.
@@ -452,7 +456,7 @@ cmd_bench() {
   local synthea; synthea="$(synthea_dir)"
   if [ "$what" = crud ] || [ "$what" = all ]; then
     # Default durability (fsync and synchronous commit on): the figures are what a user would get.
-    start_cluster "$tmp/pg"
+    start_cluster "$tmp/pg" "$PAIR_PG"
     # The same build twice on one database: security on (tokens, scopes, the access policy) and off, so the
     # figures show what security costs, measured in the same run.
     start_pair Auth__Enabled=false
@@ -462,7 +466,7 @@ cmd_bench() {
   if [ "$what" = audit ] || [ "$what" = all ]; then
     # The access log at scale (5 million events unless --events N), and its cost: the same build with the log
     # off (Audit__Enabled=false) beside it on one database, alternating.
-    start_cluster "$tmp/pg-audit"
+    start_cluster "$tmp/pg-audit" "$PAIR_PG"
     start_pair Audit__Enabled=false
     bench_tool audit --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --out "$ROOT/.bench/audit.json" "${args[@]}"
     stop_server; stop_other; stop_cluster
@@ -470,7 +474,7 @@ cmd_bench() {
   if [ "$what" = validation ] || [ "$what" = all ]; then
     # What validation costs: the same build with it off (Fhir__Validation=off) beside it on one database, alternating.
     [ -n "$synthea" ] || die "the validation benchmark needs the Synthea bundles (INTEROP_SYNTHEA_DIR or ../shared/data/synthea-r4)"
-    start_cluster "$tmp/pg-validation"
+    start_cluster "$tmp/pg-validation" "$PAIR_PG"
     start_pair Fhir__Validation=off
     bench_tool validation --url "$SERVER_URL" --open-url "$OTHER_URL" --pg "$(conn_string)" --synthea "$synthea" --out "$ROOT/.bench/validation.json" "${args[@]}"
     stop_server; stop_other; stop_cluster
@@ -488,7 +492,7 @@ cmd_bench() {
     # (Auth__Enabled=false) on one seeded database (kept in .bench/policy; --residents N, default 10,000).
     residents="${residents:-10000}"
     local pdir="$ROOT/.bench/policy"; mkdir -p "$pdir"
-    start_cluster "$pdir/pg" shared_buffers=512MB effective_cache_size=2GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=16MB
+    start_cluster "$pdir/pg" "$PAIR_PG" shared_buffers=512MB effective_cache_size=2GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=16MB
     if [ ! -f "$pdir/seeded-$residents" ]; then
       log "policy data set: seeding $residents residents (through the importer; residents unvalidated, as for indicators)"
       rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"
@@ -504,7 +508,7 @@ cmd_bench() {
     # The group's indicators on seeded residents (kept in .bench/indicators; --residents N, default 20,000).
     residents="${residents:-20000}"
     local idir="$ROOT/.bench/indicators"; mkdir -p "$idir"
-    start_cluster "$idir/pg" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
+    start_cluster "$idir/pg" "$PAIR_PG" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
     if [ ! -f "$idir/seeded-$residents" ]; then
       log "indicators data set: seeding $residents residents (through the importer; residents unvalidated: the data set is not what is measured, SeedTests show the generator's output valid)"
       rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"
