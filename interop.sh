@@ -508,7 +508,7 @@ cmd_bench() {
     # The group's indicators on seeded residents (kept in .bench/indicators; --residents N, default 20,000).
     residents="${residents:-20000}"
     local idir="$ROOT/.bench/indicators"; mkdir -p "$idir"
-    start_cluster "$idir/pg" "$PAIR_PG" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
+    start_cluster "$idir/pg" shared_buffers=1GB effective_cache_size=4GB maintenance_work_mem=256MB max_wal_size=4GB work_mem=32MB
     if [ ! -f "$idir/seeded-$residents" ]; then
       log "indicators data set: seeding $residents residents (through the importer; residents unvalidated: the data set is not what is measured, SeedTests show the generator's output valid)"
       rm -rf "$tmp/loader"; cp -r src/Interop.Server/bin/Release/net10.0 "$tmp/loader"

@@ -60,15 +60,11 @@ public static class AuditBench
             await SearchMix(client, url, options.Workers, TimeSpan.FromSeconds(Warmup / 2));
         }
         var slice = duration / 2;
-        var rates = await Alternating.Run(slice,
-            (on, d) => on ? ReadOnly.Run(http, options.Url, options.Workers, d) : ReadOnly.Run(quiet, openUrl, options.Workers, d),
-            (on, d) => on ? SearchMix(http, options.Url, options.Workers, d) : SearchMix(quiet, openUrl, options.Workers, d));
-        errors += rates.Errors;
-        double readOnRate = rates.FirstOn, readOffRate = rates.FirstOff, searchOnRate = rates.SecondOn, searchOffRate = rates.SecondOff;
         Console.WriteLine($"raw select-by-id:           {rawSelect:F0}/s");
-        Console.WriteLine($"audit on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
-        Console.WriteLine($"  read-by-id:  {readOnRate:F0} / {readOffRate:F0} req/s = {readOnRate / readOffRate:F2} — goal ≥ 0.7 (on ÷ raw select {readOnRate / rawSelect:F2}, off ÷ raw {readOffRate / rawSelect:F2})");
-        Console.WriteLine($"  search mix:  {searchOnRate:F0} / {searchOffRate:F0} req/s = {searchOnRate / searchOffRate:F2} — goal ≥ 0.7");
+        var rates = await OnOff(http, quiet, options.Url, openUrl, options.Workers, slice);
+        errors += rates.Errors;
+        Print($"audit on / off, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:", rates,
+            $" (on ÷ raw select {rates.FirstOn / rawSelect:F2}, off ÷ raw {rates.FirstOff / rawSelect:F2})");
 
         // The same at GroupLoad requests in flight, as the group's servers see them: each commit then carries more
         // records (about 22 against 6 at 16, measured), though most of a record's cost is per row (README).
@@ -81,20 +77,16 @@ public static class AuditBench
             using var wideOff = Wide(quiet);
             foreach (var (client, url) in new[] { (wideOn, options.Url), (wideOff, openUrl) })
                 await ReadOnly.Run(client, url, GroupLoad, TimeSpan.FromSeconds(Warmup / 3));
-            many = await Alternating.Run(slice,
-                (on, d) => on ? ReadOnly.Run(wideOn, options.Url, GroupLoad, d) : ReadOnly.Run(wideOff, openUrl, GroupLoad, d),
-                (on, d) => on ? SearchMix(wideOn, options.Url, GroupLoad, d) : SearchMix(wideOff, openUrl, GroupLoad, d));
+            many = await OnOff(wideOn, wideOff, options.Url, openUrl, GroupLoad, slice);
             errors += many.Errors;
-            Console.WriteLine($"audit on / off at {GroupLoad} requests in flight, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:");
-            Console.WriteLine($"  read-by-id:  {many.FirstOn:F0} / {many.FirstOff:F0} req/s = {many.FirstOn / many.FirstOff:F2} — goal ≥ 0.7");
-            Console.WriteLine($"  search mix:  {many.SecondOn:F0} / {many.SecondOff:F0} req/s = {many.SecondOn / many.SecondOff:F2} — goal ≥ 0.7");
+            Print($"audit on / off at {GroupLoad} requests in flight, alternating 4 x 2 slices of {slice.TotalSeconds:F0} s:", many, "");
         }
         await Report.Write(options.Out, new
         {
             machine = new { cores = Environment.ProcessorCount, options.Workers, secondsPerPhase = options.Seconds },
             events = loaded, queries = rows, rawSelectPerSecond = rawSelect,
-            read = new { on = readOnRate, off = readOffRate, ratio = readOnRate / readOffRate, onRaw = readOnRate / rawSelect },
-            search = new { on = searchOnRate, off = searchOffRate, ratio = searchOnRate / searchOffRate },
+            read = new { on = rates.FirstOn, off = rates.FirstOff, ratio = rates.FirstOn / rates.FirstOff, onRaw = rates.FirstOn / rawSelect },
+            search = new { on = rates.SecondOn, off = rates.SecondOff, ratio = rates.SecondOn / rates.SecondOff },
             groupLoad = many is null ? null : new
             {
                 inFlight = GroupLoad,
@@ -148,6 +140,19 @@ public static class AuditBench
         await using (var analyze = db.CreateCommand("analyze audit.event")) await analyze.ExecuteNonQueryAsync();
         Console.Error.WriteLine();
         return perDay * Days;
+    }
+
+    // Read-by-id, then the search mix, against the log-on and the log-off server in alternating slices.
+    private static Task<Alternating.Rates> OnOff(HttpClient on, HttpClient off, string onUrl, string offUrl, int workers, TimeSpan slice) =>
+        Alternating.Run(slice,
+            (isOn, d) => isOn ? ReadOnly.Run(on, onUrl, workers, d) : ReadOnly.Run(off, offUrl, workers, d),
+            (isOn, d) => isOn ? SearchMix(on, onUrl, workers, d) : SearchMix(off, offUrl, workers, d));
+
+    private static void Print(string title, Alternating.Rates r, string readNote)
+    {
+        Console.WriteLine(title);
+        Console.WriteLine($"  read-by-id:  {r.FirstOn:F0} / {r.FirstOff:F0} req/s = {r.FirstOn / r.FirstOff:F2} — goal ≥ 0.7{readNote}");
+        Console.WriteLine($"  search mix:  {r.SecondOn:F0} / {r.SecondOff:F0} req/s = {r.SecondOn / r.SecondOff:F2} — goal ≥ 0.7");
     }
 
     private static async Task<(Stats Stats, TimeSpan Elapsed)> Phase(HttpClient http, string token, string baseUrl, string name, Func<Random, string> url, int workers, TimeSpan duration)
